@@ -1,0 +1,35 @@
+"""`ivr` command line.  Each area registers its commands from its own module, so the CLI has no
+logic of its own: understand/simulate/records (brain), models/prompts/mic (audio), serve
+(telephony + console), users (console)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="ivr",
+    help="Offline Mandarin collection IVR: simulate calls, serve SIP/console, manage models and prompts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    """Print one clear line on stderr and return the Exit to raise (SPEC.md §4: bad input → 2)."""
+    print(f"ivr: error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+def _register() -> None:
+    from ivr.cli import audio, records, serve, understand, users
+
+    for module in (understand, records, audio, serve, users):
+        module.register(app)
+
+
+def main() -> None:
+    _register()
+    app()

@@ -1,0 +1,142 @@
+"""Menus and grammars as data: loads and validates `grammars/*.yaml`.
+
+One file per menu (`grammars/<menu>.yaml`) plus `grammars/global.yaml` for the intents understood
+at every menu.  Phrases are written as space-separated *words* ("是 我", "跑 外卖") so the same
+list feeds understanding (spaces ignored) and the Vosk runtime grammar (one word per token).
+Errors name the file and field: a typo in a grammar must never surface as a traceback in a call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DTMF_KEYS = set("0123456789*#")
+
+
+class GrammarError(ValueError):
+    """A grammar file is missing, unreadable or does not match the schema."""
+
+
+class IntentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phrases: list[str] = Field(default_factory=list)  # space-separated words
+    dtmf: list[str] = Field(default_factory=list)  # keys that select this intent
+    keywords: list[str] = Field(default_factory=list)  # short cue words matched anywhere in the text
+    negative: list[str] = Field(default_factory=list)  # words that veto this intent when present
+    description: str = ""
+
+    @field_validator("dtmf", mode="before")
+    @classmethod
+    def _dtmf_list(cls, v: Any) -> Any:
+        if isinstance(v, (str, int)):
+            v = [str(v)]
+        return [str(k) for k in v]
+
+    @field_validator("dtmf")
+    @classmethod
+    def _dtmf_keys(cls, v: list[str]) -> list[str]:
+        bad = [k for k in v if k not in DTMF_KEYS]
+        if bad:
+            raise ValueError(f"DTMF keys must be one of 0-9 * #, got {bad}")
+        return v
+
+
+class Timing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_silence_ms: int = 700  # VAD end-of-speech silence budget for this menu
+    no_input_ms: int = 6000  # no speech at all after the prompt → NoInput
+    max_speech_ms: int = 10000  # longest utterance before it is cut and decoded
+
+
+class MenuSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    menu: str
+    description: str = ""
+    intents: dict[str, IntentSpec] = Field(default_factory=dict)
+    slots: list[str] = Field(default_factory=list)
+    timing: Timing = Field(default_factory=Timing)
+    extra_words: list[str] = Field(default_factory=list)  # words for the ASR grammar only (numbers, dates)
+
+    def dtmf_map(self) -> dict[str, str]:
+        return {k: name for name, spec in self.intents.items() for k in spec.dtmf}
+
+
+@dataclass(frozen=True)
+class Grammars:
+    menus: dict[str, MenuSpec]
+    global_intents: MenuSpec
+    directory: Path
+
+    def menu(self, name: str) -> MenuSpec:
+        try:
+            return self.menus[name]
+        except KeyError:
+            raise GrammarError(
+                f"unknown menu {name!r}; expected one of: {', '.join(sorted(self.menus))}"
+            ) from None
+
+    def phrases(self, menu: str, with_global: bool = True) -> list[str]:
+        """Every phrase the recogniser should accept at `menu` (space-separated words)."""
+        specs = list(self.menu(menu).intents.values())
+        if with_global:
+            specs += list(self.global_intents.intents.values())
+        out: list[str] = []
+        for spec in specs:
+            out.extend(spec.phrases)
+            out.extend(spec.keywords)
+        out.extend(self.menu(menu).extra_words)
+        return list(dict.fromkeys(p.strip() for p in out if p.strip()))
+
+
+def _load_file(path: Path) -> MenuSpec:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise GrammarError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(raw, dict):
+        raise GrammarError(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
+    raw.setdefault("menu", path.stem)
+    try:
+        spec = MenuSpec.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise GrammarError(f"{path}: field {field}: {first['msg']}") from None
+    if spec.menu != path.stem:
+        raise GrammarError(f"{path}: field menu: expected {path.stem!r} (the file name), got {spec.menu!r}")
+    return spec
+
+
+def load_grammars(directory: Path) -> Grammars:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise GrammarError(f"{directory}: grammar directory not found")
+    menus: dict[str, MenuSpec] = {}
+    global_spec: MenuSpec | None = None
+    for path in sorted(directory.glob("*.yaml")):
+        if path.stem == "flow":
+            continue  # dialog transitions, read by the dialog module
+        spec = _load_file(path)
+        if path.stem == "global":
+            global_spec = spec
+        else:
+            menus[spec.menu] = spec
+    if global_spec is None:
+        raise GrammarError(f"{directory}: global.yaml (global intents) is missing")
+    return Grammars(menus=menus, global_intents=global_spec, directory=directory)
+
+
+@lru_cache(maxsize=4)
+def cached_grammars(directory: str) -> Grammars:
+    return load_grammars(Path(directory))

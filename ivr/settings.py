@@ -1,0 +1,92 @@
+"""Operating settings: flags, else environment (IVR_*), else a TOML config file, else defaults.
+
+The precedence is SPEC.md §4. Flags are applied by the CLI through `load_settings(**overrides)`.
+The config file is `$IVR_CONFIG`, else `ivr.toml` in the working directory, if present.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("IVR_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("ivr.toml")
+    return local if local.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IVR_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "ivr")
+    db_url: str | None = None  # default: sqlite file under data_dir
+    vosk_model: Path | None = None  # a model directory; else data_dir/models/<lang>
+    agent_uri: str = "sip:agent@127.0.0.1:5090"
+    grammars_dir: Path = REPO_ROOT / "grammars"
+    prompts_dir: Path = REPO_ROOT / "audio_prompts"
+    # ivr serve
+    sip: str = "127.0.0.1:5070"
+    http: str = "127.0.0.1:8080"
+    audiosocket: str | None = None
+    sip_workers: int = 1
+    sip_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    secret_key: str | None = None  # console session signing; generated into data_dir when unset
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        cfg = _config_file()
+        if cfg is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cfg))
+        return tuple(sources)
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{self.data_dir / 'ivr.sqlite3'}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with CLI flags applied on top (None means 'flag not given')."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)
+
+
+@lru_cache(maxsize=1)
+def default_settings() -> Settings:
+    return Settings()

