@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -65,6 +65,8 @@ class MenuSpec(BaseModel):
     slots: list[str] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
     extra_words: list[str] = Field(default_factory=list)  # words for the ASR grammar only (numbers, dates)
+    # "key": one key selects an intent; "digits": keys are collected until '#' (amounts, dates)
+    dtmf_mode: Literal["key", "digits"] = "key"
 
     def dtmf_map(self) -> dict[str, str]:
         return {k: name for name, spec in self.intents.items() for k in spec.dtmf}
