@@ -29,7 +29,8 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing Python dependencies into .venv (first run takes a few minutes)"
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  # (this machine's pip config names optional local mirrors; their "ignored" warnings are noise)
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
