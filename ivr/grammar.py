@@ -17,6 +17,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DTMF_KEYS = set("0123456789*#")
+# grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py)
+NOT_MENUS = {"flow", "emotion"}
 
 
 class GrammarError(ValueError):
@@ -127,8 +129,8 @@ def load_grammars(directory: Path) -> Grammars:
     menus: dict[str, MenuSpec] = {}
     global_spec: MenuSpec | None = None
     for path in sorted(directory.glob("*.yaml")):
-        if path.stem == "flow":
-            continue  # dialog transitions, read by the dialog module
+        if path.stem in NOT_MENUS:
+            continue  # read by their own modules
         spec = _load_file(path)
         if path.stem == "global":
             global_spec = spec

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     sip_workers: int = 1
     sip_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
     secret_key: str | None = None  # console session signing; generated into data_dir when unset
+    metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer <token>"
+    http_secure_cookies: bool = False  # behind HTTPS: the console session cookie is sent over TLS only
 
     @classmethod
     def settings_customise_sources(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -177,6 +178,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_SCHEMA_LOCK_KEY = 0x1F1C_5C4E  # arbitrary constant shared by every process of this app
+
+
 class Store:
     """One per process; thread-safe (a session per unit of work)."""
 
@@ -193,8 +197,18 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self._create_schema()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_schema(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            Base.metadata.create_all(self.engine)
+            return
+        # Several workers start at once against one server: without a lock two of them both see
+        # "no table" and the second CREATE fails.  The lock is released when the transaction ends.
+        with self.engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            Base.metadata.create_all(conn)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -264,7 +278,8 @@ class Store:
             q = select(Escalation)
             if status:
                 q = q.where(Escalation.status == status)
-            q = q.order_by(Escalation.priority, Escalation.created_at).limit(limit)
+            # id breaks exact ties so SQLite and PostgreSQL serve the queue in the same order
+            q = q.order_by(Escalation.priority, Escalation.created_at, Escalation.id).limit(limit)
             return list(s.scalars(q))
 
     def call_turns(self, call_id: str) -> list[Turn]:

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   espeak-ng libespeak-ng1 libportaudio2 sox   # TTS voice, audio device library, audio tools
   baresip sip-tester                          # real SIP peers for the telephony tests
-  chromium                                    # real browser for the console tests
+  chromium fonts-wqy-microhei                 # real browser for the console tests (+ a CJK font for its screenshots)
+  postgresql kamailio                         # shared store + SIP load balancer (scale-out tests)
 )
 
 missing=()

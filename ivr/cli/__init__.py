@@ -24,12 +24,18 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
 
 
 def _register() -> None:
-    from ivr.cli import audio, records, serve, understand, users
+    from ivr.cli import audio, deploy, records, serve, understand, users
 
-    for module in (understand, records, audio, serve, users):
+    for module in (understand, records, audio, serve, users, deploy):
         module.register(app)
 
 
 def main() -> None:
     _register()
-    app()
+    from ivr.audio import BadAudio
+    from ivr.models import ModelError
+
+    try:
+        app()
+    except (BadAudio, ModelError) as e:  # a bad audio file / missing model from any command: one line, exit 2
+        raise SystemExit(fail(str(e)).exit_code) from None

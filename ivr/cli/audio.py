@@ -1,9 +1,111 @@
-"""CLI commands of this area (filled in by its owner)."""
+"""`ivr models fetch|list`, `ivr prompts build`, `ivr mic`: the audio area's commands."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from ivr.cli import fail
+
+models_app = typer.Typer(help="Vosk speech models: download/install and list.", no_args_is_help=True)
+prompts_app = typer.Typer(help="Prompt audio: pre-render every static prompt piece.", no_args_is_help=True)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    lang: str = typer.Argument("zh-CN", help="language of the model (zh-CN: vosk-model-small-cn-0.22)"),
+    from_: Optional[Path] = typer.Option(None, "--from", help="install from a local zip or model directory (offline)"),
+    url: Optional[str] = typer.Option(None, "--url", help="download from this URL instead of the official one"),
+    sha256: Optional[str] = typer.Option(None, "--sha256", help="expected sha256 of the zip (with --url/--from)"),
+) -> None:
+    """Download (or copy), verify (zip sha256 + per-file manifest) and install a model."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from ivr.models import ModelError, fetch
+
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), transient=True) as bar:
+            task = bar.add_task(f"{lang}", total=None)
+            report = fetch(lang, url=url, sha256=sha256, from_path=from_,
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except ModelError as e:
+        raise fail(str(e)) from None
+    print(f"installed {lang} model in {report.path}")
+    for line in report.verified:
+        print(f"  verified: {line}")
+    for line in report.unverified:
+        print(f"  not verified: {line}")
+
+
+@models_app.command("list")
+def models_list(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Known languages, where their model is (if installed) and where it was looked for."""
+    from ivr.models import SOURCES, find_model
+    from ivr.settings import load_settings
+
+    settings = load_settings()
+    rows = [{"lang": lang, "model": src.name, "installed": str(find_model(lang, settings) or ""),
+             "looked_in": [str(p) for p in ([settings.vosk_model] if settings.vosk_model else []) + [settings.models_dir / lang]]}
+            for lang, src in SOURCES.items()]
+    if json_out:
+        print(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        print(f"{r['lang']:6} {r['model']:28} {r['installed'] or 'not installed (ivr models fetch ' + r['lang'] + ')'}")
+
+
+@prompts_app.command("build")
+def prompts_build() -> None:
+    """Render every static prompt piece (both call rates) into the prompt cache; recordings win."""
+    from rich.progress import Progress
+
+    from ivr.prompts import PromptBook, PromptError
+    from ivr.settings import load_settings
+    from ivr.tts import PromptAudio, TtsError
+
+    settings = load_settings()
+    try:
+        book = PromptBook.load(settings.prompts_dir)
+    except PromptError as e:
+        raise fail(str(e)) from None
+    segments = book.static_segments()
+    speeds = {pid: spec.rate for pid, spec in book.prompts.items()}
+    audio = PromptAudio(settings.prompts_dir, settings.cache_dir)
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("rendering prompts", total=len(segments))
+            report = audio.build(segments, speeds, progress=lambda seg: bar.advance(task))
+    except TtsError as e:
+        raise fail(str(e)) from None
+    print(
+        f"prompts: {len(segments)} static pieces → {report.rendered} files rendered, {report.cached} already cached, "
+        f"{report.recorded} from studio recordings (voice: {audio.synth.backend} {audio.synth.voice}); "
+        f"cache: {settings.cache_dir / 'prompts'}"
+    )
+
+
+def mic(
+    case: Optional[Path] = typer.Option(None, "--case", help="case JSON (default: a demo case)"),
+) -> None:
+    """A live call on this computer's microphone and speaker."""
+    from ivr.case import Case, CaseError
+    from ivr.settings import load_settings
+    from ivr.transports.mic import NoAudioDevice, find_devices, run
+
+    try:
+        the_case = Case.load(case) if case else Case()
+        find_devices()
+    except (NoAudioDevice, CaseError) as e:
+        raise fail(str(e)) from None
+    report = run(load_settings(), the_case, on_partial=lambda text: print(f"  … {text}", flush=True))
+    print(json.dumps({k: report[k] for k in ("outcome", "escalation", "promise")}, ensure_ascii=False, indent=2))
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(models_app, name="models")
+    app.add_typer(prompts_app, name="prompts")
+    app.command("mic")(mic)

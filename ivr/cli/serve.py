@@ -1,9 +1,91 @@
-"""CLI commands of this area (filled in by its owner)."""
+"""`ivr serve`: SIP worker processes + console/API (with the WebSocket media route) + optional
+Asterisk AudioSocket listener, in one command (SPEC.md §4)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from ivr.cli import fail
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("serve")(serve)
+
+
+def serve(
+    sip: Optional[str] = typer.Option(None, "--sip", help="HOST:PORT of the first SIP worker (UDP+TCP); default 127.0.0.1:5070"),
+    http: Optional[str] = typer.Option(None, "--http", help="HOST:PORT of the console/API and /media WebSocket"),
+    agent_uri: Optional[str] = typer.Option(None, "--agent-uri", help="SIP URI that escalated calls are transferred to"),
+    audiosocket: Optional[str] = typer.Option(None, "--audiosocket", help="HOST:PORT for Asterisk AudioSocket (off unless given)"),
+    sip_workers: Optional[int] = typer.Option(None, "--sip-workers", help="SIP worker processes (4 calls each), ports base, base+2, ..."),
+    no_sip: bool = typer.Option(False, "--no-sip", help="do not start SIP workers (AudioSocket/WebSocket only)"),
+    case: Optional[Path] = typer.Option(None, "--case", help="case JSON for inbound calls (default: the demo case)"),
+) -> None:
+    """Answer calls: SIP, AudioSocket and WebSocket media, plus the supervisor console."""
+    from ivr.case import Case, CaseError
+    from ivr.settings import load_settings
+    from ivr.transports.sip import parse_hostport
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings(sip=sip, http=http, agent_uri=agent_uri, audiosocket=audiosocket, sip_workers=sip_workers)
+    try:
+        sip_addr = parse_hostport(settings.sip, 5070)
+        http_addr = parse_hostport(settings.http, 8080)
+        as_addr = parse_hostport(settings.audiosocket, 9092) if settings.audiosocket else None
+        the_case = Case.load(case) if case else None
+    except (ValueError, CaseError) as e:
+        raise fail(str(e))
+    if settings.sip_workers < 1 and not no_sip:
+        raise fail(f"--sip-workers must be at least 1, got {settings.sip_workers}")
+    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, the_case))
+
+
+async def _serve(settings, sip_addr, http_addr, as_addr, case) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from ivr.store import Store
+    from ivr.transports.audiosocket import AudioSocketServer
+    from ivr.transports.engine_factory import real_engine_factory
+    from ivr.transports.sip_pool import SipPool
+    from ivr.transports.websocket import media_router
+    from ivr.web.app import create_app
+
+    log = logging.getLogger("ivr.serve")
+    store = Store(settings.database_url)
+    app = create_app(settings, ready=False, store=store)
+    pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers) if sip_addr else None
+    if pool:
+        pool.start()  # workers load their own model while this process loads its own
+    factory = await asyncio.to_thread(real_engine_factory, settings, store, case)
+    app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
+    audio_socket = None
+    if as_addr:
+        audio_socket = AudioSocketServer(factory, settings.recordings_dir, store, as_addr[0], as_addr[1], worker=f"audiosocket:{as_addr[1]}")
+        await audio_socket.start()
+    server = uvicorn.Server(uvicorn.Config(app, host=http_addr[0], port=http_addr[1], log_level="warning", ws="websockets"))
+
+    async def watch() -> None:
+        while not server.should_exit:
+            if not app.state.ready and (pool is None or pool.ready):
+                app.state.ready = True
+                log.info("ready: http://%s:%d  sip %s  audiosocket %s", *http_addr,
+                         f"{sip_addr[0]}:{sip_addr[1]} x{settings.sip_workers}" if pool else "off",
+                         f"{as_addr[0]}:{as_addr[1]}" if as_addr else "off")
+            if pool:
+                pool.supervise()
+            await asyncio.sleep(0.2)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+        if audio_socket:
+            await audio_socket.close()
+        if pool:
+            await asyncio.to_thread(pool.stop)

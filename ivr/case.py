@@ -1,0 +1,59 @@
+"""The debt case a call is about: who we expect to reach and what is owed.
+
+Loaded from a JSON case file; every error names the file and the field (expected vs got) so a bad
+case file is fixed in seconds instead of surfacing as a traceback mid-call.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class CaseError(ValueError):
+    """A case file is missing, not JSON, or has a field of the wrong type."""
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    case_id: str = "demo-0001"
+    name: str = Field(default="张伟", min_length=1)
+    amount: int = Field(default=3500, gt=0)  # overdue amount in yuan
+    days_overdue: int = Field(default=30, ge=0)
+    company: str = Field(default="安信消费金融", min_length=1)
+    phone: str = "400-800-1234"  # callback number the company publishes (told to third parties)
+    caller_number: str | None = None
+    product: str = "消费贷"
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<case>") -> "Case":
+        if not isinstance(data, dict):
+            raise CaseError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            got = first.get("input")
+            if first["type"] == "extra_forbidden":
+                expected = f"one of {', '.join(cls.model_fields)}"
+                raise CaseError(f"{source}: field {field}: unknown field; expected {expected}") from None
+            raise CaseError(f"{source}: field {field}: {first['msg']} (got {got!r})") from None
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Case":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise CaseError(f"{path}: cannot read case file ({e.strerror})") from None
+        except json.JSONDecodeError as e:
+            raise CaseError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        return cls.from_dict(data, str(path))
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump()

@@ -1,0 +1,457 @@
+"""The call flow as a pure state machine: caller input in, actions (Say/Transfer/Hangup) out.
+
+Everything a caller hears comes from `audio_prompts/prompts.yaml`, every transition from
+`grammars/flow.yaml`; this module only applies the rules that are the same for every menu:
+VoiceXML-style miss counting, emotion handling, escalation priority, date proposals and the
+state the summary needs.  No I/O: the session persists, the transports play.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ivr.case import Case
+from ivr.events import (
+    Action,
+    CallerHangup,
+    CallerInput,
+    Dtmf,
+    Hangup,
+    NoInput,
+    Say,
+    Speech,
+    Transfer,
+    Understanding,
+)
+from ivr.flow import Condition, Flow, Handler, load_flow
+from ivr.grammar import Grammars, cached_grammars
+from ivr.prompts import PromptBook, spoken_date, yuan
+
+
+@dataclass
+class Slot:
+    value: Any
+    confidence: float
+    turn: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": self.value, "confidence": round(self.confidence, 3), "turn": self.turn}
+
+
+@dataclass
+class TurnRecord:
+    """One caller turn and the bot's answer (what the session stores and the report shows)."""
+
+    idx: int
+    menu: str
+    input_kind: str  # speech|dtmf|noinput|hangup
+    caller_text: str | None
+    intent: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    confidence: float | None = None
+    asr_confidence: float | None = None
+    emotion: float | None = None
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def bot_text(self) -> str:
+        return "".join(a.text for a in self.actions if isinstance(a, Say))
+
+
+@dataclass
+class Trigger:
+    reason: str
+    turn: int
+    text: str | None
+
+
+def _combine(lexical: float, acoustic: float) -> float:
+    try:
+        from ivr.emotion import combine
+    except ImportError:  # the NLU module is optional for pure-logic use
+        return max(lexical, acoustic)
+    return float(combine(lexical, acoustic))
+
+
+class Dialog:
+    def __init__(
+        self,
+        case: Case,
+        grammars: Grammars,
+        prompts: PromptBook,
+        now: dt.datetime,
+        understander: Any = None,
+        seed: int | None = None,
+        flow: Flow | None = None,
+    ) -> None:
+        self.case = case
+        self.grammars = grammars
+        self.prompts = prompts
+        self.now = now
+        self.flow = flow or load_flow(Path(grammars.directory) / "flow.yaml", prompts)
+        if understander is None:
+            from ivr.understanding import Understander
+
+            understander = Understander(grammars)
+        self.understander = understander
+        self.rng = random.Random(seed)
+
+        self.menu: str | None = None
+        self.finished = False
+        self.outcome: str | None = None
+        self.result: str | None = None  # flow label: promise, wrong_person, hardship...
+        self.identity = "unknown"
+        self.slots: dict[str, Slot] = {}
+        self.turns: list[TurnRecord] = []
+        self.emotion_timeline: list[dict[str, Any]] = []
+        self.trigger: Trigger | None = None
+        self.opening: list[Say] = []
+        self.said: set[str] = set()  # "<prompt_id>.<variant>" said this call
+        self._misses: dict[str, int] = {}
+        self._heard: dict[tuple[str, str], int] = {}
+        self._annoyed = 0
+        self._digits = ""
+        self._last_ask: Say | None = None
+        self._ask_override: str | None = None
+
+    # ---------------------------------------------------------------- public API
+    def start(self) -> list[Action]:
+        actions = self._enter(self.flow.start)
+        self.opening = [a for a in actions if isinstance(a, Say)]
+        return actions
+
+    def handle(self, inp: CallerInput) -> list[Action]:
+        if self.finished or self.menu is None:
+            return []
+        if isinstance(inp, CallerHangup):
+            turn = self._new_turn("hangup", None)
+            self._finish("hangup")
+            return turn.actions
+        if isinstance(inp, Dtmf):
+            return self._on_key(inp.digit)
+        if isinstance(inp, NoInput):
+            if self._digits:  # the engine flushes a digit string on the inter-digit timeout
+                return self._flush_digits()
+            return self._respond(self._new_turn("noinput", None), None)
+        text = inp.text.strip()
+        if not text:
+            return self._respond(self._new_turn("noinput", None), None)
+        turn = self._new_turn("speech", text, asr_confidence=inp.asr_confidence)
+        u = self.understander.understand(self.menu, text, self.now)
+        return self._respond(turn, u, acoustic=inp.acoustic_emotion)
+
+    def say(self, prompt_id: str) -> list[Action]:
+        """A prompt outside the flow (e.g. `transfer.failed` reported by the transport)."""
+        return self._say(prompt_id)
+
+    def plan_label(self) -> str | None:
+        plan = self.slots.get("plan")
+        return None if plan is None else self.flow.label("plan", plan.value).format(months=self._months())
+
+    @property
+    def promise(self) -> dict[str, Any] | None:
+        date = self.slots.get("promise_date")
+        if date is None or self.result != "promise":
+            return None
+        amount = self._payment_amount() if "plan" in self.slots else None
+        return {"date": date.value, "amount": amount}
+
+    # ---------------------------------------------------------------- input plumbing
+    def _new_turn(self, kind: str, text: str | None, asr_confidence: float | None = None) -> TurnRecord:
+        assert self.menu is not None
+        turn = TurnRecord(len(self.turns) + 1, self.menu, kind, text, asr_confidence=asr_confidence)
+        self.turns.append(turn)
+        return turn
+
+    def _on_key(self, key: str) -> list[Action]:
+        assert self.menu is not None
+        if self.grammars.menu(self.menu).dtmf_mode == "digits":
+            if key == "#":
+                return self._flush_digits()
+            if key == "*":  # repeat, and start the digits over
+                self._digits = ""
+                turn = self._new_turn("dtmf", "*")
+                return self._respond(turn, self._global_key("*"))
+            self._digits += key
+            return []
+        turn = self._new_turn("dtmf", key)
+        u = self.understander.understand_dtmf(self.menu, key, self.now)
+        if u.intent is None:
+            u = self._global_key(key) or u
+        return self._respond(turn, u)
+
+    def _flush_digits(self) -> list[Action]:
+        assert self.menu is not None
+        keys, self._digits = self._digits, ""
+        turn = self._new_turn("dtmf", keys + "#")
+        if not keys:  # '#' alone: the menu's grammar decides (income_amount: unknown)
+            return self._respond(turn, self.understander.understand_dtmf(self.menu, "#", self.now))
+        # a lone 0 is the human key even where digits are collected (amounts, dates never are "0")
+        u = self._global_key(keys) or self.understander.understand_dtmf(self.menu, keys, self.now)
+        return self._respond(turn, u)
+
+    def _global_key(self, key: str) -> Understanding | None:
+        intent = self.grammars.global_intents.dtmf_map().get(key)
+        if intent is None or self.menu is None:
+            return None
+        return Understanding(menu=self.menu, intent=intent, confidence=1.0, is_global=True, text=key)
+
+    # ---------------------------------------------------------------- the rules
+    def _respond(self, turn: TurnRecord, u: Understanding | None, acoustic: float = 0.0) -> list[Action]:
+        menu = self.menu
+        assert menu is not None
+        spec = self.flow.menus[menu]
+        u = self._borrow(u, turn) if u is not None else None
+        intent = u.intent if u else None
+        if u is not None:
+            turn.intent, turn.slots, turn.confidence = intent, dict(u.slots), u.confidence
+            turn.emotion = self._emotion(turn, u, acoustic)
+        cues = set(u.cues) if u else set()
+        actions: list[Action] = []
+        policy = self.flow.emotion
+
+        # priority: distress, then escalating globals, then anger, then the menu itself
+        if intent == "distress" or "distress" in cues:
+            return self._apply(turn, self.flow.globals["distress"], "distress", actions)
+        if intent in self.flow.globals:
+            return self._apply(turn, self.flow.globals[intent], intent, actions)
+        score = turn.emotion or 0.0
+        if score >= policy.strong or cues & set(policy.strong_cues):
+            return self._apply(turn, Handler(say=["soothe"], escalate="emotional"), intent, actions)
+        if score >= policy.annoyed:
+            self._annoyed += 1
+            if self._annoyed >= policy.escalate_after:
+                return self._apply(turn, Handler(say=["soothe"], escalate="emotional"), intent, actions)
+            actions += self._say("soothe")
+        if intent == "repeat":
+            return self._finish_turn(turn, actions + [self._last_ask] if self._last_ask else actions)
+        problem = self._date_problem(u.slots.get("date")) if u is not None else None
+        if problem and f"{menu}.{problem}" in self.prompts:  # not a miss: the caller did answer
+            return self._finish_turn(turn, actions + self._ask(menu, prompt=f"{menu}.{problem}"))
+        handler = self._pick(spec.handlers(intent), menu) if intent and intent != "confused" else None
+        if handler is None:
+            if actions and intent is None and turn.input_kind == "speech":
+                # an annoyed remark without an answer: soothe and ask again, not counted as a miss
+                return self._finish_turn(turn, actions + self._ask(menu, prompt=spec.reask))
+            return self._miss(turn, actions, confused=intent == "confused")
+        if u is not None:
+            self._store_slots(turn, u, spec.record, spec.slots)
+        return self._apply(turn, handler, intent, actions)
+
+    def _date_problem(self, value: Any) -> str | None:
+        """"past" or "too_far" for a date the caller cannot sensibly promise, else None."""
+        try:
+            day = dt.date.fromisoformat(str(value)) if value is not None else None
+        except ValueError:
+            return None
+        if day is None:
+            return None
+        if day < self.now.date():
+            return "past"
+        if (day - self.now.date()).days > self.flow.promise.max_days_ahead:
+            return "too_far"
+        return None
+
+    def _borrow(self, u: Understanding, turn: TurnRecord) -> Understanding:
+        """Try the intents this menu borrows from another menu when its own grammar found nothing."""
+        assert self.menu is not None
+        if u.intent is not None or turn.input_kind != "speech":
+            return u
+        for other, intents in self.flow.menus[self.menu].borrow.items():
+            alt = self.understander.understand(other, turn.caller_text or "", self.now)
+            if alt.intent in intents:
+                return replace(alt, menu=self.menu, emotion=max(alt.emotion, u.emotion), cues=u.cues + alt.cues)
+        return u
+
+    def _emotion(self, turn: TurnRecord, u: Understanding, acoustic: float) -> float:
+        score = _combine(u.emotion, acoustic)
+        self.emotion_timeline.append(
+            {
+                "turn": turn.idx,
+                "lexical": round(u.emotion, 3),
+                "acoustic": round(acoustic, 3),
+                "score": round(score, 3),
+                "cues": list(u.cues),
+                "text": turn.caller_text,
+            }
+        )
+        return score
+
+    def _pick(self, handlers: list[Handler], menu: str) -> Handler | None:
+        for h in handlers:
+            if not h.when or any(self._holds(c, menu) for c in h.when):
+                return h
+        return None
+
+    def _holds(self, c: Condition, menu: str) -> bool:
+        if c.heard is not None:
+            value: Any = self._heard.get((menu, c.heard), 0)
+        else:
+            slot = self.slots.get(c.slot or "")
+            value = slot.value if slot else None
+        if c.set is not None:
+            return (value is not None) == c.set
+        if c.in_ is not None:
+            return value in c.in_
+        if c.below is not None:
+            return isinstance(value, (int, float)) and value < c.below
+        return value is not None
+
+    def _store_slots(self, turn: TurnRecord, u: Understanding, record: str | None, rename: dict[str, str]) -> None:
+        if record and u.intent:
+            self.slots[record] = Slot(u.intent, u.confidence, turn.idx)
+        for name, value in u.slots.items():
+            if value is not None:
+                self.slots[rename.get(name, name)] = Slot(value, u.confidence, turn.idx)
+
+    def _miss(self, turn: TurnRecord, actions: list[Action], confused: bool = False) -> list[Action]:
+        menu = turn.menu
+        spec = self.flow.menus[menu]
+        n = self._misses[menu] = self._misses.get(menu, 0) + 1
+        if n >= self.flow.max_misses:
+            return self._apply(turn, Handler(escalate="confused"), turn.intent, actions)
+        if n == 1 and spec.propose_on_miss and not confused:
+            return self._finish_turn(turn, actions + self._propose(menu))
+        if n == 1 and confused and spec.explain:
+            pid = spec.explain
+        else:
+            pid = (spec.retry1 if n == 1 else spec.retry2) or spec.retry1
+        actions += self._ask(menu, prompt=pid)
+        return self._finish_turn(turn, actions)
+
+    def _apply(self, turn: TurnRecord, h: Handler, intent: str | None, actions: list[Action]) -> list[Action]:
+        menu = turn.menu
+        if intent:
+            self._heard[(menu, intent)] = self._heard.get((menu, intent), 0) + 1
+        if h.identity:
+            self.identity = h.identity
+        if h.result:
+            self.result = h.result
+        if h.accept_proposal and "proposed_date" in self.slots:
+            self.slots["promise_date"] = replace(self.slots["proposed_date"], turn=turn.idx)
+        if h.empathy:
+            actions += self._say("empathy")
+        for pid in h.say:
+            actions += self._say(pid)
+        if h.escalate:
+            self.trigger = Trigger(h.escalate, turn.idx, turn.caller_text)
+            actions += self._say("transfer.notice") + [Transfer(h.escalate)]
+            self._finish("escalated")
+        elif h.end:
+            actions.append(Hangup(h.end))
+            self._finish(h.end)
+        elif h.propose:
+            actions += self._propose(menu)
+        elif h.goto:
+            self._ask_override = h.ask
+            actions += self._enter(h.goto)
+        return self._finish_turn(turn, actions)
+
+    def _finish_turn(self, turn: TurnRecord, actions: list[Action]) -> list[Action]:
+        turn.actions = actions
+        return actions
+
+    def _finish(self, outcome: str) -> None:
+        self.finished, self.outcome, self.menu = True, outcome, None
+
+    # ---------------------------------------------------------------- speaking
+    def _enter(self, menu: str) -> list[Action]:
+        spec = self.flow.menus[menu]
+        self.menu = menu
+        if spec.final:
+            if spec.result:
+                self.result = spec.result
+            actions: list[Action] = self._say(self._ask_prompt(menu)) + [Hangup(spec.final)]
+            self._finish(spec.final)
+            return actions
+        return self._ask(menu)
+
+    def _ask_prompt(self, menu: str) -> str:
+        if self._ask_override:
+            pid, self._ask_override = self._ask_override, None
+            return pid
+        for opt in self.flow.menus[menu].ask_options():
+            if not opt.when or any(self._holds(c, menu) for c in opt.when):
+                return opt.prompt
+        raise AssertionError(f"menu {menu}: no ask option matched")  # flow check guarantees a fallback
+
+    def _ask(self, menu: str, prompt: str | None = None) -> list[Action]:
+        pid = prompt or self._ask_prompt(menu)
+        said = self._say(pid)
+        if not said:
+            return []
+        ask = replace(said[0], menu=menu)
+        self._last_ask = ask
+        return [ask]
+
+    def _propose(self, menu: str) -> list[Action]:
+        day = self.now.date() + dt.timedelta(days=self.flow.promise.propose_in_days)
+        self.slots["proposed_date"] = Slot(day.isoformat(), 1.0, len(self.turns))
+        return self._ask(menu, prompt=f"{menu}.propose")
+
+    def _say(self, prompt_id: str) -> list[Action]:
+        """Render a prompt with a variant not yet said this call; lines in `no_repeat` are skipped
+        once every variant has been used rather than repeated."""
+        fresh = self.prompts.fresh_variants(prompt_id, self.said)
+        if not fresh:
+            if prompt_id in self.flow.no_repeat:
+                return []
+            fresh = list(range(len(self.prompts.spec(prompt_id).variants)))
+        variant = self.rng.choice(fresh)
+        self.said.add(f"{prompt_id}.{variant}")
+        return [self.prompts.render(prompt_id, self._context(), variant=variant)]
+
+    def _context(self) -> dict[str, Any]:
+        c = self.case
+        ctx: dict[str, Any] = {
+            "name": c.name,
+            "company": c.company,
+            "phone": c.phone,
+            "days": c.days_overdue,
+            "amount": yuan(c.amount),
+        }
+        if "plan" in self.slots:
+            ctx["months"] = self._months()
+            ctx["plan"] = self.plan_label()
+            ctx["amount"] = yuan(self._payment_amount())
+        date = self.slots.get("promise_date") or self.slots.get("proposed_date")
+        if date is not None:
+            ctx["date"] = spoken_date(dt.date.fromisoformat(str(date.value)))
+        return ctx
+
+    def _months(self) -> int:
+        months = self.slots.get("months")
+        try:
+            return max(1, int(months.value)) if months else self.flow.promise.default_months
+        except (TypeError, ValueError):
+            return self.flow.promise.default_months
+
+    def _payment_amount(self) -> int:
+        """What is due by the promised date: the caller's own figure, else the plan's share."""
+        said = self.slots.get("promise_amount")
+        if said is not None and isinstance(said.value, (int, float)) and said.value > 0:
+            return int(said.value)
+        plan = self.slots["plan"].value
+        if plan == "installment":
+            return math.ceil(self.case.amount / self._months())
+        share = self.flow.plan_share.get(plan, 1.0)
+        return min(self.case.amount, int(math.ceil(self.case.amount * share / 100.0) * 100))
+
+
+def default_dialog(case: Case | None = None, now: dt.datetime | None = None, seed: int | None = None) -> Dialog:
+    """A dialog on the configured grammars and prompts (what the CLI and the engine use)."""
+    from ivr.settings import default_settings
+
+    settings = default_settings()
+    return Dialog(
+        case or Case(),
+        cached_grammars(str(settings.grammars_dir)),
+        PromptBook.load(settings.prompts_dir),
+        now or dt.datetime.now(),
+        seed=seed,
+    )

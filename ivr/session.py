@@ -1,0 +1,191 @@
+"""One call: a Dialog plus its durable records.
+
+Every caller turn is stored as it happens and the call row is kept current, so the console sees a
+live call and nothing is lost if the process dies.  On a Transfer the escalation (with summary and
+narrative) is committed *before* the action is handed back to the transport: an agent must never
+receive a caller whose hand-off record does not exist yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from ivr import summary
+from ivr.dialog import Dialog, TurnRecord
+from ivr.events import Action, CallerInput, Hangup, Transfer
+from ivr.store import Store, utcnow
+
+
+class CallSession:
+    def __init__(
+        self,
+        store: Store,
+        dialog: Dialog,
+        call_id: str | None = None,
+        transport: str = "text",
+        caller_number: str | None = None,
+        worker: str | None = None,
+    ) -> None:
+        self.store = store
+        self.dialog = dialog
+        self.call_id = call_id or uuid.uuid4().hex
+        self.transport = transport
+        self.caller_number = caller_number or dialog.case.caller_number
+        self.worker = worker
+        self.recording: str | None = None  # set by a transport that records the call
+        self.escalation_id: int | None = None
+        self.timings: dict[int, dict[str, Any]] = {}  # turn idx → timing
+        self._started_at = utcnow()
+        self._ended = False
+
+    # ---------------------------------------------------------------- call lifecycle
+    def start(self) -> list[Action]:
+        case = self.dialog.case
+        self.store.start_call(
+            self.call_id,
+            started_at=self._started_at,
+            transport=self.transport,
+            worker=self.worker,
+            caller_number=self.caller_number,
+            case_id=case.case_id,
+            debtor_name=case.name,
+            case=case.as_dict(),
+            identity=self.dialog.identity,
+        )
+        actions = self.dialog.start()
+        self.store.update_call(self.call_id, last_menu=self.dialog.menu)
+        return actions
+
+    def handle(self, inp: CallerInput, timing: dict[str, Any] | None = None) -> list[Action]:
+        seen = len(self.dialog.turns)
+        actions = self.dialog.handle(inp)
+        for turn in self.dialog.turns[seen:]:
+            self._store_turn(turn, timing or {})
+        if self.dialog.turns[seen:]:
+            self._update_call()
+        if any(isinstance(a, Transfer) for a in actions):
+            esc_id = self._commit_escalation()
+            actions = [replace(a, escalation_id=esc_id) if isinstance(a, Transfer) else a for a in actions]
+        return actions
+
+    def set_recording(self, path: str) -> None:
+        self.recording = path
+        self.store.update_call(self.call_id, recording_path=path)
+
+    def mark_transfer(self, status: str, detail: str | None = None) -> None:
+        if self.escalation_id is not None:
+            self.store.set_transfer_status(self.escalation_id, status, detail)
+
+    def transfer_result(self, ok: bool, detail: str = "") -> list[Action]:
+        """The transport reports whether the agent leg came up; on failure the caller is not left
+        in silence: apology + callback offer, then hang up (the escalation stays queued)."""
+        self.mark_transfer("accepted" if ok else "failed", detail or None)
+        if ok:
+            return []
+        return self.dialog.say("transfer.failed") + [Hangup("escalated")]
+
+    def end(self, outcome: str | None = None) -> None:
+        """Close the call row (idempotent).  A caller hang-up mid-call is `hangup`."""
+        if self._ended:
+            return
+        self._ended = True
+        outcome = outcome or self.dialog.outcome or "hangup"
+        ended = utcnow()
+        self.store.update_call(
+            self.call_id,
+            ended_at=ended,
+            status="ended",
+            outcome=outcome,
+            duration_s=(ended - self._started_at).total_seconds(),
+        )
+
+    # ---------------------------------------------------------------- records
+    def _store_turn(self, turn: TurnRecord, timing: dict[str, Any]) -> None:
+        if timing:
+            self.timings[turn.idx] = dict(timing)
+        self.store.add_turn(
+            self.call_id,
+            idx=turn.idx,
+            menu=turn.menu,
+            input_kind=turn.input_kind,
+            caller_text=turn.caller_text,
+            intent=turn.intent,
+            slots=turn.slots,
+            confidence=turn.confidence,
+            asr_confidence=turn.asr_confidence,
+            emotion=turn.emotion,
+            bot_text=turn.bot_text,
+            timing=dict(timing),
+        )
+
+    def _update_call(self) -> None:
+        d = self.dialog
+        promise = d.promise or {}
+        latencies = [t["latency_ms"] for t in self.timings.values() if t.get("latency_ms") is not None]
+        self.store.update_call(
+            self.call_id,
+            identity=d.identity,
+            slots={name: s.as_json() for name, s in d.slots.items()},
+            emotion_timeline=list(d.emotion_timeline),
+            promise_date=promise.get("date"),
+            promise_amount=promise.get("amount"),
+            last_menu=d.menu or d.turns[-1].menu,
+            avg_turn_latency_ms=sum(latencies) / len(latencies) if latencies else None,
+        )
+
+    def _commit_escalation(self) -> int:
+        trigger = self.dialog.trigger
+        assert trigger is not None, "a Transfer always comes with a trigger"
+        info = summary.build(self.dialog, recording=self.recording)
+        esc = self.store.add_escalation(
+            self.call_id,
+            trigger.reason,
+            trigger_turn=trigger.turn,
+            trigger_text=trigger.text,
+            summary=info,
+            narrative=info["narrative"],
+        )
+        self.escalation_id = esc.id
+        return esc.id
+
+    def report(self) -> dict[str, Any]:
+        """SPEC.md §3 simulate JSON (plus call_id, result, opening and per-turn details)."""
+        d = self.dialog
+        turns = []
+        for t in d.turns:
+            row: dict[str, Any] = {
+                "turn": t.idx,
+                "menu": t.menu,
+                "input": t.input_kind,
+                "caller": t.caller_text,
+                "intent": t.intent,
+                "slots": t.slots,
+                "confidence": None if t.confidence is None else round(t.confidence, 3),
+                "emotion": None if t.emotion is None else round(t.emotion, 3),
+                "bot": t.bot_text,
+            }
+            if t.idx in self.timings:
+                row["timing"] = self.timings[t.idx]
+            turns.append(row)
+        escalation = None
+        if d.trigger is not None:
+            info = summary.build(d, recording=self.recording)
+            escalation = {
+                "id": self.escalation_id,
+                "reason": d.trigger.reason,
+                "turn": d.trigger.turn,
+                "summary": info,
+                "narrative": info["narrative"],
+            }
+        return {
+            "call_id": self.call_id,
+            "opening": "".join(s.text for s in d.opening),
+            "turns": turns,
+            "outcome": d.outcome or "hangup",
+            "result": d.result,
+            "escalation": escalation,
+            "promise": d.promise,
+            "narrative": summary.narrative(d),
+        }

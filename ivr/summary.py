@@ -1,0 +1,70 @@
+"""What a human agent needs at a hand-off (SPEC.md §2): facts with confidences, the trigger, the
+emotion timeline, the transcript and a one-line Chinese narrative they can read in two seconds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ivr.dialog import Dialog
+
+
+def transcript(dialog: "Dialog") -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"turn": 0, "speaker": "bot", "menu": s.menu, "text": s.text} for s in dialog.opening
+    ]
+    for t in dialog.turns:
+        out.append({"turn": t.idx, "speaker": "caller", "menu": t.menu, "input": t.input_kind, "text": t.caller_text})
+        if t.bot_text:
+            out.append({"turn": t.idx, "speaker": "bot", "menu": t.menu, "text": t.bot_text})
+    return out
+
+
+def narrative(dialog: "Dialog") -> str:
+    """e.g. 客户已确认本人；主要收入：兼职，约3000元/月；主要支出：房租、医疗；第4轮情绪激动（“别再打了”），转人工。"""
+    flow, slots = dialog.flow, dialog.slots
+    parts = [flow.label("identity", dialog.identity)]
+    if "income_source" in slots:
+        income = flow.label("income_source", slots["income_source"].value)
+        if "income_amount" in slots:
+            income += f"，约{slots['income_amount'].value}元/月"
+        parts.append(f"主要收入：{income}")
+    if "expenses" in slots:
+        cats = slots["expenses"].value
+        cats = cats if isinstance(cats, list) else [cats]
+        parts.append("主要支出：" + "、".join(flow.label("expenses", c) for c in cats))
+    unusual = slots.get("unusual_expense")
+    if unusual is not None and unusual.value != "none":
+        parts.append(f"近期变故：{flow.label('unusual_expense', unusual.value)}")
+    if "plan" in slots:
+        parts.append(f"意向方案：{dialog.plan_label()}")
+    promise = dialog.promise
+    if promise:
+        parts.append(f"承诺{promise['date']}前还款{promise['amount']}元")
+    if dialog.trigger is not None:
+        t = dialog.trigger
+        said = f"（“{t.text}”）" if t.text else ""
+        parts.append(f"第{t.turn}轮{flow.label('reason', t.reason)}{said}，转人工")
+    elif dialog.result:
+        parts.append(flow.label("result", dialog.result))
+    elif dialog.outcome == "hangup":
+        parts.append(f"客户在第{len(dialog.turns)}轮挂断")
+    return "；".join(parts) + "。"
+
+
+def build(dialog: "Dialog", recording: str | None = None) -> dict[str, Any]:
+    trigger = dialog.trigger
+    return {
+        "case": dialog.case.as_dict(),
+        "identity": dialog.identity,
+        "slots": {name: slot.as_json() for name, slot in dialog.slots.items()},
+        "trigger": None if trigger is None else {"reason": trigger.reason, "turn": trigger.turn, "text": trigger.text},
+        "emotion_timeline": list(dialog.emotion_timeline),
+        "transcript": transcript(dialog),
+        "recording": recording,
+        "outcome": dialog.outcome,
+        "result": dialog.result,
+        "promise": dialog.promise,
+        "last_menu": dialog.turns[-1].menu if dialog.turns else dialog.menu,
+        "narrative": narrative(dialog),
+    }

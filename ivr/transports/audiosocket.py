@@ -1,0 +1,167 @@
+"""Asterisk AudioSocket server (asyncio TCP): one connection = one call.
+
+Wire format (Asterisk res_audiosocket): 1-byte kind, 2-byte big-endian length, payload.
+  0x01 call UUID (16 bytes, first message)   0x10 audio: signed linear 16-bit 8 kHz mono
+  0x03 DTMF digit (Asterisk 20+)             0x00 hangup        0xff error
+Bot audio goes back as 0x10 frames of 320 bytes paced at 20 ms with TCP_NODELAY.  A transfer
+ends the AudioSocket with a hangup message so the dialplan continues (e.g. to Dial the agents);
+see docs/telephony.md for the dialplan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ivr.events import Transfer
+from ivr.transports.media_call import CallContext, EngineFactory, MediaCall, mark_transfer, pace_out
+
+log = logging.getLogger("ivr.audiosocket")
+
+KIND_HANGUP, KIND_UUID, KIND_DTMF, KIND_AUDIO, KIND_ERROR = 0x00, 0x01, 0x03, 0x10, 0xFF
+RATE = 8000
+FRAME_BYTES = RATE * 2 // 50  # 20 ms
+MAX_PAYLOAD = 65535
+FIRST_MESSAGE_TIMEOUT_S = 5.0
+IDLE_TIMEOUT_S = 10.0  # no message from Asterisk for this long → the call is dead
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def message(kind: int, payload: bytes = b"") -> bytes:
+    return struct.pack(">BH", kind, len(payload)) + payload
+
+
+async def read_message(reader: asyncio.StreamReader, timeout: float) -> tuple[int, bytes]:
+    head = await asyncio.wait_for(reader.readexactly(3), timeout)
+    kind, length = struct.unpack(">BH", head)
+    payload = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
+    return kind, payload
+
+
+class AudioSocketServer:
+    def __init__(
+        self,
+        engine_factory: EngineFactory,
+        recordings_dir: Path | None = None,
+        store: Any = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        worker: str | None = None,
+    ) -> None:
+        self.engine_factory = engine_factory
+        self.recordings_dir = recordings_dir
+        self.store = store
+        self.host, self.port = host, port
+        self.worker = worker
+        self.server: asyncio.AbstractServer | None = None
+        self.finished: list[dict[str, Any]] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve_call, self.host, self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+        log.info("audiosocket: listening on %s:%d", self.host, self.port)
+        return self.port
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve_call(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        media: MediaCall | None = None
+        reason = "?"
+        try:
+            kind, payload = await read_message(reader, FIRST_MESSAGE_TIMEOUT_S)
+            if kind != KIND_UUID or len(payload) != 16:
+                raise ProtocolError(f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {len(payload)} bytes")
+            media = await self._open(str(uuid.UUID(bytes=payload).hex), writer)
+            sender = asyncio.create_task(pace_out(media, FRAME_BYTES, lambda pcm: _send(writer, KIND_AUDIO, pcm, quiet=True)))
+            try:
+                reason = await self._receive(reader, media)
+            finally:
+                sender.cancel()
+        except ProtocolError as e:
+            reason = f"protocol error: {e}"
+            log.warning("audiosocket %s: %s", peer, reason)
+            await _send(writer, KIND_ERROR, b"", quiet=True)
+        except (asyncio.IncompleteReadError, ConnectionError) as e:
+            if writer.is_closing():  # we hung up (done or handed back to the dialplan)
+                reason = getattr(writer, "ivr_reason", "bot hangup")
+                log.info("audiosocket call %s: %s", media and media.ctx.call_id, reason)
+                return
+            reason = f"connection lost ({type(e).__name__})"
+            log.warning("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
+        except asyncio.TimeoutError:
+            reason = "timeout waiting for Asterisk"
+            log.warning("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
+        finally:
+            if media is not None:
+                self.finished.append(await asyncio.to_thread(media.end, f"audiosocket {reason}"))
+            writer.close()
+
+    async def _open(self, call_id: str, writer: asyncio.StreamWriter) -> MediaCall:
+        loop = asyncio.get_running_loop()
+        holder: dict[str, MediaCall] = {}
+
+        def on_transfer(t: Transfer) -> None:  # engine thread → loop
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._handoff(holder["m"], writer, t)))
+
+        def on_hangup(outcome: str) -> None:
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_bye(writer, f"bot hangup ({outcome})")))
+
+        ctx = CallContext("audiosocket", RATE, call_id=call_id, worker=self.worker, on_transfer=on_transfer, on_hangup=on_hangup)
+        media = await asyncio.to_thread(MediaCall, ctx, self.engine_factory, self.recordings_dir, self.store)
+        holder["m"] = media
+        log.info("audiosocket: call %s", call_id)
+        return media
+
+    async def _handoff(self, media: MediaCall, writer: asyncio.StreamWriter, t: Transfer) -> None:
+        """AudioSocket cannot transfer: hand the channel back to the dialplan, which dials the agents."""
+        await asyncio.to_thread(mark_transfer, self.store, t, "requested", "audiosocket: back to dialplan")
+        await _bye(writer, "transferred: back to dialplan")
+
+    async def _receive(self, reader: asyncio.StreamReader, media: MediaCall) -> str:
+        while True:
+            kind, payload = await read_message(reader, IDLE_TIMEOUT_S)
+            if kind == KIND_AUDIO:
+                if len(payload) % 2:
+                    raise ProtocolError(f"audio payload of {len(payload)} bytes is not 16-bit samples")
+                media.push(payload)
+            elif kind == KIND_DTMF:
+                media.dtmf(payload.decode("ascii", "replace")[:1])
+            elif kind == KIND_HANGUP:
+                return "caller hangup"
+            elif kind == KIND_ERROR:
+                return f"Asterisk error {payload.hex() or '(no code)'}"
+            elif kind == KIND_UUID:
+                log.warning("audiosocket call %s: repeated UUID message ignored", media.ctx.call_id)
+            else:
+                raise ProtocolError(f"unknown message kind 0x{kind:02x} ({len(payload)} bytes)")
+
+
+async def _send(writer: asyncio.StreamWriter, kind: int, payload: bytes, quiet: bool = False) -> None:
+    try:
+        writer.write(message(kind, payload))
+        await writer.drain()
+    except (ConnectionError, RuntimeError):
+        if not quiet:
+            raise
+
+
+async def _bye(writer: asyncio.StreamWriter, reason: str) -> None:
+    """Bot side hangup: tell Asterisk and close; the receive loop then ends on EOF."""
+    writer.ivr_reason = reason  # type: ignore[attr-defined]  # read back when the receive loop ends
+    await _send(writer, KIND_HANGUP, b"", quiet=True)
+    writer.close()

@@ -1,0 +1,182 @@
+"""What every real-time transport (SIP, AudioSocket, WebSocket) does around one call's engine.
+
+A transport only moves bytes and control events; this glue feeds the call engine, records both
+directions, counts frames (lost-frame checks), stores the recording path and logs one summary
+line per call.  No dialog logic: the engine and its session decide everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Protocol
+
+from ivr.events import Transfer
+from ivr.transports.recorder import StereoRecorder
+
+log = logging.getLogger("ivr.transports")
+
+FRAME_S = 0.02  # one media frame: 20 ms
+
+
+class Engine(Protocol):
+    """The call engine contract (README "Contracts")."""
+
+    def push_audio(self, pcm16: bytes) -> None: ...
+    def pull_audio(self, n_bytes: int) -> bytes: ...
+    def dtmf(self, digit: str) -> None: ...
+    def hangup(self) -> None: ...
+
+
+@dataclass
+class CallContext:
+    """What a transport knows about a new call when it asks for an engine."""
+
+    transport: str  # sip|audiosocket|websocket
+    rate: int  # caller/bot audio sample rate (16-bit mono)
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    caller_number: str | None = None
+    worker: str | None = None
+    on_transfer: Callable[[Transfer], None] = lambda t: None
+    on_hangup: Callable[[str], None] = lambda outcome: None
+
+
+EngineFactory = Callable[[CallContext], Engine]
+
+
+class MediaCall:
+    """One live call on a transport: engine + recorder + frame counters."""
+
+    def __init__(
+        self,
+        ctx: CallContext,
+        engine_factory: EngineFactory,
+        recordings_dir: Path | None,
+        store: Any = None,
+    ) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.started = time.monotonic()
+        self.frames_in = 0  # pushes from the transport (one per media tick)
+        self.frames_out = 0
+        self.bytes_in = 0
+        self.first_frame = self.last_frame = 0.0  # monotonic times of the first/last caller frame
+        self.extra: dict[str, Any] = {}  # transport-specific numbers for the call-end line (RTP stats)
+        self.ended: str | None = None
+        self._end_lock = threading.Lock()
+        self.recorder = (
+            StereoRecorder(recordings_dir / f"{ctx.call_id}.wav", ctx.rate) if recordings_dir else None
+        )
+        self.engine = engine_factory(ctx)
+
+    # -- media path: called on the transport's real-time thread; keep cheap ----------------
+    def push(self, pcm16: bytes) -> None:
+        self.last_frame = time.monotonic()
+        if not self.frames_in:
+            self.first_frame = self.last_frame
+        self.frames_in += 1
+        self.bytes_in += len(pcm16)
+        if self.recorder is not None:
+            self.recorder.caller(pcm16)
+        self.engine.push_audio(pcm16)
+
+    def pull(self, n_bytes: int) -> bytes:
+        out = self.engine.pull_audio(n_bytes)
+        if len(out) != n_bytes:  # the contract says exactly n; never let a short read glitch the wire
+            out = out[:n_bytes].ljust(n_bytes, b"\0")
+        self.frames_out += 1
+        if self.recorder is not None:
+            self.recorder.bot(out)
+        return out
+
+    def dtmf(self, digit: str) -> None:
+        if digit in "0123456789*#" and len(digit) == 1:
+            self.engine.dtmf(digit)
+        else:
+            log.warning("call %s: ignored DTMF %r (expected one of 0-9 * #)", self.ctx.call_id, digit)
+
+    def flush(self) -> None:
+        if self.recorder is not None:
+            self.recorder.flush()
+
+    # -- end -----------------------------------------------------------------------------------
+    def end(self, reason: str) -> dict[str, Any]:
+        """Idempotent: stop the engine, close the recording, store its path, log the stats."""
+        with self._end_lock:
+            if self.ended is not None:
+                return self.stats()
+            self.ended = reason
+        try:
+            self.engine.hangup()
+        except Exception:  # a failing engine must not keep the transport from cleaning up
+            log.exception("call %s: engine hangup failed", self.ctx.call_id)
+        if self.recorder is not None:
+            path = self.recorder.close()
+            if self.store is not None:
+                try:
+                    self.store.update_call(self.ctx.call_id, recording_path=str(path), worker=self.ctx.worker)
+                except KeyError:
+                    log.warning("call %s: no call record to attach %s to", self.ctx.call_id, path)
+        stats = self.stats()
+        log.info("call-end %s", json.dumps(stats, sort_keys=True))
+        return stats
+
+    def stats(self) -> dict[str, Any]:
+        duration = time.monotonic() - self.started
+        media_s = self.last_frame - self.first_frame
+        return {
+            **self.extra,
+            "call_id": self.ctx.call_id,
+            "transport": self.ctx.transport,
+            "reason": self.ended,
+            "duration_s": round(duration, 3),
+            "frames_in": self.frames_in,
+            "frames_out": self.frames_out,
+            "media_s": round(media_s, 3),
+            # 20 ms ticks the media clock should have delivered between the first and last frame;
+            # fewer frames_in means the transport thread was starved (lost caller audio)
+            "frames_expected": round(media_s / FRAME_S) + 1 if self.frames_in else 0,
+            "recording_s": round(self.recorder.seconds, 3) if self.recorder else None,
+        }
+
+
+def mark_transfer(store: Any, transfer: Transfer, status: str, detail: str | None = None) -> None:
+    """Record a transfer step on its escalation (the session stored the escalation already)."""
+    if store is None or transfer.escalation_id is None:
+        return
+    try:
+        store.set_transfer_status(transfer.escalation_id, status, detail)
+    except KeyError:
+        log.warning("transfer: escalation %s not found; status %s not recorded", transfer.escalation_id, status)
+    log.info("transfer-%s escalation=%s reason=%s detail=%s", status, transfer.escalation_id, transfer.reason, detail)
+
+
+def transfer_failed(media: MediaCall, detail: str) -> None:
+    """Tell the engine the hand-off failed so it plays the apology and callback offer (SPEC §2)."""
+    handler = getattr(media.engine, "transfer_result", None)
+    if handler is not None:
+        handler(False, detail)
+
+
+async def pace_out(media: MediaCall, frame_bytes: int, send: Callable[[bytes], Awaitable[None]]) -> None:
+    """Send bot audio at real time, one frame per 20 ms on an absolute schedule (no drift).
+
+    PBXs play what they receive as it arrives: unpaced writes make callers hear only the tail of each
+    prompt.  Silence is sent while the bot is idle so the far end's jitter buffer stays primed.
+    """
+    loop = asyncio.get_running_loop()
+    next_t = loop.time()
+    while media.ended is None:
+        await send(media.pull(frame_bytes))
+        next_t += FRAME_S
+        delay = next_t - loop.time()
+        if delay < -0.1:  # stalled (GC, slow peer): resync rather than burst to catch up
+            next_t = loop.time()
+            delay = 0
+        await asyncio.sleep(max(delay, 0))

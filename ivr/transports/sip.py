@@ -1,0 +1,401 @@
+"""SIP endpoint: answers calls with pjsua2 and runs one call engine per call.
+
+Threads (pjsua2 rules, see docs/telephony.md):
+- `pjsua_0` runs SIP callbacks (incoming call, state, DTMF, transfer NOTIFY);
+- the conference-bridge `clock` thread runs the media port callbacks every 20 ms: they only copy
+  bytes in and out of the engine (sip_frames.py) and return;
+- the thread that called `SipServer.run()` owns the library: it deletes calls and ports, sends
+  REFER/BYE asked for by engines (which run on their own threads and never touch pjsua2), flushes
+  recordings and enforces the no-RTP timeout.
+The wheel caps one process at 4 calls (5th INVITE → 486 Busy Here); `ivr serve --sip-workers N`
+runs N such processes on ports base, base+2, ...
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pjsua2 as pj
+
+from ivr.events import Transfer
+from ivr.transports.media_call import CallContext, EngineFactory, MediaCall, mark_transfer, transfer_failed
+from ivr.transports.sip_frames import read_frame, write_frame
+
+log = logging.getLogger("ivr.sip")
+
+MAX_CALLS = 4  # hard cap of the pjsua2-python wheel, whatever uaConfig.maxCalls says
+CODECS = {"PCMU/8000": 200, "PCMA/8000": 190, "G722/16000": 180}  # everything else is disabled
+
+
+@dataclass
+class SipConfig:
+    host: str = "127.0.0.1"
+    port: int = 5070
+    tcp: bool = True
+    rate: int = 16000  # bridge/engine rate; G.711 is resampled, G722 kept wideband
+    agent_uri: str = "sip:agent@127.0.0.1:5090"
+    allow: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
+    rtp_timeout_s: float = 10.0  # no RTP packet for this long → hang up
+    recordings_dir: Path | None = None
+    rtp_port: int = 0  # 0: pjsua default range (4000+)
+    log_level: int = 2  # pjsip: 1 errors, 2 warnings, 3 info
+
+
+def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
+    """'HOST:PORT' / 'HOST' / ':PORT' → (host, port); one clear error on bad input."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    try:
+        return host or "127.0.0.1", int(port) if port else default_port
+    except ValueError:
+        raise ValueError(f"bad address {text!r}: expected HOST:PORT with a numeric port") from None
+
+
+class _AllowList:
+    def __init__(self, cidrs: list[str]) -> None:
+        try:
+            self.nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
+        except ValueError as e:
+            raise ValueError(f"sip_allow: {e}") from None
+
+    def __contains__(self, src: str) -> bool:
+        host = src.rsplit(":", 1)[0].strip("[]")
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(addr in n for n in self.nets)
+
+
+class _LogWriter(pj.LogWriter):
+    """pjsip log lines → Python logging, so malformed packets show up in the worker log."""
+
+    def write(self, entry: pj.LogEntry) -> None:
+        msg = entry.msg.rstrip()
+        (log.warning if entry.level <= 2 else log.debug)("pjsip: %s", msg)
+
+
+def _guard(fn: Callable[..., None]) -> Callable[..., None]:
+    """pjsua2 callbacks must never raise into C++: log the problem and keep serving other calls."""
+
+    def wrapper(self: Any, prm: Any) -> None:
+        try:
+            fn(self, prm)
+        except Exception:  # noqa: BLE001
+            log.exception("sip: %s failed", fn.__name__)
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+class _CallPort(pj.AudioMediaPort):
+    """The engine on the call's audio.  Both callbacks run on the bridge clock thread: copy and return."""
+
+    def __init__(self, media: MediaCall, frame_bytes: int) -> None:
+        super().__init__()
+        self.media = media
+        self.frame_bytes = frame_bytes
+        self.active = True
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        if self.active and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
+            self.media.push(read_frame(frame.buf))
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        if self.active:
+            write_frame(frame.buf, self.media.pull(self.frame_bytes))
+            frame.size = self.frame_bytes
+            frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+
+
+class _BotCall(pj.Call):
+    def __init__(self, server: "SipServer", acc: pj.Account, call_id: int) -> None:
+        super().__init__(acc, call_id)
+        self.server = server
+        self.media: MediaCall | None = None
+        self.port: _CallPort | None = None
+        self.transfer: Transfer | None = None
+        self.rx_pkts = -1
+        self.rx_seen = time.monotonic()
+
+    @_guard
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.server.post("ended", self, f"{info.lastStatusCode} {info.lastReason}")
+
+    @_guard
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        if self.port is not None or self.media is None:
+            return
+        info = self.getInfo()  # keep it alive: `.media` is a view into this object
+        for i, mi in enumerate(info.media):
+            log.debug("sip: media %d type=%s status=%s", i, mi.type, mi.status)
+            if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                aud = self.getAudioMedia(i)
+                fmt = pj.MediaFormatAudio()
+                fmt.init(pj.PJMEDIA_FORMAT_PCM, self.server.cfg.rate, 1, 20000, 16)
+                port = _CallPort(self.media, self.server.cfg.rate * 2 // 50)
+                port.createPort(f"call{self.getId()}", fmt)
+                aud.startTransmit(port)
+                port.startTransmit(aud)
+                self.port = port
+                self.rx_seen = time.monotonic()
+                return
+
+    @_guard
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        if self.media is not None:
+            self.media.dtmf(prm.digit)
+
+    @_guard
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        self.server.transfer_progress(self, prm.statusCode, prm.reason, prm.finalNotify)
+        prm.cont = not prm.finalNotify and prm.statusCode < 200
+
+
+class _BotAccount(pj.Account):
+    def __init__(self, server: "SipServer") -> None:
+        super().__init__()
+        self.server = server
+
+    @_guard
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        self.server.incoming(self, prm)
+
+
+class SipServer:
+    """One pjsua2 endpoint (one process) serving up to MAX_CALLS calls."""
+
+    def __init__(self, cfg: SipConfig, engine_factory: EngineFactory, store: Any = None) -> None:
+        self.cfg = cfg
+        self.engine_factory = engine_factory
+        self.store = store
+        self.allow = _AllowList(cfg.allow)
+        self.worker = f"{cfg.host}:{cfg.port}"
+        self.calls: dict[int, _BotCall] = {}
+        self._jobs: queue.Queue[tuple[str, _BotCall, Any]] = queue.Queue()
+        self._graveyard: list[Any] = []  # destroyed ports: Python shells kept until exit
+        self._stop = threading.Event()
+        self.ready = threading.Event()
+        self.finished: list[dict[str, Any]] = []
+        self.on_call_end: Callable[[dict[str, Any]], None] | None = None
+
+    # -- called from pjsua_0 / engine threads ----------------------------------------------
+    def post(self, job: str, call: _BotCall, arg: Any = None) -> None:
+        self._jobs.put((job, call, arg))
+
+    def incoming(self, acc: _BotAccount, prm: pj.OnIncomingCallParam) -> None:
+        call = _BotCall(self, acc, prm.callId)
+        src = prm.rdata.srcAddress
+        op = pj.CallOpParam()
+        if src not in self.allow:
+            log.warning("sip: rejected call from %s: not in sip_allow %s (403)", src, self.cfg.allow)
+            op.statusCode = 403
+            call.hangup(op)
+            self.post("drop", call)
+            return
+        info = call.getInfo()
+        ctx = CallContext(
+            transport="sip",
+            rate=self.cfg.rate,
+            caller_number=_user_of(info.remoteUri),
+            worker=self.worker,
+            on_transfer=lambda t, c=call: self.post("xfer", c, t),
+            on_hangup=lambda outcome, c=call: self.post("bye", c, outcome),
+        )
+        try:
+            call.media = MediaCall(ctx, self.engine_factory, self.cfg.recordings_dir, self.store)
+        except Exception as e:  # noqa: BLE001 - one bad call must not take the worker down
+            log.exception("sip: engine for call from %s failed: %s (500)", src, e)
+            op.statusCode = 500
+            call.hangup(op)
+            self.post("drop", call)
+            return
+        self.calls[prm.callId] = call
+        log.info("sip: call %s from %s (%s)", ctx.call_id, info.remoteUri, src)
+        op.statusCode = 200
+        call.answer(op)
+
+    def transfer_progress(self, call: _BotCall, code: int, reason: str, final: bool) -> None:
+        esc = call.transfer.escalation_id if call.transfer else None
+        log.info("sip: transfer NOTIFY %s %s final=%s escalation=%s", code, reason, final, esc)
+        if not final and code < 300:
+            return
+        ok = 200 <= code < 300
+        if call.transfer is not None:
+            mark_transfer(self.store, call.transfer, "accepted" if ok else "failed", f"{code} {reason}")
+        if ok:
+            self.post("bye", call, "escalated")
+        elif call.media is not None:
+            transfer_failed(call.media, f"{code} {reason}")
+
+    # -- owner thread ------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Start the library on this thread, serve until `stop` is set, then tear down cleanly."""
+        self._stop = stop or self._stop
+        ep = self._start()
+        try:
+            last_tick = 0.0
+            while not self._stop.is_set():
+                self._run_job(timeout=0.05)
+                now = time.monotonic()
+                if now - last_tick >= 0.5:
+                    last_tick = now
+                    self._tick(now)
+        finally:
+            self._shutdown(ep)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _start(self) -> pj.Endpoint:
+        ep = pj.Endpoint()
+        ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.maxCalls = MAX_CALLS
+        cfg.uaConfig.threadCnt = 1
+        cfg.uaConfig.userAgent = "ivr-bot"
+        cfg.medConfig.clockRate = self.cfg.rate
+        cfg.medConfig.sndClockRate = self.cfg.rate
+        cfg.medConfig.noVad = True  # the engine does its own VAD; never suppress caller audio
+        cfg.medConfig.ecTailLen = 0
+        self._log_writer = _LogWriter()
+        cfg.logConfig.writer = self._log_writer
+        cfg.logConfig.level = self.cfg.log_level
+        cfg.logConfig.consoleLevel = self.cfg.log_level
+        cfg.logConfig.msgLogging = 0
+        ep.libInit(cfg)
+        tcfg = pj.TransportConfig()
+        tcfg.port = self.cfg.port
+        tcfg.boundAddress = self.cfg.host
+        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+        if self.cfg.tcp:
+            ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, tcfg)
+        ep.audDevManager().setNullDev()
+        for c in ep.codecEnum2():
+            base = "/".join(c.codecId.split("/")[:2])
+            ep.codecSetPriority(c.codecId, CODECS.get(base, 0))
+        ep.libStart()
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:bot@{self.cfg.host}:{self.cfg.port}"
+        rtp = acfg.mediaConfig.transportConfig
+        rtp.boundAddress = self.cfg.host
+        if self.cfg.rtp_port:
+            rtp.port = self.cfg.rtp_port
+        self.account = _BotAccount(self)
+        self.account.create(acfg, True)
+        self.ep = ep
+        log.info("sip: listening on %s (udp%s), max %d calls", self.worker, "+tcp" if self.cfg.tcp else "", MAX_CALLS)
+        self.ready.set()
+        return ep
+
+    def _run_job(self, timeout: float) -> None:
+        # a helper, not inline in run(): a Call left in a local outlives libDestroy() and aborts
+        try:
+            job, call, arg = self._jobs.get(timeout=timeout) if timeout else self._jobs.get_nowait()
+        except queue.Empty:
+            return
+        self._do(job, call, arg)
+
+    def _do(self, job: str, call: _BotCall, arg: Any) -> None:
+        try:
+            if job == "ended":
+                self._finish(call, arg)
+            elif job == "bye" and call.isActive():
+                call.hangup(pj.CallOpParam())
+            elif job == "xfer":
+                self._xfer(call, arg)
+            elif job == "drop":
+                self._graveyard.append(call)
+        except pj.Error as e:
+            log.warning("sip: %s on call %s failed: %s", job, call.media and call.media.ctx.call_id, e.info())
+
+    def _xfer(self, call: _BotCall, transfer: Transfer) -> None:
+        call.transfer = transfer
+        mark_transfer(self.store, transfer, "requested", f"REFER {self.cfg.agent_uri}")  # stored before REFER
+        log.info("sip: REFER to %s escalation=%s", self.cfg.agent_uri, transfer.escalation_id)
+        try:
+            call.xfer(self.cfg.agent_uri, pj.CallOpParam(True))
+        except pj.Error as e:
+            self.transfer_progress(call, 500, f"REFER not sent: {e.reason}", True)
+
+    def _finish(self, call: _BotCall, reason: str) -> None:
+        self._release_port(call)
+        media = call.media
+        if media is not None:
+            stats = media.end(f"sip {reason}")
+            self.finished.append(stats)
+            if self.on_call_end:
+                self.on_call_end(stats)
+        self.calls.pop(call.getId(), None)
+        call.media = None
+        self._graveyard.append(call)  # pjsua may still reference it until the next poll
+
+    def _release_port(self, call: _BotCall) -> None:
+        """Stop callbacks, destroy the C++ port now, keep the Python shell (teardown segfaults otherwise)."""
+        port = call.port
+        if port is None:
+            return
+        port.active = False
+        call.port = None
+        pj._pjsua2.delete_AudioMediaPort(port)  # removes it from the bridge; clears SWIG ownership
+        self._graveyard.append(port)
+
+    def _tick(self, now: float) -> None:
+        for call in list(self.calls.values()):
+            if call.media is not None:
+                call.media.flush()
+            if call.port is None:
+                continue
+            try:
+                stat = call.getStreamStat(0)
+            except pj.Error:
+                continue
+            pkts = stat.rtcp.rxStat.pkt
+            if call.media is not None:
+                call.media.extra.update(
+                    rtp_rx=pkts, rtp_lost=stat.rtcp.rxStat.loss, jb_discard=stat.jbuf.discard, jb_lost=stat.jbuf.lost
+                )
+            if pkts != call.rx_pkts:
+                call.rx_pkts, call.rx_seen = pkts, now
+            elif now - call.rx_seen > self.cfg.rtp_timeout_s:
+                log.warning(
+                    "sip: call %s: no RTP for %.0f s, hanging up", call.media and call.media.ctx.call_id, now - call.rx_seen
+                )
+                call.rx_seen = now
+                op = pj.CallOpParam()
+                op.statusCode = 408
+                call.hangup(op)
+        if len(self._graveyard) > 64:
+            del self._graveyard[:32]
+
+    def _shutdown(self, ep: pj.Endpoint) -> None:
+        try:
+            ep.hangupAllCalls()
+            deadline = time.monotonic() + 2
+            while self.calls and time.monotonic() < deadline:
+                ep.libHandleEvents(20)
+                self._run_job(timeout=0)
+            for call in list(self.calls.values()):
+                self._finish(call, "shutdown")
+        finally:
+            self.calls.clear()
+            self._graveyard.clear()
+            self.account.shutdown()
+            del self.account
+            ep.libDestroy()
+            log.info("sip: %s stopped", self.worker)
+
+
+def _user_of(uri: str) -> str | None:
+    """'"Bob" <sip:1001@host>' → '1001'."""
+    inner = uri.split("<", 1)[-1].split(">", 1)[0]
+    user = inner.split(":", 1)[-1].split("@", 1)[0] if "@" in inner else None
+    return user or None

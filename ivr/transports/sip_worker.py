@@ -1,0 +1,83 @@
+"""One SIP worker process: `python -m ivr.transports.sip_worker --listen HOST:PORT`.
+
+`ivr serve` starts one per `--sip-workers` (ports base, base+2, ...: pjsua2 caps a process at 4
+calls).  Settings come from the environment / ivr.toml like every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ivr.settings import load_settings
+from ivr.transports.media_call import EngineFactory
+from ivr.transports.sip import SipConfig, SipServer, parse_hostport
+
+
+def load_factory(spec: str | None, settings) -> EngineFactory:
+    """`module:function` returning an EngineFactory given settings; default: the real call engine."""
+    if not spec:
+        from ivr.transports.engine_factory import real_engine_factory
+
+        return real_engine_factory(settings)
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="ivr-sip-worker")
+    p.add_argument("--listen", required=True, help="HOST:PORT for SIP (UDP and TCP)")
+    p.add_argument("--engine", help="module:function building the engine factory (tests)")
+    p.add_argument("--rtp-port", type=int, default=0)
+    p.add_argument("--rtp-timeout", type=float, default=10.0)
+    p.add_argument("--no-tcp", action="store_true")
+    p.add_argument("--ready-file", type=Path, help="created once the worker answers calls")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    settings = load_settings()
+    try:
+        host, port = parse_hostport(args.listen, 5070)
+    except ValueError as e:
+        print(f"ivr: error: --listen: {e}", file=sys.stderr)
+        return 2
+    from ivr.store import Store
+
+    store = Store(settings.database_url)
+    cfg = SipConfig(
+        host=host,
+        port=port,
+        tcp=not args.no_tcp,
+        agent_uri=settings.agent_uri,
+        allow=settings.sip_allow,
+        rtp_timeout_s=args.rtp_timeout,
+        recordings_dir=settings.recordings_dir,
+        rtp_port=args.rtp_port,
+    )
+    try:
+        factory = load_factory(args.engine, settings)
+    except Exception as e:  # bad grammars/prompts/model: one line, not a traceback per restart
+        print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
+        return 2
+    server = SipServer(cfg, factory, store)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.ready_file:
+        threading.Thread(target=_announce, args=(server, args.ready_file), daemon=True).start()
+    server.run(stop)
+    return 0
+
+
+def _announce(server: SipServer, ready_file: Path) -> None:
+    if server.ready.wait(60):
+        ready_file.touch()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Prompt audio: pre-rendered static pieces, studio recordings, run-time dynamic pieces.
+
+Static pieces of every prompt (`PromptBook.static_segments()`) are rendered once by
+`ivr prompts build` into WAVs at both call rates, so a call never synthesises them.  A studio
+recording `audio_prompts/recordings/<segment key>.wav` (or `<prompt_id>.<variant>.wav` for a variant
+without placeholders) replaces the synthetic voice.  Dynamic pieces (name, amount, date) are
+synthesised at run time and cached by text.  Cache file names include a hash of text, voice and
+speed, so editing a prompt or slowing it down never plays stale audio.
+
+Voice: pyttsx3 driving espeak-ng's Mandarin voice (`sit/cmn`); pyttsx3 only writes files through
+its event loop, so calls are serialised by a lock, and if it fails (driver missing, no file
+written) espeak-ng is called directly with the same voice and speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ivr.audio import BadAudio, read_wav, write_wav
+from ivr.codec import CALL_RATES, resample
+from ivr.events import PromptSegment, Say
+
+log = logging.getLogger(__name__)
+
+VOICE = "sit/cmn"  # espeak-ng Mandarin (pyttsx3 voice id); the CLI fallback uses "cmn"
+BASE_WPM = 170  # espeak speed at Say.rate == 1.0; Say.rate scales it
+
+
+class TtsError(RuntimeError):
+    """Neither pyttsx3 nor espeak-ng could render a text."""
+
+
+class Synthesizer:
+    """Text → 16-bit mono PCM at a call rate."""
+
+    def __init__(self, voice: str = VOICE) -> None:
+        self.voice = voice
+        self._lock = threading.Lock()
+        self._engine = None
+        self.backend = "pyttsx3"
+
+    def _pyttsx3(self, text: str, wpm: int, out: Path) -> None:
+        import pyttsx3
+
+        if self._engine is None:
+            self._engine = pyttsx3.init("espeak")
+            self._engine.setProperty("voice", self.voice)
+            # The espeak driver print()s "Audio saved to ..." from its synthesis callback, which
+            # would corrupt `ivr simulate --json` on stdout: silence that module's print only.
+            driver_module = sys.modules.get("pyttsx3.drivers.espeak")
+            if driver_module is not None:
+                driver_module.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+        self._engine.setProperty("rate", wpm)
+        self._engine.save_to_file(text, str(out))
+        self._engine.runAndWait()
+
+    def _espeak(self, text: str, wpm: int, out: Path) -> None:
+        exe = shutil.which("espeak-ng")
+        if exe is None:
+            raise TtsError("espeak-ng not found on PATH (apt-get install espeak-ng)")
+        voice = self.voice.split("/")[-1]
+        proc = subprocess.run([exe, "-v", voice, "-s", str(wpm), "-w", str(out), text], capture_output=True, timeout=30)
+        if proc.returncode != 0:
+            raise TtsError(f"espeak-ng failed for {text!r}: {proc.stderr.decode(errors='replace').strip()}")
+
+    def synth(self, text: str, rate: int, speed: float = 1.0) -> bytes:
+        wpm = max(80, int(BASE_WPM * speed))
+        with self._lock, tempfile.TemporaryDirectory(prefix="ivr-tts-") as tmp:
+            out = Path(tmp) / "out.wav"
+            if self.backend == "pyttsx3":
+                try:
+                    self._pyttsx3(text, wpm, out)
+                except Exception as e:  # any driver failure: the CLI gives the same voice
+                    log.warning("pyttsx3 failed (%s); using espeak-ng directly", e)
+                    self.backend = "espeak-ng"
+            if not out.is_file() or out.stat().st_size <= 44:
+                self._espeak(text, wpm, out)
+            audio = read_wav(out, rates=None)
+        return resample(audio.pcm, audio.rate, rate)
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+@dataclass
+class BuildReport:
+    rendered: int = 0
+    cached: int = 0
+    recorded: int = 0
+    files: list[Path] = field(default_factory=list)
+
+
+class PromptAudio:
+    """Audio for a `Say` at a call rate, from recordings or the caches; process-wide, thread-safe."""
+
+    def __init__(self, prompts_dir: Path, cache_dir: Path, synthesizer: Synthesizer | None = None) -> None:
+        self.recordings = Path(prompts_dir) / "recordings"
+        self.cache = Path(cache_dir)
+        self.synth = synthesizer or Synthesizer()
+        self._memory: dict[Path, bytes] = {}  # decoded cache files (prompts repeat across calls)
+        self._lock = threading.Lock()
+
+    # -- file layout -------------------------------------------------------
+    def static_path(self, seg: PromptSegment, rate: int, speed: float) -> Path:
+        return self.cache / "prompts" / str(rate) / f"{seg.key}.{_digest(seg.text, self.synth.voice, speed)}.wav"
+
+    def dynamic_path(self, text: str, rate: int, speed: float) -> Path:
+        return self.cache / "tts" / str(rate) / f"{_digest(text, self.synth.voice, speed)}.wav"
+
+    def recording_for(self, key: str) -> Path | None:
+        path = self.recordings / f"{key}.wav"
+        return path if path.is_file() else None
+
+    # -- loading -----------------------------------------------------------
+    def _load(self, path: Path, rate: int) -> bytes:
+        with self._lock:
+            cached = self._memory.get(path)
+        if cached is None:
+            audio = read_wav(path, rates=None)  # studio recordings come at any rate
+            cached = resample(audio.pcm, audio.rate, rate)
+            with self._lock:
+                self._memory[path] = cached
+        return cached
+
+    def _render_to(self, path: Path, text: str, rate: int, speed: float) -> bytes:
+        pcm = self.synth.synth(text, rate, speed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        write_wav(tmp, pcm, rate)
+        tmp.replace(path)  # atomic: a parallel call never reads half a file
+        return pcm
+
+    def segment(self, seg: PromptSegment, rate: int, speed: float = 1.0) -> bytes:
+        if not seg.text.strip():
+            return b""
+        if not seg.dynamic:
+            rec = self.recording_for(seg.key)
+            if rec is not None:
+                return self._load_recording(rec, rate)
+            path = self.static_path(seg, rate, speed)
+            if not path.is_file():
+                log.warning("prompt piece %s not pre-rendered (run `ivr prompts build`); synthesising now", seg.key)
+                self._render_to(path, seg.text, rate, speed)
+            return self._load(path, rate)
+        path = self.dynamic_path(seg.text, rate, speed)
+        if not path.is_file():
+            self._render_to(path, seg.text, rate, speed)
+        return self._load(path, rate)
+
+    def _load_recording(self, path: Path, rate: int) -> bytes:
+        try:
+            return self._load(path, rate)
+        except BadAudio as e:  # a broken studio file must not break calls: fall back to TTS
+            log.error("ignoring recording: %s", e)
+            raise
+
+    def audio(self, say: Say, rate: int) -> bytes:
+        """The whole prompt as PCM at `rate`."""
+        whole = self.recording_for(f"{say.prompt_id}.{say.variant}")
+        if whole is not None and not any(s.dynamic for s in say.segments):
+            return self._load(whole, rate)
+        segments = say.segments or (PromptSegment(say.text, f"dyn:{say.text}", dynamic=True),)
+        out = []
+        for seg in segments:
+            try:
+                out.append(self.segment(seg, rate, say.rate))
+            except BadAudio:
+                out.append(self.segment(PromptSegment(seg.text, f"dyn:{seg.text}", True), rate, say.rate))
+        return b"".join(out)
+
+    # -- pre-rendering -----------------------------------------------------
+    def build(
+        self,
+        segments: Iterable[PromptSegment],
+        speeds: dict[str, float] | None = None,
+        rates: tuple[int, ...] = CALL_RATES,
+        progress: Callable[[PromptSegment], None] | None = None,
+    ) -> BuildReport:
+        """Render every static piece not yet cached (at each call rate); recordings are skipped.
+        `speeds`: prompt id → Say.rate for prompts delivered slower."""
+        report = BuildReport()
+        for seg in segments:
+            speed = (speeds or {}).get(seg.key.rsplit(".", 2)[0], 1.0)
+            if self.recording_for(seg.key) or not seg.text.strip():
+                report.recorded += 1
+            else:
+                pcm16k: bytes | None = None
+                for rate in rates:
+                    path = self.static_path(seg, rate, speed)
+                    report.files.append(path)
+                    if path.is_file():
+                        report.cached += 1
+                        continue
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    # synthesise once, derive the other rate by resampling
+                    pcm16k = pcm16k or self.synth.synth(seg.text, 16000, speed)
+                    write_wav(path, resample(pcm16k, 16000, rate), rate)
+                    report.rendered += 1
+            if progress:
+                progress(seg)
+        return report

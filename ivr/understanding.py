@@ -1,0 +1,310 @@
+"""Text or key press → intent + slots + confidence for one menu (SPEC.md §1, §3).
+
+Matching works on the normalised text (ivr/textnorm.py) and, in parallel, on its sound key, so
+homophone ASR errors match as well as typed text.  Each intent of the menu and of global.yaml is
+scored from the grammar phrases/keywords it matches:
+
+- the whole answer equals a phrase → 1.0 (0.95 on sound only);
+- phrases/keywords found inside the answer → 0.60 + 0.35 × the share of the answer they cover
+  (sound-only hits count 0.9); a keyword hit is worth at least 0.72 (cue words are strong);
+- otherwise fuzzy (edit-distance) matches of longer phrases on the sound key → at most ~0.65;
+- a hit right after a negator (不是我, 没上班) does not count, and an intent's `negative` words veto it.
+
+The best intent at or above ACCEPT wins; distress wins over everything, and a global intent with a
+real (non-fuzzy) hit of at least GLOBAL_MIN wins unless its words lie inside the menu intent's own
+match (什么 inside 什么事 at the opening is ask_who, not repeat).  When the
+runner-up is a different intent within CLOSE, confidence is lowered: the answer is ambiguous.
+Slots come from ivr/numbers.py and ivr/dates.py; a stated amount/date decides the intent at
+income_amount/promise even when no phrase matched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ivr.dates import next_month_day, parse_date
+from ivr.emotion import lexical
+from ivr.events import Understanding
+from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
+from ivr.numbers import mask_numerals, parse_amount, parse_months
+from ivr.textnorm import NEGATORS, Normalized, negated, normalize
+
+ACCEPT = 0.45  # below this the answer is a no-match (intent None)
+GLOBAL_MIN = 0.70  # a global intent needs a real phrase/keyword hit to pre-empt the menu
+DISTRESS_MIN = 0.60
+CLOSE = 0.05
+SOUND_WEIGHT = 0.9
+FUZZY_MIN_RATIO = 80.0
+# Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
+CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
+SLOT_CONFIDENCE = 0.85  # a parsed amount/date/category is good evidence on its own
+
+
+@dataclass(frozen=True)
+class Pattern:
+    intent: str
+    text: str
+    key: str
+    keyword: bool
+
+
+@dataclass
+class _Score:
+    score: float = 0.0
+    fuzzy_only: bool = True
+    longest: int = 0  # longest exact (non-fuzzy) hit, in characters
+    covered: dict[int, float] = field(default_factory=dict)  # answer position → best hit weight
+
+    def hit(self, start: int, end: int, weight: float) -> None:
+        for i in range(start, end):
+            self.covered[i] = max(self.covered.get(i, 0.0), weight)
+
+    def positions(self) -> set[int]:
+        return set() if self.fuzzy_only else set(self.covered)
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Pre-normalised patterns of one set of intents (a menu, or the global intents)."""
+
+    patterns: tuple[Pattern, ...]
+    negatives: dict[str, tuple[Normalized, ...]]
+
+    @classmethod
+    def build(cls, intents: dict[str, IntentSpec]) -> "_Index":
+        patterns: list[Pattern] = []
+        negatives: dict[str, tuple[Normalized, ...]] = {}
+        for name, spec in intents.items():
+            for words, is_kw in [(p, False) for p in spec.phrases] + [(k, True) for k in spec.keywords]:
+                n = normalize(words)
+                if n.text:
+                    patterns.append(Pattern(name, n.text, n.key, is_kw))
+            negatives[name] = tuple(n for n in (normalize(w, fillers=False) for w in spec.negative) if n.text)
+        return cls(tuple(dict.fromkeys(patterns)), negatives)
+
+    def score(self, norm: Normalized) -> dict[str, _Score]:
+        t, k = norm.text, norm.key
+        out: dict[str, _Score] = {}
+        for p in self.patterns:
+            s = out.setdefault(p.intent, _Score())
+            if s.score >= 1.0:
+                continue
+            if p.text == t or (p.key == k and len(k) >= 2):
+                s.score = max(s.score, 1.0 if p.text == t else 0.95)
+                s.fuzzy_only, s.longest = False, len(t)
+                s.hit(0, len(t), 1.0)
+                continue
+            hit = _find(p, t, t, 1.0, s) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, key=p.key))
+            if hit:
+                s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
+                if p.keyword:
+                    s.score = max(s.score, 0.72)
+            elif s.fuzzy_only and not p.keyword and len(p.key) >= 3:
+                _fuzzy(p, t, k, s)
+        for name, s in out.items():
+            if any(_contains(norm, n) for n in self.negatives.get(name, ())):
+                s.score = 0.0
+                continue
+            cov = sum(s.covered.values()) / max(1, len(t))
+            if s.covered and not s.fuzzy_only:
+                base = 0.60 if s.longest >= 2 else 0.50  # one matched character is weak evidence
+                s.score = max(s.score, min(0.95, base + 0.35 * cov))
+            elif s.covered:
+                s.score = max(s.score, min(0.65, 0.30 + 0.45 * cov))
+        return out
+
+
+def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, key: str | None = None) -> bool:
+    """Mark every non-negated occurrence of the pattern (text or sound key) in the answer."""
+    needle = key or p.text
+    found = False
+    start = hay.find(needle)
+    while start >= 0:
+        if p.text.startswith(NEGATORS) or not negated(t, start):
+            found = True
+            s.hit(start, start + len(needle), weight)
+        start = hay.find(needle, start + 1)
+    return found
+
+
+def _fuzzy(p: Pattern, t: str, k: str, s: _Score) -> None:
+    if len(p.key) > len(k):
+        ratio, start, end = fuzz.ratio(p.key, k), 0, len(k)
+    else:
+        al = fuzz.partial_ratio_alignment(p.key, k)
+        ratio, start, end = al.score, al.dest_start, al.dest_end
+    if ratio < FUZZY_MIN_RATIO or negated(t, start):
+        return
+    s.hit(start, end, (ratio / 100.0) ** 2 * SOUND_WEIGHT)
+
+
+def _contains(norm: Normalized, word: Normalized) -> bool:
+    return word.text in norm.text or (len(word.key) >= 2 and word.key in norm.key)
+
+
+def _best(scores: dict[str, _Score], exclude: set[str] = set()) -> tuple[str | None, float]:
+    ranked = sorted(((s.score, n) for n, s in scores.items() if n not in exclude), reverse=True)
+    return (ranked[0][1], ranked[0][0]) if ranked else (None, 0.0)
+
+
+def _calibrated(scores: dict[str, _Score], winner: str, score: float) -> float:
+    runner = max((s.score for n, s in scores.items() if n != winner), default=0.0)
+    return score * 0.9 if runner >= ACCEPT and score - runner < CLOSE else score
+
+
+class Understander:
+    """Understands caller answers for every menu of a set of grammars (build once, reuse)."""
+
+    def __init__(self, grammars: Grammars):
+        self.grammars = grammars
+        self._global = _Index.build(grammars.global_intents.intents)
+        self._menus = {name: _Index.build(spec.intents) for name, spec in grammars.menus.items()}
+        self._global_keys = grammars.global_intents.dtmf_map()
+
+    # ------------------------------------------------------------------ speech / text
+
+    def understand(self, menu: str, text: str, now: dt.datetime | None = None) -> Understanding:
+        spec = self.grammars.menu(menu)  # GrammarError naming the valid menus
+        now = now or dt.datetime.now()
+        norm = normalize(text)
+        emotion, cues = lexical(text)
+        base = Understanding(menu=menu, intent=None, emotion=emotion, cues=cues, text=norm.text)
+        if not norm.text:
+            return base
+
+        menu_scores = self._score(self._menus[menu], norm)
+        global_scores = self._score(self._global, norm)
+        intent, confidence, slots = self._menu_decision(spec, norm, menu_scores, now)
+
+        distress = global_scores.get("distress")
+        if distress and distress.score >= DISTRESS_MIN and not distress.fuzzy_only:
+            return replace(base, intent="distress", confidence=distress.score, is_global=True)
+        # A global intent pre-empts the menu unless its words are part of the menu's answer
+        # (什么 of 什么事 is ask_who at the opening, not a request to repeat).
+        parts = CATEGORIES if intent == "expenses" else (intent,)
+        menu_span = set().union(*(menu_scores[n].positions() for n in parts if n in menu_scores))
+        g_name, g_score = _best({n: s for n, s in global_scores.items() if s.positions() - menu_span})
+        if g_name and g_score >= GLOBAL_MIN:
+            return replace(base, intent=g_name, confidence=_calibrated(global_scores, g_name, g_score), is_global=True)
+        g_name, g_score = _best(global_scores)
+        if g_name and g_score >= ACCEPT and g_score > confidence:
+            return replace(base, intent=g_name, confidence=g_score, is_global=True)
+        if intent is None:
+            return replace(base, confidence=max(confidence, g_score))
+        return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
+
+    @staticmethod
+    def _score(index: _Index, norm: Normalized) -> dict[str, _Score]:
+        """Scores of the answer as said and with every number read as 几, so that a phrase like
+        "分 几 期" or "宽限 几 天" in a grammar matches 分十二期 / 宽限三天 without listing numbers."""
+        scores = index.score(norm)
+        masked, origin = mask_numerals(norm.text)
+        if masked != norm.text:
+            for name, s in index.score(normalize(masked, fillers=False)).items():
+                if s.score > scores[name].score:
+                    # positions back to the answer as said, so spans compare across intents
+                    s.covered = {j: w for i, w in s.covered.items() for j in range(*origin[i])}
+                    scores[name] = s
+        return scores
+
+    def _menu_decision(
+        self, spec: MenuSpec, norm: Normalized, scores: dict[str, _Score], now: dt.datetime
+    ) -> tuple[str | None, float, dict[str, Any]]:
+        """Best menu intent with its slots, before global intents are considered."""
+        t = norm.text
+        if spec.menu == "expenses" or set(CATEGORIES) & set(spec.intents):
+            cats = [c for c in CATEGORIES if c in scores and scores[c].score >= ACCEPT]
+            if cats:
+                best = max(scores[c].score for c in cats)
+                return "expenses", min(0.98, max(best, SLOT_CONFIDENCE) + 0.03 * (len(cats) - 1)), {"categories": cats}
+            scores = {n: s for n, s in scores.items() if n not in CATEGORIES}
+        if "date" in spec.slots:
+            when = parse_date(t, now)
+            amount = parse_amount(t)
+            slots: dict[str, Any] = {"amount": amount} if amount else {}
+            if when is not None:
+                return "date", max(SLOT_CONFIDENCE, scores.get("date", _Score()).score), {"date": when.isoformat(), **slots}
+            scores = {n: s for n, s in scores.items() if n != "date"}
+            name, score = _best(scores)
+            if name and score >= ACCEPT:
+                return name, _calibrated(scores, name, score), slots
+            return ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
+        if spec.menu == "income_amount" or spec.slots == ["amount"]:
+            amount = parse_amount(t)
+            if amount is not None:
+                return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
+            scores = {n: s for n, s in scores.items() if n != "amount"}
+        name, score = _best(scores)
+        if name is None or score < ACCEPT:
+            return None, score, {}
+        slots = {}
+        if "months" in spec.slots and name in ("installment", "extension"):
+            months = parse_months(t)
+            if months:
+                slots["months"] = months
+        if "amount" in spec.slots and name in ("partial", "full"):
+            amount = parse_amount(t)
+            if amount:
+                slots["amount"] = amount
+        return name, _calibrated(scores, name, score), slots
+
+    # ------------------------------------------------------------------ keys
+
+    def understand_dtmf(self, menu: str, keys: str, now: dt.datetime | None = None) -> Understanding:
+        """Keys pressed at `menu`: one key ("1", "0", "*") or digits ending in '#' ("3000#", "1201#")."""
+        spec = self.grammars.menu(menu)
+        keys = (keys or "").strip()
+        base = Understanding(menu=menu, intent=None, text=keys)
+        if not keys or any(k not in DTMF_KEYS for k in keys):
+            return base
+        if keys in self._global_keys:
+            return replace(base, intent=self._global_keys[keys], confidence=1.0, is_global=True)
+        key_map = spec.dtmf_map()
+        if spec.dtmf_mode == "digits":
+            digits = keys.rstrip("#")
+            if not digits:
+                return replace(base, intent=key_map.get("#"), confidence=1.0 if "#" in key_map else 0.0)
+            if not digits.isdigit():
+                return base
+            if "date" in spec.slots:
+                when = _mmdd(digits, now or dt.datetime.now())
+                return replace(base, intent="date", confidence=1.0, slots={"date": when.isoformat()}) if when else base
+            return replace(base, intent="amount", confidence=1.0, slots={"amount": int(digits)})
+        if set(CATEGORIES) & set(spec.intents) and keys != "#":
+            cats = [key_map[k] for k in dict.fromkeys(keys.rstrip("#")) if key_map.get(k) in CATEGORIES]
+            if cats and len(cats) == len(set(keys.rstrip("#"))):
+                return replace(base, intent="expenses", confidence=1.0, slots={"categories": cats})
+            return base
+        key = keys if len(keys) == 1 else keys.rstrip("#")
+        if key in key_map:
+            return replace(base, intent=key_map[key], confidence=1.0)
+        return base
+
+
+def _mmdd(digits: str, now: dt.datetime) -> dt.date | None:
+    """MMDD (or MDD) keyed in → the next such date on or after the call date."""
+    if len(digits) not in (3, 4):
+        return None
+    month, day = int(digits[:-2]), int(digits[-2:])
+    if not 1 <= month <= 12:
+        return None
+    return next_month_day(now.date(), month, day)
+
+
+@lru_cache(maxsize=1)
+def default_understander() -> Understander:
+    from ivr.settings import default_settings
+
+    return Understander(cached_grammars(str(default_settings().grammars_dir)))
+
+
+def understand(menu: str, text: str, now: dt.datetime | None = None) -> Understanding:
+    return default_understander().understand(menu, text, now)
+
+
+__all__ = ["Understander", "default_understander", "understand", "GrammarError", "CATEGORIES"]

@@ -1,0 +1,68 @@
+"""Write side of the console: claim, note, resolve an escalation; every change and every view is
+recorded in the audit log in the same transaction as the change itself."""
+
+from __future__ import annotations
+
+from ivr.store import DISPOSITIONS, AuditEntry, Escalation, EscalationNote, Store, utcnow
+
+MAX_NOTE = 2000
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(RuntimeError):
+    """The escalation is not in a state that allows the action (message says why, in Chinese)."""
+
+
+def record(store: Store, username: str, action: str, target_type: str, target_id: object, detail: str | None = None) -> None:
+    with store.session() as s:
+        s.add(AuditEntry(username=username, action=action, target_type=target_type, target_id=str(target_id), detail=detail))
+
+
+def _open(s, esc_id: int) -> Escalation:
+    esc = s.get(Escalation, esc_id)
+    if esc is None:
+        raise NotFound(f"escalation {esc_id} not found")
+    if esc.status == "resolved":
+        raise Conflict(f"转人工记录 {esc_id} 已解决")
+    return esc
+
+
+def claim(store: Store, esc_id: int, username: str) -> None:
+    with store.session() as s:
+        esc = _open(s, esc_id)
+        if esc.status == "claimed" and esc.claimed_by != username:
+            raise Conflict(f"转人工记录 {esc_id} 已由 {esc.claimed_by} 认领")
+        esc.status, esc.claimed_by, esc.claimed_at = "claimed", username, esc.claimed_at or utcnow()
+        s.add(AuditEntry(username=username, action="claim", target_type="escalation", target_id=str(esc_id)))
+
+
+def add_note(store: Store, esc_id: int, username: str, text: str) -> None:
+    text = text.strip()
+    if not text or len(text) > MAX_NOTE:
+        raise ValueError(f"note: expected 1-{MAX_NOTE} characters, got {len(text)}")
+    with store.session() as s:
+        if s.get(Escalation, esc_id) is None:
+            raise NotFound(f"escalation {esc_id} not found")
+        s.add(EscalationNote(escalation_id=esc_id, author=username, text=text))
+        s.add(AuditEntry(username=username, action="note", target_type="escalation", target_id=str(esc_id),
+                         detail=text[:200]))
+
+
+def resolve(store: Store, esc_id: int, username: str, disposition: str, note: str | None = None) -> None:
+    if disposition not in DISPOSITIONS:
+        raise ValueError(f"disposition: expected one of {', '.join(DISPOSITIONS)}, got {disposition!r}")
+    with store.session() as s:
+        esc = _open(s, esc_id)
+        if esc.status == "claimed" and esc.claimed_by != username:
+            raise Conflict(f"转人工记录 {esc_id} 由 {esc.claimed_by} 处理中")
+        now = utcnow()
+        if esc.claimed_by is None:  # resolving straight from the queue claims it too
+            esc.claimed_by, esc.claimed_at = username, now
+        esc.status, esc.disposition, esc.resolved_at = "resolved", disposition, now
+        if note and note.strip():
+            s.add(EscalationNote(escalation_id=esc_id, author=username, text=note.strip()[:MAX_NOTE]))
+        s.add(AuditEntry(username=username, action="resolve", target_type="escalation", target_id=str(esc_id),
+                         detail=disposition))

@@ -1,0 +1,273 @@
+"""REST API (`/api/...`): the same records the pages show, as JSON.  OpenAPI at /docs.
+
+Auth: `POST /api/login` (JSON) sets the session cookie and returns the CSRF token to send as
+`X-CSRF-Token` on every POST.  Errors are JSON `{"detail": ...}`: 401 not logged in, 403 role or
+CSRF, 404 unknown id, 409 wrong state (already resolved / claimed by someone else), 422 bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ivr import auth
+from ivr.store import DISPOSITIONS, ROLES
+from ivr.web import actions, live, queries
+from ivr.web.security import CurrentUser, csrf_guard, current_user, require, start_session, store_of
+from ivr.web.waveform import RecordingError, peaks, wav_info
+
+router = APIRouter(prefix="/api", dependencies=[Depends(csrf_guard)])
+
+Disposition = Literal[DISPOSITIONS]  # type: ignore[valid-type]
+Outcome = Literal["completed", "escalated", "hangup"]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=actions.MAX_NOTE)
+
+
+class ResolveIn(BaseModel):
+    disposition: Disposition
+    note: str | None = Field(default=None, max_length=actions.MAX_NOTE)
+
+
+class UserIn(BaseModel):
+    username: str
+    role: Literal[ROLES]  # type: ignore[valid-type]
+    password: str
+
+
+def _or_404(item: object, what: str, ident: object) -> object:
+    if item is None:
+        raise HTTPException(404, f"{what} {ident} not found")
+    return item
+
+
+async def run_action(fn, *args) -> None:  # type: ignore[no-untyped-def]
+    """Run a write from ivr.web.actions, mapping its errors to HTTP status codes."""
+    try:
+        await run_in_threadpool(fn, *args)
+    except actions.NotFound as e:
+        raise HTTPException(404, str(e)) from None
+    except actions.Conflict as e:
+        raise HTTPException(409, str(e)) from None
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+# ---------------------------------------------------------------- session
+
+
+@router.post("/login", tags=["auth"], summary="Log in; returns the CSRF token for later POSTs")
+async def login(body: LoginIn, request: Request) -> dict:
+    store = store_of(request)
+    user = await run_in_threadpool(auth.authenticate, store, body.username, body.password)
+    if user is None:
+        await run_in_threadpool(actions.record, store, body.username, "login_failed", "user", body.username)
+        raise HTTPException(401, "invalid username or password")
+    token = start_session(request, CurrentUser(user.username, user.role))
+    await run_in_threadpool(actions.record, store, user.username, "login", "user", user.username)
+    return {"username": user.username, "role": user.role, "csrf_token": token}
+
+
+@router.post("/logout", tags=["auth"])
+async def logout(request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    request.session.clear()
+    return {"ok": True}
+
+
+@router.get("/me", tags=["auth"], summary="The logged-in user and the session's CSRF token")
+async def me(request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    return {"username": user.username, "role": user.role, "csrf_token": request.session.get("csrf")}
+
+
+# ---------------------------------------------------------------- escalations
+
+
+@router.get("/escalations", tags=["escalations"], summary="The queue: open escalations in service order")
+async def list_escalations(request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    data = await run_in_threadpool(queries.queue, store_of(request))
+    return queries.present(data, user.masked)
+
+
+@router.get("/escalations/stream", tags=["escalations"], summary="Server-sent events: the queue on every change")
+async def stream_escalations(request: Request, user: CurrentUser = Depends(current_user)) -> Response:
+    return live.queue_stream(request, user, as_html=False)
+
+
+@router.get("/escalations/{esc_id}", tags=["escalations"], summary="One escalation: summary, transcript, notes, audit")
+async def get_escalation(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    store = store_of(request)
+    item = _or_404(await run_in_threadpool(queries.escalation_detail, store, esc_id), "escalation", esc_id)
+    await run_in_threadpool(actions.record, store, user.username, "view", "escalation", esc_id, "api")
+    return queries.present(item, user.masked)
+
+
+@router.post("/escalations/{esc_id}/claim", tags=["escalations"])
+async def claim_escalation(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    await run_action(actions.claim, store_of(request), esc_id, user.username)
+    return {"ok": True, "id": esc_id, "status": "claimed", "claimed_by": user.username}
+
+
+@router.post("/escalations/{esc_id}/notes", tags=["escalations"])
+async def note_escalation(esc_id: int, body: NoteIn, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    await run_action(actions.add_note, store_of(request), esc_id, user.username, body.text)
+    return {"ok": True, "id": esc_id}
+
+
+@router.post("/escalations/{esc_id}/resolve", tags=["escalations"])
+async def resolve_escalation(
+    esc_id: int, body: ResolveIn, request: Request, user: CurrentUser = Depends(current_user)
+) -> dict:
+    await run_action(actions.resolve, store_of(request), esc_id, user.username, body.disposition, body.note)
+    return {"ok": True, "id": esc_id, "status": "resolved", "disposition": body.disposition}
+
+
+# ---------------------------------------------------------------- calls
+
+
+@router.get("/calls", tags=["calls"], summary="Call history with search and filters (dates are UTC+8 days)")
+async def list_calls(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    outcome: Outcome | None = None,
+    reason: Literal[tuple(queries.REASON_PRIORITY)] | None = None,  # type: ignore[valid-type]
+    menu: str | None = Query(default=None, max_length=32),
+    q: str | None = Query(default=None, max_length=64),
+    page: int = Query(default=1, ge=1),
+    per_page: int = Query(default=50, ge=1, le=500),
+) -> dict:
+    f = queries.CallFilter(date_from, date_to, outcome, reason, menu, q, page, per_page)
+    return queries.present(await run_in_threadpool(queries.search_calls, store_of(request), f), user.masked)
+
+
+@router.get("/calls/{call_id}", tags=["calls"], summary="One call with its turns and summary lines")
+async def get_call(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    item = _or_404(await run_in_threadpool(queries.call_detail, store_of(request), call_id), "call", call_id)
+    return queries.present(item, user.masked)
+
+
+async def recording_file(request: Request, call_id: str) -> str:
+    path = await run_in_threadpool(queries.recording_path, store_of(request), call_id)
+    if path is None:
+        raise HTTPException(404, f"call {call_id} has no recording")
+    try:
+        await run_in_threadpool(wav_info, path)
+    except RecordingError as e:
+        raise HTTPException(404, str(e)) from None
+    return path
+
+
+@router.get("/calls/{call_id}/recording", tags=["calls"], summary="The call recording (WAV, HTTP range requests)")
+async def get_recording(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> FileResponse:
+    path = await recording_file(request, call_id)
+    if "range" not in request.headers or request.headers["range"].startswith("bytes=0-"):
+        await run_in_threadpool(actions.record, store_of(request), user.username, "listen", "call", call_id)
+    # Starlette's FileResponse answers Range requests (206) so the player can seek.
+    return FileResponse(path, media_type="audio/wav", filename=f"{call_id}.wav", content_disposition_type="inline")
+
+
+@router.get("/calls/{call_id}/waveform", tags=["calls"], summary="Waveform peaks (0..1) of the recording")
+async def get_waveform(
+    call_id: str, request: Request, buckets: int = Query(default=800, ge=10, le=4000), user: CurrentUser = Depends(current_user)
+) -> dict:
+    path = await recording_file(request, call_id)
+    return await run_in_threadpool(peaks, path, buckets)
+
+
+# ---------------------------------------------------------------- analytics, promises, audit, users
+
+
+def default_range(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.date, dt.date]:
+    """Last 30 days (UTC+8) unless given; a reversed or over-long range is a clear 422."""
+    date_to = date_to or queries.local_date(queries.utcnow())
+    date_from = date_from or date_to - dt.timedelta(days=29)
+    if date_from > date_to:
+        raise HTTPException(422, f"date_from {date_from} is after date_to {date_to}")
+    if (date_to - date_from).days > 366:
+        raise HTTPException(422, f"date range: expected at most 366 days, got {(date_to - date_from).days + 1}")
+    return date_from, date_to
+
+
+@router.get("/analytics", tags=["analytics"], summary="Rates, calls per day, escalations by reason, menu funnel")
+async def get_analytics(
+    request: Request,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    user: CurrentUser = Depends(require("supervisor")),
+) -> dict:
+    date_from, date_to = default_range(date_from, date_to)
+    return await run_in_threadpool(queries.analytics, store_of(request), date_from, date_to)
+
+
+PROMISE_COLUMNS = (
+    ("promise_date", "承诺还款日期"), ("promise_amount", "承诺金额(元)"), ("debtor_name", "客户姓名"),
+    ("case_id", "案件号"), ("caller_number", "来电号码"), ("started_at", "通话时间(UTC)"), ("id", "通话ID"),
+)
+
+
+def promises_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([title for _, title in PROMISE_COLUMNS] + ["提醒日期"])
+    for r in rows:
+        remind = (dt.date.fromisoformat(r["promise_date"]) - dt.timedelta(days=1)).isoformat()
+        w.writerow([r.get(key) if r.get(key) is not None else "" for key, _ in PROMISE_COLUMNS] + [remind])
+    return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
+
+
+@router.get("/promises.csv", tags=["analytics"], summary="Promises to pay as CSV, for follow-up reminders (定期跟进)")
+async def export_promises(
+    request: Request,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    user: CurrentUser = Depends(require("supervisor")),
+) -> Response:
+    rows = await run_in_threadpool(queries.promises, store_of(request), date_from, date_to)
+    await run_in_threadpool(actions.record, store_of(request), user.username, "export", "call", "promises", f"{len(rows)} rows")
+    return Response(
+        promises_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="promises.csv"'},
+    )
+
+
+@router.get("/audit", tags=["audit"], summary="Audit log, newest first")
+async def get_audit(
+    request: Request,
+    target_type: Literal["escalation", "call", "user"] | None = None,
+    target_id: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=200, ge=1, le=2000),
+    user: CurrentUser = Depends(require("supervisor")),
+) -> list[dict]:
+    return await run_in_threadpool(queries.audit, store_of(request), target_type, target_id, limit)
+
+
+@router.get("/users", tags=["users"])
+async def get_users(request: Request, user: CurrentUser = Depends(require("admin"))) -> list[dict]:
+    users = await run_in_threadpool(auth.list_users, store_of(request))
+    return [{"username": u.username, "role": u.role, "active": bool(u.active), "created_at": queries.iso(u.created_at)}
+            for u in users]
+
+
+@router.post("/users", tags=["users"], status_code=201)
+async def create_user(body: UserIn, request: Request, user: CurrentUser = Depends(require("admin"))) -> dict:
+    try:
+        await run_in_threadpool(auth.add_user, store_of(request), body.username, body.role, body.password, user.username)
+    except auth.UserError as e:
+        raise HTTPException(409 if "exists" in str(e) else 422, str(e)) from None
+    return {"username": body.username, "role": body.role}

@@ -1,0 +1,237 @@
+"""Server-rendered pages of the console (Chinese UI).  Forms post back here with the session's
+CSRF token and are redirected (303) to the page they came from, so the back button stays sane."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ivr import auth
+from ivr.store import DISPOSITIONS, ROLES
+from ivr.web import actions, api, charts, labels, live, queries
+from ivr.web.security import CurrentUser, csrf_guard, csrf_token, current_user, require, start_session, store_of
+from ivr.web.waveform import RecordingError, peaks
+
+router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
+
+
+def render(request: Request, name: str, user: CurrentUser | None, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    ctx.update(user=user, csrf=csrf_token(request), flash=request.session.pop("flash", None), L=labels)
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def back(url: str, request: Request, flash: str | None = None) -> RedirectResponse:
+    if flash:
+        request.session["flash"] = flash
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(url: str | None) -> str:
+    """Only same-site paths: a crafted ?next= must not send a user elsewhere after login."""
+    return url if url and url.startswith("/") and not url.startswith("//") else "/queue"
+
+
+# ---------------------------------------------------------------- login
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "login.html", None, next=safe_next(next))
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request, username: str = Form(max_length=64), password: str = Form(max_length=256), next: str = Form("/queue")
+) -> Response:
+    store = store_of(request)
+    user = await run_in_threadpool(auth.authenticate, store, username, password)
+    if user is None:
+        await run_in_threadpool(actions.record, store, username, "login_failed", "user", username)
+        return render(request, "login.html", None, status_code=401, next=safe_next(next), error="用户名或密码错误", username=username)
+    start_session(request, CurrentUser(user.username, user.role))
+    await run_in_threadpool(actions.record, store, user.username, "login", "user", user.username)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+async def home(user: CurrentUser = Depends(current_user)) -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+# ---------------------------------------------------------------- queue + escalation
+
+
+@router.get("/queue")
+async def queue_page(request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+    data = queries.present(await run_in_threadpool(queries.queue, store_of(request)), user.masked)
+    return render(request, "queue.html", user, q=data)
+
+
+@router.get("/queue/stream")
+async def queue_stream(request: Request, user: CurrentUser = Depends(current_user)) -> Response:
+    return live.queue_stream(request, user, as_html=True)
+
+
+def _waveform(path: str | None) -> dict | None:
+    if not path:
+        return None
+    try:
+        return peaks(path)  # type: ignore[arg-type]
+    except RecordingError as e:
+        return {"error": str(e)}
+
+
+@router.get("/escalations/{esc_id}")
+async def escalation_page(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+    store = store_of(request)
+    esc = await run_in_threadpool(queries.escalation_detail, store, esc_id)
+    if esc is None:
+        raise HTTPException(404, f"转人工记录 {esc_id} 不存在")
+    await run_in_threadpool(actions.record, store, user.username, "view", "escalation", esc_id)
+    esc = queries.present(esc, user.masked)
+    return render(request, "escalation.html", user, e=esc, c=esc["call"], **await _call_extras(request, esc["call"]))
+
+
+async def _call_extras(request: Request, call: dict) -> dict:
+    """Charts shared by the escalation and call pages: emotion timeline and waveform."""
+    path = await run_in_threadpool(queries.recording_path, store_of(request), call["id"])
+    wave = await run_in_threadpool(_waveform, path)
+    points = [(f"第{p['turn']}轮", p["score"]) for p in call["emotion"]]
+    return {
+        "emotion_svg": charts.timeline(points, "情绪变化", threshold=queries.EMOTION_THRESHOLD),
+        "wave": wave,
+        "wave_svg": charts.waveform(wave["peaks"]) if wave and "peaks" in wave else "",
+        "dispositions": DISPOSITIONS,
+    }
+
+
+async def _act(request: Request, esc_id: int, fn, *args) -> RedirectResponse:  # type: ignore[no-untyped-def]
+    try:
+        await run_in_threadpool(fn, store_of(request), esc_id, *args)
+    except actions.NotFound:
+        raise HTTPException(404, f"转人工记录 {esc_id} 不存在") from None
+    except (actions.Conflict, ValueError) as e:
+        return back(f"/escalations/{esc_id}", request, flash=str(e))
+    return back(f"/escalations/{esc_id}", request)
+
+
+@router.post("/escalations/{esc_id}/claim")
+async def claim(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> Response:
+    return await _act(request, esc_id, actions.claim, user.username)
+
+
+@router.post("/escalations/{esc_id}/notes")
+async def note(esc_id: int, request: Request, text: str = Form(""), user: CurrentUser = Depends(current_user)) -> Response:
+    return await _act(request, esc_id, actions.add_note, user.username, text)
+
+
+@router.post("/escalations/{esc_id}/resolve")
+async def resolve(
+    esc_id: int, request: Request, disposition: str = Form(""), note: str = Form(""), user: CurrentUser = Depends(current_user)
+) -> Response:
+    return await _act(request, esc_id, actions.resolve, user.username, disposition, note)
+
+
+# ---------------------------------------------------------------- calls
+
+
+def _parse_date(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{field}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+@router.get("/calls")
+async def calls_page(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    date_from: str | None = None,
+    date_to: str | None = None,
+    outcome: str | None = None,
+    reason: str | None = None,
+    menu: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+) -> HTMLResponse:
+    f = queries.CallFilter(
+        _parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"),
+        outcome or None, reason or None, menu or None, (q or "").strip()[:64] or None, max(1, page),
+    )
+    data = queries.present(await run_in_threadpool(queries.search_calls, store_of(request), f), user.masked)
+    params = {k: v for k, v in dict(date_from=date_from, date_to=date_to, outcome=outcome, reason=reason,
+                                    menu=menu, q=q).items() if v}
+    return render(request, "calls.html", user, data=data, f=params, qs=urlencode(params))
+
+
+@router.get("/calls/{call_id}")
+async def call_page(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+    call = await run_in_threadpool(queries.call_detail, store_of(request), call_id)
+    if call is None:
+        raise HTTPException(404, f"通话 {call_id} 不存在")
+    call = queries.present(call, user.masked)
+    return render(request, "call.html", user, c=call, **await _call_extras(request, call))
+
+
+# ---------------------------------------------------------------- analytics, audit, users
+
+
+@router.get("/analytics")
+async def analytics_page(
+    request: Request, user: CurrentUser = Depends(require("supervisor")), date_from: str | None = None, date_to: str | None = None
+) -> HTMLResponse:
+    start, end = api.default_range(_parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"))
+    a = await run_in_threadpool(queries.analytics, store_of(request), start, end)
+    svgs = {
+        "per_day": charts.columns([(d["date"][5:], d["calls"]) for d in a["calls_per_day"]], "每日通话量"),
+        "reasons": charts.bars([(r["label"], r["count"]) for r in a["escalations_by_reason"]], "转人工原因", color="#dc2626"),
+        "funnel": charts.bars([(f["label"], f["reached"]) for f in a["funnel"]], "各环节到达通话数", unit=" 通"),
+        "dropoff": charts.bars([(f["label"], f["dropped"]) for f in a["funnel"] if f["dropped"]], "未完成通话的停止环节",
+                               unit=" 通", color="#f59e0b"),
+    }
+    return render(request, "analytics.html", user, a=a, svgs=svgs)
+
+
+@router.get("/audit")
+async def audit_page(request: Request, user: CurrentUser = Depends(require("supervisor"))) -> HTMLResponse:
+    rows = await run_in_threadpool(queries.audit, store_of(request), None, None, 500)
+    return render(request, "audit.html", user, rows=rows)
+
+
+@router.get("/users")
+async def users_page(request: Request, user: CurrentUser = Depends(require("admin"))) -> HTMLResponse:
+    users = await run_in_threadpool(auth.list_users, store_of(request))
+    return render(request, "users.html", user, users=users, roles=ROLES)
+
+
+@router.post("/users")
+async def users_add(
+    request: Request,
+    username: str = Form(""),
+    role: str = Form(""),
+    password: str = Form(""),
+    user: CurrentUser = Depends(require("admin")),
+) -> Response:
+    try:
+        await run_in_threadpool(auth.add_user, store_of(request), username, role, password, user.username)
+    except auth.UserError as e:
+        return back("/users", request, flash=str(e))
+    return back("/users", request, flash=f"已添加用户 {username}")
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)

@@ -1,0 +1,36 @@
+"""Helpers for the audio tests (a uniquely named module: test folders are not packages)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from ivr.audio import read_wav
+from ivr.codec import resample, to_int16
+
+REPO = Path(__file__).resolve().parents[2]
+TTS_ZH = REPO.parent / "shared" / "testdata" / "speech" / "tts_zh"
+AISHELL = TTS_ZH.parent / "aishell_S0150"
+
+
+def espeak(text: str, voice: str, out: Path, amplitude: int = 100) -> bytes:
+    """16 kHz 16-bit mono PCM of `text` spoken by espeak-ng."""
+    subprocess.run(["espeak-ng", "-v", voice, "-a", str(amplitude), "-w", str(out), text], check=True)
+    audio = read_wav(out, rates=None)
+    return resample(audio.pcm, audio.rate, 16000)
+
+
+def loud_blocks(pcm: bytes, rate: int, threshold_dbfs: float = -40.0, block_ms: int = 10) -> np.ndarray:
+    """Indices of `block_ms` blocks louder than the threshold."""
+    x = to_int16(pcm).astype(float)
+    n = rate * block_ms // 1000
+    blocks = x[: len(x) // n * n].reshape(-1, n)
+    return np.nonzero(20 * np.log10(np.sqrt(np.mean(blocks**2, axis=1)) / 32768 + 1e-12) > threshold_dbfs)[0]
+
+
+def speech_bounds(pcm: bytes, rate: int) -> tuple[float, float]:
+    """First/last 10 ms block louder than -40 dBFS: where the sound really is (seconds)."""
+    loud = loud_blocks(pcm, rate)
+    return loud[0] / 100, (loud[-1] + 1) / 100

@@ -1,0 +1,143 @@
+"""Understander behaviour callers would notice.  Phrasings here are written for the tests and are
+checked not to be grammar phrases, so they exercise matching, not copy-paste."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.grammar import GrammarError
+from ivr.understanding import Understander, default_understander, understand
+
+from .conftest import NOW
+
+# menu, caller answer (typed, ASR-spaced, homophone or traditional), expected intent
+CASES = [
+    ("opening", "对的对的就是我", "confirm"),
+    ("opening", "我 是 本 人 你 说 吧", "confirm"),       # Vosk-style spaces
+    ("opening", "市 我", "confirm"),                       # homophone 市我 = 是我
+    ("opening", "那个 嗯 就是说 是我", "confirm"),          # fillers
+    ("opening", "係，我就係本人", "confirm"),               # 係 = 是 (traditional / Cantonese)
+    ("opening", "不是我，你们打错了", "deny"),
+    ("opening", "不 市 我", "deny"),                       # negated homophone
+    ("opening", "我是他表姐，他不在这", "third_party"),
+    ("opening", "你谁啊，哪儿打来的", "ask_who"),
+    ("opening", "开着车呢不方便接", "busy"),
+    ("purpose", "这个账我知道", "ack"),
+    ("purpose", "我不太知道这个事", "dispute"),              # softened negation
+    ("purpose", "我上礼拜已经还过了", "already_paid"),
+    ("income_source", "每个月在单位领工资", "salary"),
+    ("income_source", "我没上班了", "none"),                # 没上班 ≠ 上班
+    ("income_source", "平时跑跑滴滴", "part_time"),
+    ("income_source", "在菜市场摆摊", "unstable"),
+    ("income_source", "現在沒有任何收入", "none"),          # traditional
+    ("unusual_expense", "没有，一切都还好", "none"),
+    ("unusual_expense", "去年炒股票亏了十几万", "investment_loss"),
+    ("unusual_expense", "我被公司裁员了", "job_loss"),
+    ("plan", "能 不 能 分 七 还", "installment"),             # homophone 分七 = 分期
+    ("plan", "一次性全部还了吧", "full"),
+    ("plan", "能不能再宽限我几天", "extension"),
+    ("plan", "实在是拿不出钱来", "cannot"),
+    ("closing", "好的好的，谢谢你", "ack"),
+]
+
+
+@pytest.mark.parametrize("menu, text, intent", CASES)
+def test_menu_intents(nlu: Understander, grammar_texts: set[str], menu: str, text: str, intent: str) -> None:
+    from ivr.textnorm import normalize
+
+    assert normalize(text, fillers=False).text not in grammar_texts, "test phrasing copied into a grammar"
+    u = nlu.understand(menu, text, NOW)
+    assert (u.intent, u.is_global) == (intent, False), (text, u)
+    assert u.confidence >= 0.5
+    assert " " not in u.text
+
+
+def test_slots_reach_the_understanding(nlu: Understander) -> None:
+    assert nlu.understand("income_amount", "一 个 月 三 千 五 左 右", NOW).slots == {"amount": 3500}
+    exp = nlu.understand("expenses", "房 足 还有 孩子 读书 的 钱", NOW)
+    assert exp.intent == "expenses" and exp.slots["categories"] == ["rent", "education"]
+    assert nlu.understand("plan", "分十二期还", NOW).slots == {"months": 12}
+    assert nlu.understand("plan", "分 六 个 月", NOW).slots == {"months": 6}
+    assert nlu.understand("plan", "先还两千行不", NOW).slots == {"amount": 2000}
+    p = nlu.understand("promise", "下 周 五 先 还 三 千", NOW)
+    assert (p.intent, p.slots) == ("date", {"date": "2026-11-27", "amount": 3000})
+    assert nlu.understand("promise", "等发工资那天再还吧", NOW).intent == "unknown"
+
+
+def test_no_match_is_none_with_low_confidence(nlu: Understander) -> None:
+    for menu, text in [("opening", "今天天气不错"), ("income_source", "我喜欢吃苹果"), ("plan", "")]:
+        u = nlu.understand(menu, text, NOW)
+        assert u.intent is None and u.confidence < 0.45, (text, u)
+
+
+def test_global_intents_win_over_menu_intents(nlu: Understander) -> None:
+    u = nlu.understand("opening", "是我，但是我要转人工", NOW)
+    assert (u.intent, u.is_global) == ("human", True)
+    u = nlu.understand("income_amount", "三千块，你们以后别再打来了", NOW)
+    assert u.intent == "stop_calling" and "stop_calling" in u.cues
+    assert nlu.understand("plan", "你刚才讲的我没听清", NOW).intent == "repeat"
+    assert nlu.understand("promise", "我要打12378投诉", NOW).intent == "complaint"
+
+
+def test_distress_wins_over_everything(nlu: Understander) -> None:
+    for menu, text in [("opening", "是我，我真不想活了"), ("plan", "转人工吧，反正我也活不下去了"),
+                       ("promise", "明天？我都想去跳楼了")]:
+        u = nlu.understand(menu, text, NOW)
+        assert (u.intent, u.is_global) == ("distress", True), (text, u)
+        assert "distress" in u.cues
+
+
+def test_abuse_carries_emotion(nlu: Understander) -> None:
+    u = nlu.understand("purpose", "滚，烦死了，有完没完", NOW)
+    assert u.intent == "abuse" and u.emotion >= 0.8 and {"abuse", "annoyance"} <= set(u.cues)
+    calm = nlu.understand("purpose", "知道了，我会想办法", NOW)
+    assert calm.emotion == 0.0 and calm.cues == ()
+
+
+def test_ask_who_and_busy_only_at_opening(nlu: Understander) -> None:
+    assert nlu.understand("opening", "你们是啥单位", NOW).intent == "ask_who"
+    assert nlu.understand("opening", "正开会呢", NOW).intent == "busy"
+
+
+@pytest.mark.parametrize(
+    "menu, keys, intent, slots",
+    [
+        ("opening", "1", "confirm", {}), ("opening", "2", "deny", {}), ("opening", "3", "third_party", {}),
+        ("opening", "9", "busy", {}), ("purpose", "3", "already_paid", {}), ("income_source", "4", "none", {}),
+        ("unusual_expense", "5", "none", {}), ("plan", "2", "installment", {}), ("closing", "1", "ack", {}),
+        ("plan", "0", "human", {}), ("expenses", "*", "repeat", {}),
+        ("income_amount", "3000#", "amount", {"amount": 3000}), ("income_amount", "#", "unknown", {}),
+        ("expenses", "1", "expenses", {"categories": ["rent"]}),
+        ("expenses", "9", "expenses", {"categories": ["other_debt"]}),
+        ("expenses", "135#", "expenses", {"categories": ["rent", "food", "medical"]}),
+        ("expenses", "#", "unknown", {}),
+        ("promise", "1201#", "date", {"date": "2026-12-01"}),
+        ("promise", "1118#", "date", {"date": "2026-11-18"}),
+        ("promise", "0105#", "date", {"date": "2027-01-05"}),
+    ],
+)
+def test_dtmf(nlu: Understander, menu: str, keys: str, intent: str, slots: dict) -> None:
+    u = nlu.understand_dtmf(menu, keys, NOW)
+    assert (u.intent, u.slots, u.confidence) == (intent, slots, 1.0)
+    assert u.is_global == (intent in ("human", "repeat"))
+
+
+@pytest.mark.parametrize("menu, keys", [("opening", "7"), ("plan", "8"), ("promise", "1332#"), ("promise", "12#"),
+                                        ("opening", "x"), ("opening", "")])
+def test_dtmf_unknown_keys_are_no_match(nlu: Understander, menu: str, keys: str) -> None:
+    u = nlu.understand_dtmf(menu, keys, NOW)
+    assert u.intent is None and u.confidence == 0.0
+
+
+def test_unknown_menu_names_the_valid_ones(nlu: Understander) -> None:
+    with pytest.raises(GrammarError, match=r"unknown menu 'billing'.*opening.*promise"):
+        nlu.understand("billing", "是我", NOW)
+    with pytest.raises(GrammarError, match="unknown menu"):
+        nlu.understand_dtmf("billing", "1", NOW)
+
+
+def test_module_level_helpers_use_repo_grammars() -> None:
+    assert default_understander() is default_understander()
+    u = understand("opening", "对，是我", NOW)
+    assert u.intent == "confirm" and u.as_json() == {"menu": "opening", "intent": "confirm", "slots": {},
+                                                     "confidence": round(u.confidence, 3)}

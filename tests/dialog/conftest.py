@@ -1,0 +1,72 @@
+"""Dialog-area fixtures: the real grammars, prompts, understander and a real SQLite store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from ivr.case import Case
+from ivr.cli.records import parse_lines
+from ivr.dialog import Dialog
+from ivr.events import Action, Say
+from ivr.grammar import Grammars, load_grammars
+from ivr.prompts import PromptBook
+from ivr.session import CallSession
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 11, 18, 10, 30)  # a Wednesday, as in tests/conftest.py
+
+
+@pytest.fixture(scope="session")
+def grammars() -> Grammars:
+    return load_grammars(REPO / "grammars")
+
+
+@pytest.fixture(scope="session")
+def book() -> PromptBook:
+    return PromptBook.load(REPO / "audio_prompts")
+
+
+@pytest.fixture(scope="session")
+def understander(grammars: Grammars):
+    from ivr.understanding import Understander
+
+    return Understander(grammars)
+
+
+@pytest.fixture
+def new_dialog(grammars, book, understander) -> Callable[..., Dialog]:
+    def make(case: Case | None = None, now: dt.datetime = NOW, seed: int | None = 0) -> Dialog:
+        return Dialog(case or Case(), grammars, book, now, understander=understander, seed=seed)
+
+    return make
+
+
+class Call:
+    """A CallSession driven by script lines, keeping every action the caller heard."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+        self.heard: list[Action] = list(session.start())
+
+    def say(self, *lines: str) -> list[Action]:
+        out: list[Action] = []
+        for inp in parse_lines(list(lines)):
+            out += self.session.handle(inp)
+        self.heard += out
+        return out
+
+    @property
+    def bot_texts(self) -> list[str]:
+        return [a.text for a in self.heard if isinstance(a, Say)]
+
+
+@pytest.fixture
+def call(store, new_dialog) -> Callable[..., Call]:
+    def make(case: Case | None = None, seed: int | None = 0) -> Call:
+        return Call(CallSession(store, new_dialog(case, seed=seed), transport="text"))
+
+    return make

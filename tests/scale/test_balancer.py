@@ -1,0 +1,101 @@
+"""Kamailio (deploy/kamailio/kamailio.cfg) in front of SIP workers, with real sipp peers:
+sipp UAS processes stand in for `ivr serve` workers, sipp UAC processes are the callers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ivr.dispatch import Worker
+from tests.scale.harness import Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(bool(missing_tools()), reason=f"SIP tools missing: {', '.join(missing_tools())} (apt-get install kamailio sip-tester)"),
+]
+
+
+def _active(kam: Kamailio, *workers: SippWorker) -> bool:
+    flags = kam.destinations()
+    return all(flags.get(w.worker.uri, "").startswith("A") for w in workers)
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    """Two stand-in workers behind Kamailio; yields (kamailio, worker_a, worker_b, proxy)."""
+    pa, pb, pk = free_udp_ports(3)
+    a, b = SippWorker(tmp_path, pa), SippWorker(tmp_path, pb)
+    try:
+        with Kamailio(tmp_path, [a.worker, b.worker], pk) as kam:
+            wait_for(lambda: _active(kam, a, b), 10, what="both workers active in the dispatcher")
+            yield kam, a, b, f"127.0.0.1:{pk}"
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_calls_are_spread_round_robin_over_the_workers(site, tmp_path: Path) -> None:
+    kam, a, b, proxy = site
+    run = place_calls(tmp_path, proxy, calls=6, rate=10)
+    assert run.returncode == 0, f"sipp callers failed: {(tmp_path / 'callers-errors.log').read_text(errors='replace')[-800:]}"
+    assert run.answered == run.completed == 6
+    assert run.spread() == {a.worker.hostport: 3, b.worker.hostport: 3}
+
+
+def test_a_killed_worker_is_skipped_then_taken_back(site, tmp_path: Path) -> None:
+    kam, a, b, proxy = site
+    callers = Callers(tmp_path, proxy, calls=16, rate=4, hold_ms=300, name="failover")
+    wait_for(lambda: callers.elapsed_ms() >= 1200, 5, what="first calls placed")
+    b.kill()
+    killed_at = callers.elapsed_ms()
+    # OPTIONS probing (or the first timed-out INVITE) takes the dead worker out of the rotation
+    wait_for(lambda: kam.destinations()[b.worker.uri].startswith("I"), 10, what=f"{b.worker.uri} marked inactive")
+    run = callers.wait()
+
+    calls = sorted(run.calls.values(), key=lambda c: c.number)
+    assert len(calls) == 16
+    unanswered = [c.number for c in calls if c.worker is None]
+    assert not unanswered, f"INVITEs never answered despite failover: calls {unanswered}"
+    before = [c for c in calls if c.answered_ms is not None and c.answered_ms < killed_at]
+    after = [c for c in calls if c.invite_ms is not None and c.invite_ms > killed_at]
+    assert {c.worker for c in before} == {a.worker.hostport, b.worker.hostport}
+    assert len(after) >= 8 and all(c.worker == a.worker.hostport for c in after), "calls after the kill reached the dead worker"
+    assert all(c.ok for c in after), f"calls placed after the kill failed: {[c.number for c in after if not c.ok]}"
+    # only a call that was up on the killed worker at that moment may lose its BYE
+    lost = [c for c in calls if not c.ok]
+    assert all(c.worker == b.worker.hostport and c.answered_ms < killed_at for c in lost), lost
+
+    b.start()
+    wait_for(lambda: _active(kam, b), 10, what=f"{b.worker.uri} active again after restart")
+    again = place_calls(tmp_path, proxy, calls=4, rate=10, name="after-restart")
+    assert again.completed == 4 and again.spread() == {a.worker.hostport: 2, b.worker.hostport: 2}
+
+
+def test_regenerated_dispatcher_list_is_picked_up_by_reload(tmp_path: Path) -> None:
+    pa, pb, pk = free_udp_ports(3)
+    a, b = SippWorker(tmp_path, pa), SippWorker(tmp_path, pb)
+    try:
+        with Kamailio(tmp_path, [a.worker], pk) as kam:
+            proxy = f"127.0.0.1:{pk}"
+            wait_for(lambda: _active(kam, a), 10, what="worker a active")
+            assert place_calls(tmp_path, proxy, calls=2, rate=10, name="one").spread() == {a.worker.hostport: 2}
+
+            kam.set_workers([a.worker, b.worker])  # what `ivr deploy dispatcher-list --reload` does
+            wait_for(lambda: _active(kam, a, b), 10, what="both workers active after reload")
+            assert place_calls(tmp_path, proxy, calls=4, rate=10, name="two").spread() == {a.worker.hostport: 2, b.worker.hostport: 2}
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_no_live_worker_gives_callers_a_clear_503(tmp_path: Path) -> None:
+    dead, pk = free_udp_ports(2)
+    with Kamailio(tmp_path, [Worker("127.0.0.1", dead)], pk) as kam:
+        wait_for(lambda: kam.destinations()[f"sip:127.0.0.1:{dead}"].startswith("I"), 10, what="dead worker marked inactive")
+        t0 = time.monotonic()
+        run = place_calls(tmp_path, f"127.0.0.1:{pk}", calls=1, rate=10, name="nobody")
+        assert run.answered == 0 and run.returncode != 0
+        assert time.monotonic() - t0 < 5, "caller waited for a timeout instead of an immediate 503"
+        assert "503 No IVR worker available" in (tmp_path / "nobody-errors.log").read_text(errors="replace")

@@ -1,0 +1,106 @@
+"""Telephony fixtures: a real SIP worker process (pjsua2) on a free port, logs kept per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # peers.py / tel_fakes.py for the tests and the worker processes
+
+from peers import free_port  # noqa: E402
+
+
+@dataclass
+class Worker:
+    port: int
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def uri(self) -> str:
+        return f"sip:bot@127.0.0.1:{self.port}"
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=15)
+
+
+def start_worker(tmp: Path, env_extra: dict[str, str], *args: str, port: int | None = None) -> Worker:
+    port = port or free_port()
+    ready = tmp / f"ready-{port}"
+    log = tmp / f"worker-{port}.log"
+    env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **env_extra)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivr.transports.sip_worker", "--listen", f"127.0.0.1:{port}", "--ready-file", str(ready), *args],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"SIP worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    return Worker(port, proc, log)
+
+
+@pytest.fixture
+def sip_worker(tmp_path: Path, data_dir: Path):
+    """Factory: start_worker(*args, env=...) → Worker; every worker must exit cleanly (rc 0, no abort)."""
+    workers: list[Worker] = []
+
+    def make(*args: str, env: dict[str, str] | None = None, port: int | None = None) -> Worker:
+        w = start_worker(tmp_path, env or {}, *args, port=port)
+        workers.append(w)
+        return w
+
+    yield make
+    for w in workers:
+        rc = w.stop()
+        text = w.text()
+        assert rc == 0 and "Assertion" not in text and "Segmentation" not in text, f"unclean worker exit {rc}:\n{text[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def prompt_variants():
+    """Every rendering of the bot's first prompt (the dialog picks a variant at random)."""
+
+    def render(rate: int) -> list[tuple[str, "object"]]:
+        import datetime as dt
+
+        import numpy as np
+
+        from ivr.case import Case
+        from ivr.dialog import Dialog
+        from ivr.events import Say
+        from ivr.grammar import cached_grammars
+        from ivr.prompts import PromptBook
+        from ivr.settings import load_settings
+        from ivr.tts import PromptAudio
+
+        s = load_settings()
+        grammars = cached_grammars(str(s.grammars_dir))
+        book = PromptBook.load(s.prompts_dir)
+        audio = PromptAudio(Path(s.prompts_dir), s.cache_dir)
+        seen: dict[str, np.ndarray] = {}
+        for seed in range(30):
+            for a in Dialog(Case(), grammars, book, now=dt.datetime.now(), seed=seed).start():
+                if isinstance(a, Say) and f"{a.prompt_id}.{a.variant}" not in seen:
+                    seen[f"{a.prompt_id}.{a.variant}"] = np.frombuffer(audio.audio(a, rate), dtype="<i2")
+                    break
+        return list(seen.items())
+
+    return render

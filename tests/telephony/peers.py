@@ -1,0 +1,123 @@
+"""Real SIP peers for the tests: baresip (a caller that speaks a WAV and records what it hears) and
+sipp (scripted UAC/UAS with RTP from pcaps).  Both are Debian packages installed by setup.sh."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SIPP_PCAPS = Path("/usr/share/sip-tester")
+TESTDATA_SPEECH = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "speech"
+BARESIP_MODULES = Path("/usr/lib/baresip/modules")
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A free even UDP port whose TCP twin is free too (SIP binds both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port % 2 == 0 and port < 60000:
+            try:
+                with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    t.bind(("127.0.0.1", port))
+                    u.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair")
+
+
+def padded_wav(src: Path, dst: Path, lead_s: float, tail_s: float, rate: int = 8000) -> Path:
+    """Resample to `rate` mono and pad with silence: baresip hangs up when its source file ends."""
+    import soxr
+
+    with wave.open(str(src)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        src_rate = w.getframerate()
+    if src_rate != rate:
+        pcm = soxr.resample(pcm.astype(np.float32), src_rate, rate).clip(-32768, 32767).astype("<i2")
+    sil = lambda s: np.zeros(int(rate * s), dtype="<i2")  # noqa: E731
+    write_wav(dst, np.concatenate([sil(lead_s), pcm, sil(tail_s)]), rate)
+    return dst
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int, channels: int = 1) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.astype("<i2").tobytes())
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int, int]:
+    with wave.open(str(path)) as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        return data.reshape(-1, w.getnchannels()), w.getframerate(), w.getnchannels()
+
+
+def baresip_call(workdir: Path, target: str, speak: Path, seconds: int, keys: list[tuple[float, str]] = ()) -> Path:
+    """Call `target`, send `speak`, press `keys` ([(seconds after start, digit)], RFC 2833 via the
+    `cons` UDP console), return the WAV of what baresip heard (dump-*-dec.wav)."""
+    conf = workdir / "baresip"
+    conf.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cons_port = free_port()
+    (conf / "config").write_text(
+        "\n".join(
+            [
+                f"module_path {BARESIP_MODULES}",
+                "module menu.so",
+                "module account.so",
+                "module g711.so",
+                "module g722.so",
+                "module aufile.so",
+                "module sndfile.so",
+                "module alsa.so",
+                "module cons.so",
+                f"cons_listen 127.0.0.1:{cons_port}",
+                f"sip_listen 127.0.0.1:{port}",
+                "net_interface 127.0.0.1",
+                f"audio_source aufile,{speak}",
+                "audio_player alsa,null",
+                "audio_alert alsa,null",
+                f"snd_path {workdir}",
+                "rtp_timeout 0",
+                "",
+            ]
+        )
+    )
+    (conf / "accounts").write_text("<sip:caller@127.0.0.1>;regint=0\n")
+    proc = subprocess.Popen(
+        ["baresip", "-f", str(conf), "-e", f"/dial {target}", "-t", str(seconds)],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=(workdir / "baresip.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    t0 = time.monotonic()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for at, digit in sorted(keys):
+            time.sleep(max(0.0, t0 + at - time.monotonic()))
+            s.sendto(digit.encode(), ("127.0.0.1", cons_port))
+    proc.wait(timeout=seconds + 15)
+    heard = sorted(workdir.glob("dump-*-dec.wav"))
+    assert heard, f"baresip recorded nothing; see {workdir / 'baresip.log'}"
+    return heard[-1]
+
+
+def sipp(workdir: Path, args: list[str], timeout: float = 60, wait: bool = True) -> subprocess.Popen:
+    """Run sipp in `workdir` (its pcap paths are relative to the working directory)."""
+    pcap = workdir / "pcap"
+    if not pcap.exists():
+        pcap.symlink_to(SIPP_PCAPS)
+    log = (workdir / f"sipp-{len(list(workdir.glob('sipp-*.log')))}.log").open("w")
+    proc = subprocess.Popen(["sipp", "-nostdin", *args], cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    if wait:
+        proc.wait(timeout=timeout)
+    return proc

@@ -1,0 +1,106 @@
+"""Real SIP calls into the bot: baresip and sipp callers, a sipp agent for transfers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import best_match, call_ends
+from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav, read_wav, sipp
+
+from ivr.store import Escalation, Store
+
+
+def _calls(store: Store):
+    return store.list_calls(limit=100)
+
+
+def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker, store, prompt_variants):
+    worker = sip_worker()
+    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "opening_confirm.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=12.0)
+    heard_path = baresip_call(tmp_path, worker.uri, speak, seconds=13, keys=[(8.0, "1")])
+
+    heard, rate, _ = read_wav(heard_path)
+    name, score = best_match(heard[:, 0], prompt_variants(rate), seconds=2.0, rate=rate)
+    assert score > 0.8, f"opening prompt not heard by the caller (best {name} at {score:.2f})"
+
+    (call,) = _calls(store)
+    assert call.transport == "sip" and call.worker == f"127.0.0.1:{worker.port}"
+    turns = store.call_turns(call.id)
+    assert turns and turns[0].menu == "opening" and turns[0].input_kind == "dtmf" and turns[0].intent == "confirm"
+    assert len(turns) == 1 and call.last_menu == "purpose", "key 1 (confirm) must move the dialog to the purpose menu"
+    assert call.status == "ended" and call.ended_at is not None
+
+    rec, rec_rate, channels = read_wav(Path(call.recording_path))
+    assert channels == 2 and rec_rate == 16000
+    rec_s = len(rec) / rec_rate
+    assert abs(rec_s - call.duration_s) < 1.5, f"recording {rec_s:.1f}s vs call {call.duration_s:.1f}s"
+    caller_db = 20 * np.log10(np.sqrt(np.mean(rec[: rec_rate * 4, 0].astype(float) ** 2)) + 1)
+    assert caller_db > 40, "the caller's speech is missing from the left channel"
+    bot_name, bot_score = best_match(rec[:, 1], prompt_variants(rec_rate), seconds=2.0, rate=rec_rate)
+    assert bot_score > 0.9 and bot_name == name, "the right channel must hold the prompt the caller heard"
+
+
+def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker, store):
+    agent_port = free_port()
+    agent = sipp(tmp_path, ["-sn", "uas", "-i", "127.0.0.1", "-p", str(agent_port), "-m", "1", "-trace_msg",
+                            "-message_file", str(tmp_path / "agent.msg")], wait=False)
+    worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
+    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=10.0)
+    baresip_call(tmp_path, worker.uri, speak, seconds=12, keys=[(7.5, "0")])
+    agent.wait(timeout=20)
+
+    agent_log = (tmp_path / "agent.msg").read_text()
+    assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in agent_log, "the agent never received the transferred call"
+    (call,) = _calls(store)
+    assert call.outcome == "escalated"
+    with store.session() as s:
+        (esc,) = s.query(Escalation).all()
+    assert esc.reason == "requested" and esc.transfer_status == "accepted", (esc.transfer_status, esc.transfer_detail)
+    assert esc.created_at <= esc.transfer_requested_at, "REFER was requested before the escalation was stored"
+    log = worker.text()
+    assert log.index("transfer-requested") < log.index("sip: REFER to"), "transfer must be recorded before the REFER"
+
+
+def test_four_simultaneous_calls_lose_no_frames(tmp_path, sip_worker, korean_model_path):
+    """4 sipp calls with 7 s of RTP each, real Vosk decoding in the same process (Korean model stands
+    in for the absent Mandarin one): every call answered, every 20 ms frame reached the engine."""
+    worker = sip_worker(env={"IVR_VOSK_MODEL": str(korean_model_path)})
+    scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
+    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "7000", "-m", "4", "-l", "4", "-r", "20", "-i", "127.0.0.1",
+                           "-mp", str(free_port()), "-timeout", "40s", f"127.0.0.1:{worker.port}"], timeout=60)
+    assert proc.returncode == 0, "not every call was answered and hung up cleanly (see sipp log)"
+    time.sleep(0.5)
+    ends = call_ends(worker.text())
+    assert len(ends) == 4
+    for st in ends:
+        assert st["media_s"] > 6.5
+        assert st["frames_in"] >= st["frames_expected"] - 1, f"frames lost: {st}"
+        assert st["rtp_lost"] == 0 and st["jb_discard"] == 0, st
+
+
+def test_fifth_call_is_busy(tmp_path, sip_worker):
+    worker = sip_worker()
+    scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
+    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "3000", "-m", "5", "-l", "5", "-r", "50", "-i", "127.0.0.1",
+                           "-mp", str(free_port()), "-timeout", "20s", "-trace_err",
+                           "-error_file", str(tmp_path / "err.log"), f"127.0.0.1:{worker.port}"], timeout=40)
+    assert proc.returncode != 0  # one call failed ...
+    assert "SIP/2.0 486 Busy Here" in (tmp_path / "err.log").read_text()  # ... with 486
+    assert len(call_ends(worker.text())) == 4  # ... and the other four were served
+
+
+@pytest.mark.slow
+def test_repeated_load_runs_tear_down_cleanly(tmp_path, sip_worker):
+    """20 rounds of 4 short simultaneous calls; the worker must stay up and exit cleanly (fixture)."""
+    worker = sip_worker()
+    scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
+    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "600", "-m", "80", "-l", "4", "-r", "20", "-i", "127.0.0.1",
+                           "-mp", str(free_port()), "-timeout", "90s", f"127.0.0.1:{worker.port}"], timeout=120)
+    assert proc.returncode == 0
+    time.sleep(0.5)
+    assert len(call_ends(worker.text())) == 80
+    assert worker.proc.poll() is None
