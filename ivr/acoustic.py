@@ -20,8 +20,9 @@ VOICING = 0.35  # normalised autocorrelation peak needed to call a frame voiced
 ACTIVE_DB = -45.0  # frames quieter than this are pauses, not speech
 BASELINE_TURNS = 2  # the caller's first utterances set their normal level and pitch
 LOUD_FULL_DB = 10.0  # +10 dB above baseline → full loudness cue
+PITCH_DEADBAND = 0.1  # F0 within +10 % of the baseline is ordinary intonation
 PITCH_FULL = 0.5  # +50 % F0 above baseline → full pitch cue
-SHOUT_DBFS = -10.0  # absolute level that counts as shouting even without a baseline
+SHOUT_DBFS = -10.0  # absolute RMS level where shouting starts to count, baseline or not
 CLIP_LEVEL = 32000
 
 
@@ -69,14 +70,15 @@ class AcousticTracker:
         if f.dbfs <= ACTIVE_DB:
             return 0.0
         base = self._baseline
-        shout = np.clip((f.dbfs - SHOUT_DBFS) / 6.0 + 0.5, 0.0, 1.0) if f.dbfs > SHOUT_DBFS - 3 else 0.0
+        shout = float(np.clip((f.dbfs - SHOUT_DBFS) / 6.0, 0.0, 1.0))  # full at -4 dBFS RMS
         loud = pitch = 0.0
         if base:
             base_db = float(np.mean([b.dbfs for b in base]))
             loud = float(np.clip((f.dbfs - base_db) / LOUD_FULL_DB, 0.0, 1.0))
             f0s = [b.f0 for b in base if b.f0]
             if f.f0 and f0s:
-                pitch = float(np.clip((f.f0 / float(np.mean(f0s)) - 1.0) / PITCH_FULL, 0.0, 1.0))
+                rise = f.f0 / float(np.mean(f0s)) - 1.0 - PITCH_DEADBAND
+                pitch = float(np.clip(rise / (PITCH_FULL - PITCH_DEADBAND), 0.0, 1.0))
         clip = min(0.3, f.clipped * 30)  # 1 % of samples clipped → +0.3
         if len(base) < BASELINE_TURNS:
             base.append(f)

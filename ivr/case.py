@@ -6,11 +6,12 @@ case file is fixed in seconds instead of surfacing as a traceback mid-call.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from ivr.datafile import read_json, validate
 
 
 class CaseError(ValueError):
@@ -33,27 +34,11 @@ class Case(BaseModel):
     def from_dict(cls, data: Any, source: str = "<case>") -> "Case":
         if not isinstance(data, dict):
             raise CaseError(f"{source}: expected a JSON object, got {type(data).__name__}")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as e:
-            first = e.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            got = first.get("input")
-            if first["type"] == "extra_forbidden":
-                expected = f"one of {', '.join(cls.model_fields)}"
-                raise CaseError(f"{source}: field {field}: unknown field; expected {expected}") from None
-            raise CaseError(f"{source}: field {field}: {first['msg']} (got {got!r})") from None
+        return validate(cls, data, source, CaseError)
 
     @classmethod
     def load(cls, path: Path | str) -> "Case":
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise CaseError(f"{path}: cannot read case file ({e.strerror})") from None
-        except json.JSONDecodeError as e:
-            raise CaseError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json(Path(path), CaseError, "case file"), str(path))
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump()

@@ -3,7 +3,7 @@
 Rules (documented choices, weeks start on Monday):
 - 今天/马上/现在 → today; 明天 +1; 后天 +2; 大后天 +3; 过两天/这两天 +2.
 - 周五/星期五/礼拜五/这周五 → the next Friday on or after today; 下周五 → Friday of next week;
-  周末 → the coming Saturday; 下周 alone → Monday of next week.
+  下下周五 → Friday of the week after; 周末 → the coming Saturday; 下周 alone → Monday of next week.
 - N天之内/N天后/N天以内 → today + N; 一周内/一个星期 → +7; 半个月 → +15; N个月内 → same day N months on.
 - 12月1号 / 十二月一日 / 12-01 → that day, next year if already past; 这个月28号 → literal this month;
   下个月10号 → next month; 28号 alone → the next 28th on or after today.
@@ -22,7 +22,7 @@ from ivr.numbers import parse_int
 _N = r"[0-9零一二两三四五六七八九十]+"
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEK_WORD = r"(?:周|星期|礼拜)"
-_WEEKDAY_RE = re.compile(rf"(下个?|这个?|本)?{_WEEK_WORD}([一二三四五六日天末])")
+_WEEKDAY_RE = re.compile(rf"(下+个?|这个?|本)?{_WEEK_WORD}([一二三四五六日天末])")
 _MONTH_DAY = re.compile(rf"({_N})月({_N})[号日]?")
 _DAY_ONLY = re.compile(rf"(这个月|本月|下个?月)?({_N})[号日]")
 _IN_DAYS = re.compile(rf"({_N})天(?:之内|以内|内|后|以后|之后)?")
@@ -38,6 +38,10 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
     return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _monday(today: dt.date, weeks_ahead: int) -> dt.date:
+    return today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7 * weeks_ahead)
 
 
 def _month_end(day: dt.date) -> dt.date:
@@ -107,12 +111,13 @@ def parse_date(text: str, now: dt.datetime | dt.date) -> dt.date | None:
     m = _WEEKDAY_RE.search(text)
     if m:
         target = _WEEKDAY[m.group(2)]
-        if (m.group(1) or "").startswith("下"):
-            monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7)
-            return monday + dt.timedelta(days=target)
+        weeks = len(m.group(1) or "") - len((m.group(1) or "").lstrip("下"))  # 下 = 1, 下下 = 2
+        if weeks:
+            return _monday(today, weeks) + dt.timedelta(days=target)
         return today + dt.timedelta(days=(target - today.weekday()) % 7)
-    if re.search(r"下个?(?:周|星期|礼拜)", text):
-        return today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7)
+    m = re.search(r"(下+)个?(?:周|星期|礼拜)", text)
+    if m:
+        return _monday(today, len(m.group(1)))
 
     for word, days in _RELATIVE_DAYS:
         if word in text:

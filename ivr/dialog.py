@@ -24,7 +24,6 @@ from ivr.events import (
     Hangup,
     NoInput,
     Say,
-    Speech,
     Transfer,
     Understanding,
 )
@@ -233,6 +232,12 @@ class Dialog:
         problem = self._date_problem(u.slots.get("date")) if u is not None else None
         if problem and f"{menu}.{problem}" in self.prompts:  # not a miss: the caller did answer
             return self._finish_turn(turn, actions + self._ask(menu, prompt=f"{menu}.{problem}"))
+        if problem:
+            intent = None
+        if u is not None and turn.asr_confidence is not None:
+            u = replace(u, confidence=u.confidence * turn.asr_confidence)  # what the slots are worth
+            if u.confidence < self.flow.min_confidence:
+                intent = None  # a shaky guess must not confirm identity or set a promise: ask again
         handler = self._pick(spec.handlers(intent), menu) if intent and intent != "confused" else None
         if handler is None:
             if actions and intent is None and turn.input_kind == "speech":
@@ -244,13 +249,13 @@ class Dialog:
         return self._apply(turn, handler, intent, actions)
 
     def _date_problem(self, value: Any) -> str | None:
-        """"past" or "too_far" for a date the caller cannot sensibly promise, else None."""
+        """Why a date cannot be promised ("past", "too_far": the suffix of the prompt to ask again)."""
+        if value is None:
+            return None
         try:
-            day = dt.date.fromisoformat(str(value)) if value is not None else None
+            day = dt.date.fromisoformat(str(value))
         except ValueError:
-            return None
-        if day is None:
-            return None
+            return "invalid"  # never let an unreadable date reach the closing
         if day < self.now.date():
             return "past"
         if (day - self.now.date()).days > self.flow.promise.max_days_ahead:
@@ -300,18 +305,29 @@ class Dialog:
             return value in c.in_
         if c.below is not None:
             return isinstance(value, (int, float)) and value < c.below
+        if c.at_least is not None:
+            return isinstance(value, (int, float)) and value >= c.at_least
         return value is not None
 
     def _store_slots(self, turn: TurnRecord, u: Understanding, record: str | None, rename: dict[str, str]) -> None:
         if record and u.intent:
             self.slots[record] = Slot(u.intent, u.confidence, turn.idx)
         for name, value in u.slots.items():
-            if value is not None:
-                self.slots[rename.get(name, name)] = Slot(value, u.confidence, turn.idx)
+            if value is None:
+                continue
+            name = rename.get(name, name)
+            before = self.slots.get(name)
+            if before is not None and isinstance(before.value, list) and isinstance(value, list):
+                value = list(dict.fromkeys(before.value + value))  # step-by-step answers add up
+            self.slots[name] = Slot(value, u.confidence, turn.idx)
 
     def _miss(self, turn: TurnRecord, actions: list[Action], confused: bool = False) -> list[Action]:
         menu = turn.menu
         spec = self.flow.menus[menu]
+        if not confused:  # the flow may give silence / no match a meaning here (`answers.nomatch`)
+            handler = self._pick(spec.handlers("nomatch"), menu)
+            if handler is not None:
+                return self._apply(turn, handler, None, actions)
         n = self._misses[menu] = self._misses.get(menu, 0) + 1
         if n >= self.flow.max_misses:
             return self._apply(turn, Handler(escalate="confused"), turn.intent, actions)

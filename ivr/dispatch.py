@@ -76,8 +76,11 @@ def parse_workers(spec: str) -> list[Worker]:
     return _unique([parse_worker(e) for e in entries])
 
 
-def worker_range(host: str, base_port: int, count: int, step: int = 1) -> list[Worker]:
-    """`count` workers on one host at base_port, base_port+step, ... (how `--sip-workers N` numbers them)."""
+PORT_STEP = 2  # `ivr serve --sip-workers N` puts its workers on base, base+2, base+4, ...
+
+
+def worker_range(host: str, base_port: int, count: int, step: int = PORT_STEP) -> list[Worker]:
+    """`count` workers on one host at base_port, base_port+step, ... (the ports `--sip-workers N` uses)."""
     entry = f"{host}:{base_port}"
     if count < 1:
         raise DispatchError(f"worker count must be at least 1, got {count}")

@@ -212,6 +212,8 @@ class CallEngine:
     def pull_audio(self, n_bytes: int) -> bytes:
         """Exactly `n_bytes` of bot audio (silence when idle).  Never blocks on the worker."""
         out = bytearray()
+        if self.finished.is_set():
+            return bytes(n_bytes)
         with self._out_lock:
             start = self._bot_bytes
             while len(out) < n_bytes and self._outbox:
@@ -505,8 +507,9 @@ class CallEngine:
             self._listen()
 
     def _record_first_audio(self, turn: dict[str, Any]) -> None:
-        if "end_of_speech_s" in turn:
-            turn["latency_ms"] = round((turn["first_audio_s"] - turn["end_of_speech_s"]) * 1000)
+        ref = turn.get("end_of_speech_s", turn.get("no_input_s"))
+        if ref is not None:
+            turn["latency_ms"] = round((turn["first_audio_s"] - ref) * 1000)
         # first_audio_s is known only once the audio went out, after the turn was stored
         update = getattr(self.session, "update_timing", None)
         try:
@@ -528,6 +531,8 @@ class CallEngine:
         if self.finished.is_set():
             return
         self.outcome = outcome
+        with self._out_lock:
+            self._outbox.clear()
         try:
             self.session.end(outcome)
         except Exception:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ivr.datafile import read_yaml, validate
 
 from ivr.prompts import PromptBook
 
@@ -30,6 +31,7 @@ class Condition(_Strict):
     heard: str | None = None  # intent already heard at this menu ... times
     in_: list[Any] | None = Field(default=None, alias="in")
     below: float | None = None
+    at_least: float | None = None
     set: bool | None = None
 
     @model_validator(mode="after")
@@ -96,6 +98,7 @@ class PromisePolicy(_Strict):
 class Flow(_Strict):
     start: str
     max_misses: int = 3
+    min_confidence: float = 0.3  # understanding × ASR confidence below this is a miss (menu intents only)
     no_repeat: list[str] = Field(default_factory=list)
     emotion: EmotionPolicy = Field(default_factory=EmotionPolicy)
     promise: PromisePolicy = Field(default_factory=PromisePolicy)
@@ -143,17 +146,6 @@ class Flow(_Strict):
 
 def load_flow(path: Path | str, prompts: PromptBook) -> Flow:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise FlowError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise FlowError(f"{path}: not valid YAML ({e})") from None
-    try:
-        flow = Flow.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise FlowError(f"{path}: field {field}: {first['msg']}") from None
+    flow = validate(Flow, read_yaml(path, FlowError), str(path), FlowError)
     flow.check(prompts, path)
     return flow

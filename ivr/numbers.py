@@ -17,7 +17,7 @@ _DIGIT_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | 
 _UNIT_VALUE = {"十": 10, "百": 100, "千": 1000, "k": 1000, "万": 10000, "w": 10000, "亿": 100000000}
 
 # A numeral: Arabic (with optional k/w/千/万 multipliers) or a run of Chinese numeral characters.
-NUMERAL = re.compile(r"\d+(?:\.\d+)?[kw千万百]*|[零〇一二两三四五六七八九十百千万亿点]+")
+NUMERAL = re.compile(r"\d+(?:\.\d+)?[kw千万百]*|[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿点]*")
 # "5 6 thousand": two neighbouring digits before a unit mean a range; we take its middle.
 _RANGE = re.compile(r"^([一二两三四五六七八])([二三四五六七八九])([十百千万])$")
 # A numeral followed by one of these counts something other than money.
@@ -73,7 +73,7 @@ def parse_amount(text: str) -> int | None:
     return bare
 
 
-_MONTHS = re.compile(r"([0-9零一二两三四五六七八九十百]+)个?(月|期|次)")
+_MONTHS = re.compile(r"([0-9零一二两三四五六七八九十百]+)个?(?:月|期)|分([0-9零一二两三四五六七八九十]+)次")
 _YEARS = re.compile(r"([0-9一二两三四五六七八九十]+)年(半)?")
 
 
@@ -81,7 +81,7 @@ def parse_months(text: str) -> int | None:
     """Instalment count / extension length in months: 分十二期 → 12, 六个月 → 6, 半年 → 6, 一年半 → 18."""
     m = _MONTHS.search(text)
     if m:
-        value = numeral_value(m.group(1))
+        value = numeral_value(m.group(1) or m.group(2))
         if value:
             return int(value)
     m = _YEARS.search(text)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import cn2an
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ivr.datafile import read_yaml, validate
 
 from ivr.events import PromptSegment, Say
 
@@ -72,12 +73,7 @@ class PromptBook:
     @classmethod
     def load(cls, directory: Path | str) -> "PromptBook":
         path = Path(directory) / "prompts.yaml"
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise PromptError(f"{path}: cannot read ({e.strerror})") from None
-        except yaml.YAMLError as e:
-            raise PromptError(f"{path}: not valid YAML ({e})") from None
+        raw = read_yaml(path, PromptError)
         if not isinstance(raw, dict) or not isinstance(raw.get("prompts"), dict):
             raise PromptError(f"{path}: expected a mapping with a 'prompts' mapping at top level")
         prompts: dict[str, PromptSpec] = {}
@@ -85,12 +81,7 @@ class PromptBook:
         for pid, body in raw["prompts"].items():
             if isinstance(body, list):  # shorthand: a bare list of variants
                 body = {"variants": body}
-            try:
-                spec = PromptSpec.model_validate(body)
-            except ValidationError as e:
-                first = e.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"])
-                raise PromptError(f"{path}: field prompts.{pid}.{loc}: {first['msg']}") from None
+            spec = validate(PromptSpec, body, str(path), PromptError, prefix=f"prompts.{pid}.")
             for i, text in enumerate(spec.variants):
                 try:
                     parts = _fields(text)

@@ -101,6 +101,9 @@ class Turn(Base):
 
     call: Mapped[Call] = relationship(back_populates="turns")
 
+    # covering index for the console's menu funnel (distinct calls reaching each menu)
+    __table_args__ = (Index("ix_turns_call_menu", "call_id", "menu"),)
+
 
 class Escalation(Base):
     __tablename__ = "escalations"

@@ -11,6 +11,7 @@ a position found in one string is valid in the other (used for negation checks).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,6 +82,7 @@ def _fold(syllable: str) -> str:
 
 
 _SYLLABLE_CODES: dict[str, str] = {}
+_CODES_LOCK = threading.Lock()  # calls are understood on several engine threads at once
 
 
 @lru_cache(maxsize=8192)
@@ -92,9 +94,10 @@ def sound_char(ch: str) -> str:
     if not ("\u4e00" <= ch <= "\u9fff"):
         return ch
     syl = _fold(lazy_pinyin(ch, style=Style.NORMAL)[0])
-    code = _SYLLABLE_CODES.get(syl)
-    if code is None:
-        code = _SYLLABLE_CODES[syl] = chr(0xE000 + len(_SYLLABLE_CODES))
+    with _CODES_LOCK:
+        code = _SYLLABLE_CODES.get(syl)
+        if code is None:
+            code = _SYLLABLE_CODES[syl] = chr(0xE000 + len(_SYLLABLE_CODES))
     return code
 
 

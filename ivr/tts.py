@@ -8,8 +8,8 @@ synthesised at run time and cached by text.  Cache file names include a hash of 
 speed, so editing a prompt or slowing it down never plays stale audio.
 
 Voice: pyttsx3 driving espeak-ng's Mandarin voice (`sit/cmn`); pyttsx3 only writes files through
-its event loop, so calls are serialised by a lock, and if it fails (driver missing, no file
-written) espeak-ng is called directly with the same voice and speed.
+its event loop, so calls are serialised by a lock.  espeak-ng is called directly (same voice) when
+pyttsx3 fails and for slower delivery (Say.rate < 1), whose rate pyttsx3 does not apply reliably.
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ class Synthesizer:
             driver_module = sys.modules.get("pyttsx3.drivers.espeak")
             if driver_module is not None:
                 driver_module.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
-        self._engine.setProperty("rate", wpm)
         self._engine.save_to_file(text, str(out))
         self._engine.runAndWait()
 
@@ -74,10 +73,13 @@ class Synthesizer:
             raise TtsError(f"espeak-ng failed for {text!r}: {proc.stderr.decode(errors='replace').strip()}")
 
     def synth(self, text: str, rate: int, speed: float = 1.0) -> bytes:
-        wpm = max(80, int(BASE_WPM * speed))
+        wpm = max(80, int(BASE_WPM * speed))  # espeak-ng's own speed unit: words per minute
         with self._lock, tempfile.TemporaryDirectory(prefix="ivr-tts-") as tmp:
             out = Path(tmp) / "out.wav"
-            if self.backend == "pyttsx3":
+            # pyttsx3 2.99's espeak driver does not reliably apply a rate change (measured: same
+            # length at 0.6× in some processes), so slower delivery goes straight to espeak-ng,
+            # which is the same voice.
+            if self.backend == "pyttsx3" and speed == 1.0:
                 try:
                     self._pyttsx3(text, wpm, out)
                 except Exception as e:  # any driver failure: the CLI gives the same voice

@@ -6,7 +6,7 @@ scored from the grammar phrases/keywords it matches:
 
 - the whole answer equals a phrase → 1.0 (0.95 on sound only);
 - phrases/keywords found inside the answer → 0.60 + 0.35 × the share of the answer they cover
-  (sound-only hits count 0.9); a keyword hit is worth at least 0.72 (cue words are strong);
+  (sound-only hits count 0.9); a keyword hit adds KEYWORD_BONUS and is worth at least KEYWORD_MIN;
 - otherwise fuzzy (edit-distance) matches of longer phrases on the sound key → at most ~0.65;
 - a hit right after a negator (不是我, 没上班) does not count, and an intent's `negative` words veto it.
 
@@ -28,7 +28,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from ivr.dates import next_month_day, parse_date
-from ivr.emotion import lexical
+from ivr.emotion import lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
 from ivr.numbers import mask_numerals, parse_amount, parse_months
@@ -39,6 +39,7 @@ GLOBAL_MIN = 0.70  # a global intent needs a real phrase/keyword hit to pre-empt
 DISTRESS_MIN = 0.60
 CLOSE = 0.05
 SOUND_WEIGHT = 0.9
+KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
 # Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
 CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
@@ -58,6 +59,7 @@ class _Score:
     score: float = 0.0
     fuzzy_only: bool = True
     longest: int = 0  # longest exact (non-fuzzy) hit, in characters
+    keyword: bool = False  # a cue word of the intent was found
     covered: dict[int, float] = field(default_factory=dict)  # answer position → best hit weight
 
     def hit(self, start: int, end: int, weight: float) -> None:
@@ -102,8 +104,7 @@ class _Index:
             hit = _find(p, t, t, 1.0, s) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, key=p.key))
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
-                if p.keyword:
-                    s.score = max(s.score, 0.72)
+                s.keyword = s.keyword or p.keyword
             elif s.fuzzy_only and not p.keyword and len(p.key) >= 3:
                 _fuzzy(p, t, k, s)
         for name, s in out.items():
@@ -113,7 +114,10 @@ class _Index:
             cov = sum(s.covered.values()) / max(1, len(t))
             if s.covered and not s.fuzzy_only:
                 base = 0.60 if s.longest >= 2 else 0.50  # one matched character is weak evidence
-                s.score = max(s.score, min(0.95, base + 0.35 * cov))
+                score = base + 0.35 * cov
+                if s.keyword:
+                    score = max(KEYWORD_MIN, score + KEYWORD_BONUS)
+                s.score = max(s.score, min(0.95, score))
             elif s.covered:
                 s.score = max(s.score, min(0.65, 0.30 + 0.45 * cov))
         return out
@@ -165,6 +169,8 @@ class Understander:
         self._global = _Index.build(grammars.global_intents.intents)
         self._menus = {name: _Index.build(spec.intents) for name, spec in grammars.menus.items()}
         self._global_keys = grammars.global_intents.dtmf_map()
+        lexicon = grammars.directory / "emotion.yaml"
+        self._lexicon = load_lexicon(lexicon) if lexicon.exists() else None  # None: the default one
 
     # ------------------------------------------------------------------ speech / text
 
@@ -172,7 +178,7 @@ class Understander:
         spec = self.grammars.menu(menu)  # GrammarError naming the valid menus
         now = now or dt.datetime.now()
         norm = normalize(text)
-        emotion, cues = lexical(text)
+        emotion, cues = lexical(text, self._lexicon)
         base = Understanding(menu=menu, intent=None, emotion=emotion, cues=cues, text=norm.text)
         if not norm.text:
             return base
@@ -217,13 +223,13 @@ class Understander:
     ) -> tuple[str | None, float, dict[str, Any]]:
         """Best menu intent with its slots, before global intents are considered."""
         t = norm.text
-        if spec.menu == "expenses" or set(CATEGORIES) & set(spec.intents):
+        if set(CATEGORIES) & set(spec.intents):
             cats = [c for c in CATEGORIES if c in scores and scores[c].score >= ACCEPT]
             if cats:
                 best = max(scores[c].score for c in cats)
                 return "expenses", min(0.98, max(best, SLOT_CONFIDENCE) + 0.03 * (len(cats) - 1)), {"categories": cats}
             scores = {n: s for n, s in scores.items() if n not in CATEGORIES}
-        if "date" in spec.slots:
+        if "date" in spec.intents:
             when = parse_date(t, now)
             amount = parse_amount(t)
             slots: dict[str, Any] = {"amount": amount} if amount else {}
@@ -234,7 +240,7 @@ class Understander:
             if name and score >= ACCEPT:
                 return name, _calibrated(scores, name, score), slots
             return ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
-        if spec.menu == "income_amount" or spec.slots == ["amount"]:
+        if "amount" in spec.intents:
             amount = parse_amount(t)
             if amount is not None:
                 return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
@@ -242,16 +248,10 @@ class Understander:
         name, score = _best(scores)
         if name is None or score < ACCEPT:
             return None, score, {}
-        slots = {}
-        if "months" in spec.slots and name in ("installment", "extension"):
-            months = parse_months(t)
-            if months:
-                slots["months"] = months
-        if "amount" in spec.slots and name in ("partial", "full"):
-            amount = parse_amount(t)
-            if amount:
-                slots["amount"] = amount
-        return name, _calibrated(scores, name, score), slots
+        # the slots the menu declares, whatever the intent (宽限两个月 → months=2 with extension)
+        found = {"months": parse_months(t) if "months" in spec.slots else None,
+                 "amount": parse_amount(t) if "amount" in spec.slots else None}
+        return name, _calibrated(scores, name, score), {k: v for k, v in found.items() if v}
 
     # ------------------------------------------------------------------ keys
 
@@ -271,7 +271,7 @@ class Understander:
                 return replace(base, intent=key_map.get("#"), confidence=1.0 if "#" in key_map else 0.0)
             if not digits.isdigit():
                 return base
-            if "date" in spec.slots:
+            if "date" in spec.intents:
                 when = _mmdd(digits, now or dt.datetime.now())
                 return replace(base, intent="date", confidence=1.0, slots={"date": when.isoformat()}) if when else base
             return replace(base, intent="amount", confidence=1.0, slots={"amount": int(digits)})

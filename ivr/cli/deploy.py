@@ -20,7 +20,7 @@ def dispatcher_list(
     host: Optional[str] = typer.Option(None, "--host", help="one host running --count workers on consecutive ports"),
     base_port: int = typer.Option(5070, "--base-port", help="SIP port of the first worker on --host"),
     count: int = typer.Option(1, "--count", help="number of workers on --host"),
-    step: int = typer.Option(1, "--step", help="port distance between two workers on --host"),
+    step: int = typer.Option(dispatch.PORT_STEP, "--step", help="port distance between two workers on --host (as `ivr serve --sip-workers`)"),
     set_id: int = typer.Option(dispatch.DEFAULT_SET, "--set-id", help="dispatcher set (DISPATCH_SET in kamailio.cfg)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here atomically (default: stdout)"),
     reload: bool = typer.Option(False, "--reload", help="then run `kamcmd dispatcher.reload`"),

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from ivr.cli import fail
 from ivr.events import CallerHangup, CallerInput, Dtmf, NoInput, Speech, Transfer
-from ivr.grammar import DTMF_KEYS
 
 
 class ScriptError(ValueError):
@@ -34,6 +33,8 @@ def parse_script(path: Path) -> list[CallerInput]:
 def parse_lines(lines: list[str], source: str = "<script>") -> list[CallerInput]:
     """One caller utterance per line; `#dtmf 1` / `#dtmf 3000#` key presses, `#silence` no input,
     `#hangup` the caller hangs up; blank lines and `# comments` are ignored."""
+    from ivr.grammar import DTMF_KEYS
+
     out: list[CallerInput] = []
     for n, raw in enumerate(lines, 1):
         line = raw.strip()

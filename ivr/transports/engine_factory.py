@@ -22,19 +22,25 @@ def real_engine_factory(
 ) -> EngineFactory:
     from ivr.dialog import Dialog
     from ivr.engine import CallEngine, EngineResources
+    from ivr.flow import load_flow
     from ivr.prompts import PromptBook
     from ivr.session import CallSession
     from ivr.store import Store
+    from ivr.understanding import Understander
 
     res = resources or EngineResources.load(settings)
     store = store or Store(settings.database_url)
     prompts = PromptBook.load(settings.prompts_dir)
     case = case or Case()
+    # Built once here, not per call: the first build imports the NLU stack (~2 s of pure Python),
+    # which would otherwise run on the SIP thread while other calls' media is flowing.
+    understander = Understander(res.grammars)
+    flow = load_flow(Path(res.grammars.directory) / "flow.yaml", prompts)
     log.info("engine: grammars %s, prompts %s, ASR %s", settings.grammars_dir, settings.prompts_dir,
              "on" if res.model is not None else "off (no model: DTMF and no-match paths only)")
 
     def make(ctx: CallContext) -> CallEngine:
-        dialog = Dialog(case, res.grammars, prompts, now=dt.datetime.now())
+        dialog = Dialog(case, res.grammars, prompts, now=dt.datetime.now(), understander=understander, flow=flow)
         session = CallSession(
             store, dialog, call_id=ctx.call_id, transport=ctx.transport, caller_number=ctx.caller_number, worker=ctx.worker
         )

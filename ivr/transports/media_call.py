@@ -23,6 +23,7 @@ from ivr.transports.recorder import StereoRecorder
 log = logging.getLogger("ivr.transports")
 
 FRAME_S = 0.02  # one media frame: 20 ms
+LATE_S = 0.035  # a media tick this much after the previous one counts as late
 
 
 class Engine(Protocol):
@@ -67,6 +68,9 @@ class MediaCall:
         self.frames_out = 0
         self.bytes_in = 0
         self.first_frame = self.last_frame = 0.0  # monotonic times of the first/last caller frame
+        self._last_pull = 0.0
+        self.late_ticks = 0
+        self.max_gap_ms = 0.0
         self.extra: dict[str, Any] = {}  # transport-specific numbers for the call-end line (RTP stats)
         self.ended: str | None = None
         self._end_lock = threading.Lock()
@@ -87,6 +91,12 @@ class MediaCall:
         self.engine.push_audio(pcm16)
 
     def pull(self, n_bytes: int) -> bytes:
+        now = time.monotonic()
+        if self.frames_out and now - self._last_pull > LATE_S:
+            self.late_ticks += 1  # the media clock ran late: the far end gets a burst, not a stream
+            self.max_gap_ms = max(self.max_gap_ms, (now - self._last_pull) * 1000)
+            self.extra.setdefault("late_at", []).append((round(now - self.started, 2), round((now - self._last_pull) * 1000)))
+        self._last_pull = now
         out = self.engine.pull_audio(n_bytes)
         if len(out) != n_bytes:  # the contract says exactly n; never let a short read glitch the wire
             out = out[:n_bytes].ljust(n_bytes, b"\0")
@@ -142,6 +152,8 @@ class MediaCall:
             # 20 ms ticks the media clock should have delivered between the first and last frame;
             # fewer frames_in means the transport thread was starved (lost caller audio)
             "frames_expected": round(media_s / FRAME_S) + 1 if self.frames_in else 0,
+            "late_ticks": self.late_ticks,
+            "max_gap_ms": round(self.max_gap_ms, 1),
             "recording_s": round(self.recorder.seconds, 3) if self.recorder else None,
         }
 

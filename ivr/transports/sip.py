@@ -118,6 +118,7 @@ class _BotCall(pj.Call):
     def __init__(self, server: "SipServer", acc: pj.Account, call_id: int) -> None:
         super().__init__(acc, call_id)
         self.server = server
+        self.pj_id = call_id
         self.media: MediaCall | None = None
         self.port: _CallPort | None = None
         self.transfer: Transfer | None = None
@@ -128,7 +129,10 @@ class _BotCall(pj.Call):
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            self.server.post("ended", self, f"{info.lastStatusCode} {info.lastReason}")
+            # Finish here, inside the callback: pjsua2's documented place to delete a Call.  Once
+            # this returns the slot may be reused, and a stale Call object destroyed later would
+            # hang up (or, after libDestroy, abort on) whatever call then owns its id.
+            self.server.finish(self, f"{info.lastStatusCode} {info.lastReason}")
 
     @_guard
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
@@ -181,25 +185,27 @@ class SipServer:
         self.worker = f"{cfg.host}:{cfg.port}"
         self.calls: dict[int, _BotCall] = {}
         self._jobs: queue.Queue[tuple[str, _BotCall, Any]] = queue.Queue()
-        self._graveyard: list[Any] = []  # destroyed ports: Python shells kept until exit
+        self._graveyard: list[Any] = []  # Python shells of destroyed ports (see _release_port)
         self._stop = threading.Event()
         self.ready = threading.Event()
         self.finished: list[dict[str, Any]] = []
         self.on_call_end: Callable[[dict[str, Any]], None] | None = None
 
     # -- called from pjsua_0 / engine threads ----------------------------------------------
-    def post(self, job: str, call: _BotCall, arg: Any = None) -> None:
+    def post(self, job: str, call: int, arg: Any = None) -> None:
+        """Queue work for the owner thread, by pjsua call id: never hold Call objects elsewhere
+        (see `finish`)."""
         self._jobs.put((job, call, arg))
 
     def incoming(self, acc: _BotAccount, prm: pj.OnIncomingCallParam) -> None:
         call = _BotCall(self, acc, prm.callId)
+        self.calls[prm.callId] = call  # before any hangup: DISCONNECTED may fire inside it
         src = prm.rdata.srcAddress
         op = pj.CallOpParam()
         if src not in self.allow:
             log.warning("sip: rejected call from %s: not in sip_allow %s (403)", src, self.cfg.allow)
             op.statusCode = 403
             call.hangup(op)
-            self.post("drop", call)
             return
         info = call.getInfo()
         ctx = CallContext(
@@ -207,8 +213,8 @@ class SipServer:
             rate=self.cfg.rate,
             caller_number=_user_of(info.remoteUri),
             worker=self.worker,
-            on_transfer=lambda t, c=call: self.post("xfer", c, t),
-            on_hangup=lambda outcome, c=call: self.post("bye", c, outcome),
+            on_transfer=lambda t, c=prm.callId: self.post("xfer", c, t),
+            on_hangup=lambda outcome, c=prm.callId: self.post("bye", c, outcome),
         )
         try:
             call.media = MediaCall(ctx, self.engine_factory, self.cfg.recordings_dir, self.store)
@@ -216,9 +222,7 @@ class SipServer:
             log.exception("sip: engine for call from %s failed: %s (500)", src, e)
             op.statusCode = 500
             call.hangup(op)
-            self.post("drop", call)
             return
-        self.calls[prm.callId] = call
         log.info("sip: call %s from %s (%s)", ctx.call_id, info.remoteUri, src)
         op.statusCode = 200
         call.answer(op)
@@ -232,7 +236,7 @@ class SipServer:
         if call.transfer is not None:
             mark_transfer(self.store, call.transfer, "accepted" if ok else "failed", f"{code} {reason}")
         if ok:
-            self.post("bye", call, "escalated")
+            self.post("bye", call.pj_id, "escalated")
         elif call.media is not None:
             transfer_failed(call.media, f"{code} {reason}")
 
@@ -297,23 +301,21 @@ class SipServer:
         return ep
 
     def _run_job(self, timeout: float) -> None:
-        # a helper, not inline in run(): a Call left in a local outlives libDestroy() and aborts
         try:
             job, call, arg = self._jobs.get(timeout=timeout) if timeout else self._jobs.get_nowait()
         except queue.Empty:
             return
         self._do(job, call, arg)
 
-    def _do(self, job: str, call: _BotCall, arg: Any) -> None:
+    def _do(self, job: str, call_id: int, arg: Any) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return  # the call ended meanwhile
         try:
-            if job == "ended":
-                self._finish(call, arg)
-            elif job == "bye" and call.isActive():
+            if job == "bye" and call.isActive():
                 call.hangup(pj.CallOpParam())
             elif job == "xfer":
                 self._xfer(call, arg)
-            elif job == "drop":
-                self._graveyard.append(call)
         except pj.Error as e:
             log.warning("sip: %s on call %s failed: %s", job, call.media and call.media.ctx.call_id, e.info())
 
@@ -326,7 +328,7 @@ class SipServer:
         except pj.Error as e:
             self.transfer_progress(call, 500, f"REFER not sent: {e.reason}", True)
 
-    def _finish(self, call: _BotCall, reason: str) -> None:
+    def finish(self, call: _BotCall, reason: str) -> None:
         self._release_port(call)
         media = call.media
         if media is not None:
@@ -334,9 +336,8 @@ class SipServer:
             self.finished.append(stats)
             if self.on_call_end:
                 self.on_call_end(stats)
-        self.calls.pop(call.getId(), None)
+        self.calls.pop(call.pj_id, None)
         call.media = None
-        self._graveyard.append(call)  # pjsua may still reference it until the next poll
 
     def _release_port(self, call: _BotCall) -> None:
         """Stop callbacks, destroy the C++ port now, keep the Python shell (teardown segfaults otherwise)."""
@@ -384,9 +385,9 @@ class SipServer:
                 ep.libHandleEvents(20)
                 self._run_job(timeout=0)
             for call in list(self.calls.values()):
-                self._finish(call, "shutdown")
+                self.finish(call, "shutdown")
         finally:
-            self.calls.clear()
+            self.calls.clear()  # Call destructors must run while the library is alive
             self._graveyard.clear()
             self.account.shutdown()
             del self.account

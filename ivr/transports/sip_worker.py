@@ -1,7 +1,9 @@
 """One SIP worker process: `python -m ivr.transports.sip_worker --listen HOST:PORT`.
 
 `ivr serve` starts one per `--sip-workers` (ports base, base+2, ...: pjsua2 caps a process at 4
-calls).  Settings come from the environment / ivr.toml like every other command.
+calls).  The worker runs pjsua2 only; its calls' engines run in a child engine-host process
+(sip_engine_host.py) so Python work never delays the media clock.  Settings come from the
+environment / ivr.toml like every other command.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from ivr.settings import load_settings
 from ivr.transports.media_call import EngineFactory
 from ivr.transports.sip import SipConfig, SipServer, parse_hostport
+from ivr.transports.sip_engine_host import RemoteEngines
 
 
 def load_factory(spec: str | None, settings) -> EngineFactory:
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rtp-timeout", type=float, default=10.0)
     p.add_argument("--no-tcp", action="store_true")
     p.add_argument("--ready-file", type=Path, help="created once the worker answers calls")
+    p.add_argument("--in-process", action="store_true", help="run engines in this process (measurements only)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
@@ -59,18 +63,34 @@ def main(argv: list[str] | None = None) -> int:
         recordings_dir=settings.recordings_dir,
         rtp_port=args.rtp_port,
     )
-    try:
-        factory = load_factory(args.engine, settings)
-    except Exception as e:  # bad grammars/prompts/model: one line, not a traceback per restart
-        print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
-        return 2
+    if args.in_process:
+        try:
+            factory = load_factory(args.engine, settings)
+        except Exception as e:  # bad grammars/prompts/model: one line, not a traceback per restart
+            print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
+            return 2
+    else:
+        factory = RemoteEngines(args.engine)
+        try:
+            factory.wait_ready()
+        except RuntimeError as e:
+            print(f"ivr: error: sip worker {args.listen}: {e}", file=sys.stderr)
+            factory.close()
+            return 2
+    # The PJSIP media clock thread needs the GIL every 20 ms; a shorter switch interval (default
+    # 5 ms) bounds how long engine threads can hold it (measured: docs/telephony.md).
+    sys.setswitchinterval(0.001)
     server = SipServer(cfg, factory, store)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if args.ready_file:
         threading.Thread(target=_announce, args=(server, args.ready_file), daemon=True).start()
-    server.run(stop)
+    try:
+        server.run(stop)
+    finally:
+        if isinstance(factory, RemoteEngines):
+            factory.close()
     return 0
 
 

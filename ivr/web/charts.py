@@ -14,7 +14,7 @@ MUTED = "#94a3b8"
 
 def _svg(width: int, height: int, body: str, title: str) -> Markup:
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" role="img" '
         f'aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>{body}</svg>'
     )
 
@@ -67,9 +67,15 @@ def bars(
 
 
 def timeline(
-    points: Sequence[tuple[str, float]], title: str, threshold: float | None = None, width: int = 720, height: int = 180
+    points: Sequence[tuple[str, float]],
+    title: str,
+    threshold: float | None = None,
+    marked: int | None = None,
+    width: int = 720,
+    height: int = 180,
 ) -> Markup:
-    """A 0..1 line over turns; points above `threshold` drawn in red."""
+    """A 0..1 line over turns; points above `threshold` drawn in red; point `marked` (the
+    escalation's trigger turn) gets a labelled vertical rule."""
     if not points:
         return Markup('<p class="empty">暂无情绪数据</p>')
     top, bottom, left, right = 12, 26, 36, 16
@@ -90,6 +96,12 @@ def timeline(
             f'<line x1="{left}" y1="{ty:.1f}" x2="{width - right}" y2="{ty:.1f}" stroke="{WARN}" stroke-dasharray="4 4" opacity=".6"/>'
         )
     coords = [xy(i, v) for i, (_, v) in enumerate(points)]
+    if marked is not None and 0 <= marked < len(coords):
+        mx = coords[marked][0]
+        parts.append(
+            f'<line x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" y2="{top + plot_h}" stroke="{WARN}" stroke-width="1.5"/>'
+            f'<text x="{mx - 4:.1f}" y="{top + 10}" text-anchor="end" class="axis marker">转人工</text>'
+        )
     parts.append(
         f'<polyline fill="none" stroke="{ACCENT}" stroke-width="2" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in coords)}"/>'
     )

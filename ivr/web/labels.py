@@ -51,6 +51,11 @@ EXPENSES = {
     "entertainment": "娱乐", "social": "社交", "family": "家庭", "other_debt": "其他欠款",
 }
 IDENTITY = {"confirmed": "已确认本人", "denied": "否认本人", "third_party": "第三方接听", "unknown": "未确认", None: "未确认"}
+AUDIT_ACTIONS = {
+    "view": "查看", "claim": "认领", "note": "添加备注", "resolve": "解决", "listen": "收听录音", "login": "登录",
+    "login_failed": "登录失败", "export": "导出", "user_add": "添加用户",
+}
+TRANSFER = {"pending": "待转接", "requested": "转接中", "accepted": "已接通", "failed": "转接失败", "none": "未转接"}
 INPUT_KINDS = {"speech": "语音", "dtmf": "按键", "noinput": "无应答", "hangup": "挂机"}
 
 

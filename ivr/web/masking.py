@@ -24,6 +24,8 @@ def mask_phone(number: str | None) -> str | None:
     if not number:
         return number
     digits = re.sub(r"\D", "", number)
+    if len(digits) == 13 and digits.startswith("86"):  # +86 country code
+        digits = digits[2:]
     if len(digits) < 7:
         return "*" * len(digits)
     return f"{digits[:3]}****{digits[-4:]}"
@@ -37,7 +39,9 @@ def _mask_id(m: re.Match[str]) -> str:
 
 
 def _mask_phone_match(m: re.Match[str]) -> str:
-    return mask_phone(m.group(0)) or ""
+    if m.group(2):  # mobile: drop the +86 prefix, keep 3 + 4 digits
+        return f"{m.group(2)}****{m.group(4)}"
+    return f"{m.group(5)}****{m.group(6)[-4:]}"  # landline: area code + last 4
 
 
 def mask_text(text: str | None) -> str | None:

@@ -99,17 +99,20 @@ async def escalation_page(esc_id: int, request: Request, user: CurrentUser = Dep
     if esc is None:
         raise HTTPException(404, f"转人工记录 {esc_id} 不存在")
     await run_in_threadpool(actions.record, store, user.username, "view", "escalation", esc_id)
+    esc["audit"].insert(0, {"at": queries.iso(queries.utcnow()), "username": user.username, "action": "view"})
     esc = queries.present(esc, user.masked)
-    return render(request, "escalation.html", user, e=esc, c=esc["call"], **await _call_extras(request, esc["call"]))
+    extras = await _call_extras(request, esc["call"], trigger_turn=esc["trigger_turn"])
+    return render(request, "escalation.html", user, e=esc, c=esc["call"], **extras)
 
 
-async def _call_extras(request: Request, call: dict) -> dict:
+async def _call_extras(request: Request, call: dict, trigger_turn: int | None = None) -> dict:
     """Charts shared by the escalation and call pages: emotion timeline and waveform."""
     path = await run_in_threadpool(queries.recording_path, store_of(request), call["id"])
     wave = await run_in_threadpool(_waveform, path)
     points = [(f"第{p['turn']}轮", p["score"]) for p in call["emotion"]]
+    marked = next((i for i, p in enumerate(call["emotion"]) if p["turn"] == trigger_turn), None)
     return {
-        "emotion_svg": charts.timeline(points, "情绪变化", threshold=queries.EMOTION_THRESHOLD),
+        "emotion_svg": charts.timeline(points, "情绪变化", threshold=queries.EMOTION_THRESHOLD, marked=marked, width=860),
         "wave": wave,
         "wave_svg": charts.waveform(wave["peaks"]) if wave and "peaks" in wave else "",
         "dispositions": DISPOSITIONS,
@@ -196,11 +199,12 @@ async def analytics_page(
     start, end = api.default_range(_parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"))
     a = await run_in_threadpool(queries.analytics, store_of(request), start, end)
     svgs = {
-        "per_day": charts.columns([(d["date"][5:], d["calls"]) for d in a["calls_per_day"]], "每日通话量"),
-        "reasons": charts.bars([(r["label"], r["count"]) for r in a["escalations_by_reason"]], "转人工原因", color="#dc2626"),
-        "funnel": charts.bars([(f["label"], f["reached"]) for f in a["funnel"]], "各环节到达通话数", unit=" 通"),
+        "per_day": charts.columns([(d["date"][5:], d["calls"]) for d in a["calls_per_day"]], "每日通话量", width=1180),
+        "reasons": charts.bars([(r["label"], r["count"]) for r in a["escalations_by_reason"]], "转人工原因",
+                               width=560, color="#dc2626"),
+        "funnel": charts.bars([(f["label"], f["reached"]) for f in a["funnel"]], "各环节到达通话数", unit=" 通", width=1180),
         "dropoff": charts.bars([(f["label"], f["dropped"]) for f in a["funnel"] if f["dropped"]], "未完成通话的停止环节",
-                               unit=" 通", color="#f59e0b"),
+                               unit=" 通", width=560, color="#f59e0b"),
     }
     return render(request, "analytics.html", user, a=a, svgs=svgs)
 

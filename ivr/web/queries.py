@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 
 from ivr.store import REASON_PRIORITY, AuditEntry, Call, Escalation, Store, Turn, utcnow
 from ivr.web import labels
@@ -255,12 +255,16 @@ def escalation_detail(store: Store, esc_id: int) -> dict[str, Any] | None:
     item.update(
         trigger_turn=esc.trigger_turn,
         summary=esc.summary or {},
+        opening=next((t.get("text") for t in (esc.summary or {}).get("transcript", [])
+                      if isinstance(t, dict) and t.get("turn") == 0 and t.get("speaker") == "bot"), None),
         claimed_at=iso(esc.claimed_at),
         disposition_label=labels.label(labels.DISPOSITIONS, esc.disposition) if esc.disposition else None,
         transfer_detail=esc.transfer_detail,
         notes=notes,
         call=call_detail(store, esc.call_id),
-        audit=audit(store, target_type="escalation", target_id=str(esc_id)),
+        # who looked at, listened to or changed this hand-off, newest first
+        audit=sorted(audit(store, "escalation", str(esc_id)) + audit(store, "call", esc.call_id),
+                     key=lambda a: a["id"], reverse=True),
     )
     return item
 
@@ -328,14 +332,30 @@ def _rate(n: int, d: int) -> float:
     return round(n / d, 4) if d else 0.0
 
 
+def _local_day(store: Store, column):  # type: ignore[no-untyped-def]
+    """SQL expression: the UTC+8 calendar day of a stored naive-UTC time (ISO string on SQLite)."""
+    if store.engine.dialect.name == "sqlite":
+        return func.date(column, "+8 hours")
+    return func.date(column + dt.timedelta(hours=8))
+
+
 def analytics(store: Store, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
+    """Aggregated in SQL (a few hundred result rows at most, whatever the number of calls)."""
     start, end = local_day_bounds(date_from)[0], local_day_bounds(date_to)[1]
     in_range = (Call.started_at >= start, Call.started_at < end)
+    day = _local_day(store, Call.started_at)
+    timed = Call.avg_turn_latency_ms.is_not(None)
     with store.session() as s:
-        calls = s.execute(
-            select(Call.started_at, Call.outcome, Call.last_menu, Call.promise_date, Call.turn_count,
-                   Call.avg_turn_latency_ms).where(*in_range)
+        by_day = s.execute(
+            select(day, Call.outcome, func.count(), func.count(Call.promise_date),
+                   func.sum(case((timed, Call.turn_count), else_=0)),
+                   func.sum(case((timed, Call.turn_count * Call.avg_turn_latency_ms), else_=0.0)))
+            .where(*in_range).group_by(day, Call.outcome)
         ).all()
+        dropped = dict(s.execute(
+            select(Call.last_menu, func.count()).where(*in_range, or_(Call.outcome.is_(None), Call.outcome != "completed"))
+            .group_by(Call.last_menu)
+        ).all())
         reasons = s.execute(
             select(Escalation.reason, func.count()).join(Call, Call.id == Escalation.call_id)
             .where(*in_range).group_by(Escalation.reason)
@@ -344,22 +364,27 @@ def analytics(store: Store, date_from: dt.date, date_to: dt.date) -> dict[str, A
             select(Turn.menu, func.count(func.distinct(Turn.call_id))).join(Call, Call.id == Turn.call_id)
             .where(*in_range).group_by(Turn.menu)
         ).all())
-    per_day: Counter[dt.date] = Counter(local_date(c.started_at) for c in calls)
+    per_day: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    promised = latency_turns = 0
+    latency_sum = 0.0
+    for d, outcome, n, n_promise, n_turns, lat in by_day:
+        per_day[str(d)] += n
+        outcomes[outcome or "active"] += n
+        promised += n_promise
+        latency_turns += n_turns or 0
+        latency_sum += lat or 0.0
+    total = sum(outcomes.values())
     days = [date_from + dt.timedelta(days=i) for i in range((date_to - date_from).days + 1)]
-    total = len(calls)
-    outcomes = Counter(c.outcome for c in calls)
-    dropped = Counter(c.last_menu for c in calls if c.outcome != "completed" and c.last_menu)
-    latency_turns = sum(c.turn_count or 0 for c in calls if c.avg_turn_latency_ms is not None)
-    latency_sum = sum((c.turn_count or 0) * c.avg_turn_latency_ms for c in calls if c.avg_turn_latency_ms is not None)
     return {
         "date_from": date_from.isoformat(),
         "date_to": date_to.isoformat(),
         "total_calls": total,
-        "calls_per_day": [{"date": d.isoformat(), "calls": per_day.get(d, 0)} for d in days],
-        "outcomes": {k or "active": v for k, v in outcomes.items()},
+        "calls_per_day": [{"date": d.isoformat(), "calls": per_day.get(d.isoformat(), 0)} for d in days],
+        "outcomes": dict(outcomes),
         "completion_rate": _rate(outcomes.get("completed", 0), total),
         "escalation_rate": _rate(outcomes.get("escalated", 0), total),
-        "promise_rate": _rate(sum(1 for c in calls if c.promise_date), total),
+        "promise_rate": _rate(promised, total),
         "escalations_by_reason": [
             {"reason": r, "label": labels.label(labels.REASONS, r), "count": n}
             for r, n in sorted(reasons, key=lambda rn: REASON_PRIORITY.get(rn[0], 99))
@@ -429,7 +454,7 @@ def present(item: Any, masked: bool) -> Any:
         item["open"], item["resolved"] = present(item["open"], True), present(item["resolved"], True)
         return item
     _mask_call(item)
-    for key in ("narrative", "trigger_text"):
+    for key in ("narrative", "trigger_text", "opening"):
         if key in item:
             item[key] = mask_text(item[key])
     if "summary" in item:

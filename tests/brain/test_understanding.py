@@ -141,3 +141,17 @@ def test_module_level_helpers_use_repo_grammars() -> None:
     u = understand("opening", "对，是我", NOW)
     assert u.intent == "confirm" and u.as_json() == {"menu": "opening", "intent": "confirm", "slots": {},
                                                      "confidence": round(u.confidence, 3)}
+
+
+def test_garbage_never_raises(nlu: Understander) -> None:
+    """Whatever the ASR or keypad sends, a call gets an Understanding, never an exception."""
+    import random
+
+    rng = random.Random(7)
+    alphabet = "零一两三四五六七八九十百千万点几半号日月周星期天下个年期次块0123456789.-/kw是不我 [unk]"
+    for _ in range(500):
+        menu = rng.choice(sorted(nlu.grammars.menus))
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert nlu.understand(menu, text, NOW).menu == menu
+        keys = "".join(rng.choice("0123456789*#x") for _ in range(rng.randint(0, 6)))
+        assert nlu.understand_dtmf(menu, keys, NOW).menu == menu

@@ -3,14 +3,12 @@ real users (argon2 hashes), an httpx client per role, and headless Debian chromi
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from typing import Callable, Iterator
 
 import httpx
 import pytest
-import uvicorn
+
+from ivr.web.threaded import ThreadedServer as LiveServer
 
 PASSWORD = "correct-horse-9"
 ROLES = ("agent", "supervisor", "admin")
@@ -18,32 +16,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2, cheaper parameters: the defaults cost ~0.25 s per hash/verify on 2 cores and
+    every test logs several users in.  (test_units checks the production parameters.)"""
+    from argon2 import PasswordHasher
 
-
-class LiveServer:
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.config.app.state.stopping = True  # end live streams now
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    monkeypatch.setattr("ivr.auth._HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import csv
 import io
 import shutil
 
+import httpx
 import pytest
 
 from pathlib import Path
@@ -324,15 +325,16 @@ def test_metrics_expose_process_and_database_counts(client, store, esc):
     assert 'ivr_db_escalations_open{reason="distress"} 1.0' in text
 
 
-def test_metrics_token_when_configured(settings, store, users):
-    from fastapi.testclient import TestClient
-
+def test_metrics_token_when_configured(settings, store):
     from ivr.web.app import create_app
 
+    from .conftest import LiveServer
+
     app = create_app(settings.model_copy(update={"metrics_token": "s3cret"}), ready=True, store=store)
-    with TestClient(app) as c:
-        assert c.get("/metrics").status_code == 401
-        assert c.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    with LiveServer(app) as srv:
+        assert httpx.get(f"{srv.url}/metrics").status_code == 401
+        assert httpx.get(f"{srv.url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(f"{srv.url}/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
 def test_openapi_lists_every_api_route_and_docs_work_offline(client):

@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from ivr.case import Case
-from ivr.events import Hangup, Say, Speech, Transfer
+from ivr.dialog import Slot
+from ivr.events import Hangup, Say, Speech, Transfer, Understanding
 
 DEBT_WORDS = ("欠款", "逾期", "还款", "账户", "三千五百", "3500", "30天")
 
@@ -27,7 +28,7 @@ def _db_row(store, sql: str, *args):
 
 def test_happy_path_promise_is_stored(call, store):
     c = call()
-    c.say("是我", "知道的", "我现在跑外卖，算兼职", "一个月大概三千块", "房租，还有看病吃药", "上个月刚失业了", "分六期吧")
+    c.say("是我", "知道的", "我现在跑外卖，算兼职", "一个月大概三千块", "房租，还有看病吃药", "没有了", "上个月刚失业了", "分六期吧")
     last = c.say("下周五")
     assert isinstance(last[-1], Hangup) and last[-1].outcome == "completed"
     d = c.session.dialog
@@ -41,10 +42,10 @@ def test_happy_path_promise_is_stored(call, store):
     row = store.get_call(c.session.call_id)
     assert (row.outcome, row.identity, row.promise_date, row.promise_amount) == ("completed", "confirmed", "2026-11-27", 584)
     assert row.slots["income_source"]["value"] == "part_time" and row.slots["income_amount"]["value"] == 3000
-    assert row.slots["expenses"]["value"] == ["rent", "medical"] and row.slots["plan"]["turn"] == 7
+    assert row.slots["expenses"]["value"] == ["rent", "medical"] and row.slots["plan"]["turn"] == 8
     turns = store.call_turns(c.session.call_id)
     assert [t.menu for t in turns] == ["opening", "purpose", "income_source", "income_amount", "expenses",
-                                       "unusual_expense", "plan", "promise"]
+                                       "expenses", "unusual_expense", "plan", "promise"]
     assert turns[3].slots == {"amount": 3000} and turns[0].bot_text.startswith(("感谢", "谢谢"))
     report = c.session.report()
     assert report["outcome"] == "completed" and report["escalation"] is None
@@ -121,7 +122,7 @@ def test_escalation_is_committed_before_the_transfer_is_returned(call, store):
     assert row is not None, "escalation must be durable before the Transfer reaches the transport"
     reason, priority, turn, text, narrative, status = row
     assert (reason, priority, turn, text, status) == ("requested", 4, 4, "转人工", "waiting")
-    assert narrative.startswith("客户已确认本人；主要收入：兼职") and "第4轮客户要求转人工" in narrative
+    assert narrative.startswith("客户已确认本人；主要收入：兼职") and "第4轮客户要求人工服务（“转人工”），转人工。" in narrative
     esc = store.list_escalations()[0]
     summary = esc.summary
     assert summary["identity"] == "confirmed" and summary["trigger"] == {"reason": "requested", "turn": 4, "text": "转人工"}
@@ -237,7 +238,7 @@ def test_misses_are_counted_per_menu(call):
 
 def test_no_date_gets_a_proposal_that_the_caller_accepts(call):
     c = call()
-    c.say("是我", "知道", "打零工", "不知道", "房租", "没有", "先延期吧")
+    c.say("是我", "知道", "打零工", "不知道", "房租", "没有了", "没有", "先延期吧")
     proposal = c.say("说不准")
     assert proposal[0].prompt_id == "promise.propose" and "11月25日" in proposal[0].text  # +7 days
     done = c.say("可以")
@@ -247,7 +248,7 @@ def test_no_date_gets_a_proposal_that_the_caller_accepts(call):
 
 def test_cannot_pay_gets_a_gentler_offer_then_a_hardship_callback(call):
     c = call()
-    c.say("是我", "知道", "没有收入", "房租", "没有")
+    c.say("是我", "知道", "没有收入", "房租", "#dtmf #", "没有")
     second = c.say("我真的还不起")
     assert "plan.second_offer" in _retry_ids(second) and c.session.dialog.menu == "plan"
     end = c.say("还是还不起")
@@ -258,7 +259,7 @@ def test_empathy_and_soothing_lines_never_repeat_in_one_call(new_dialog):
     for seed in range(8):
         d = new_dialog(seed=seed)
         said = [a for a in d.start() if isinstance(a, Say)]
-        for line in ["是我", "你们好烦啊", "知道", "没有收入", "房租", "上个月失业了", "还不起", "分三期", "下周五"]:
+        for line in ["是我", "你们好烦啊", "知道", "没有收入", "房租", "就这些", "上个月失业了", "还不起", "分三期", "下周五"]:
             said += [a for a in d.handle(Speech(line)) if isinstance(a, Say)]
         feelings = [a.text for a in said if a.prompt_id in ("empathy", "soothe")]
         assert len(feelings) >= 4 and len(feelings) == len(set(feelings)), feelings
@@ -310,7 +311,7 @@ def test_timing_is_stored_per_turn(call, store):
 
 def test_a_promise_date_too_far_ahead_is_asked_again(call):
     c = call()
-    c.say("是我", "知道", "工资", "五千", "房租", "没有", "一次还清")
+    c.say("是我", "知道", "工资", "五千", "房租", "#dtmf 5", "没有", "一次还清")
     out = c.say("#dtmf 1001#")  # MMDD 10-01: next year's October
     assert out[0].prompt_id == "promise.too_far" and c.session.dialog.menu == "promise"
     assert c.session.dialog._misses == {}
@@ -318,3 +319,47 @@ def test_a_promise_date_too_far_ahead_is_asked_again(call):
     assert c.heard[-1].menu == "promise"
     c.say("#dtmf 1205#")
     assert c.session.dialog.promise == {"date": "2026-12-05", "amount": 3500}
+
+
+def test_expenses_are_asked_step_by_step_and_add_up(call):
+    c = call()
+    c.say("是我", "知道", "工资", "五千")
+    more = c.say("房租")
+    assert more[0].prompt_id == "expenses.more" and c.session.dialog.menu == "expenses"
+    c.say("还有孩子上学")
+    assert c.session.dialog.slots["expenses"].value == ["rent", "education"]
+    assert c.session.dialog.menu == "unusual_expense"
+    c2 = call()
+    c2.say("是我", "知道", "工资", "五千", "#dtmf 9", "#silence")  # silence after "还有别的吗": nothing more
+    assert c2.session.dialog.menu == "unusual_expense" and c2.session.dialog._misses == {}
+    assert c2.session.dialog.slots["expenses"].value == ["other_debt"]
+
+
+def test_a_shaky_recognition_is_asked_again_not_believed(new_dialog):
+    d = new_dialog()
+    d.start()
+    out = d.handle(Speech("是我", asr_confidence=0.2))
+    assert d.identity == "unknown" and out[0].prompt_id == "opening.retry1"
+    assert not any(w in out[0].text for w in DEBT_WORDS)
+    d.handle(Speech("是我", asr_confidence=0.9))
+    assert d.identity == "confirmed"
+    d.handle(Speech("知道"))
+    d.handle(Speech("兼职", asr_confidence=0.8))
+    assert d.slots["income_source"].confidence == pytest.approx(0.8 * d.turns[-1].confidence, rel=0.01)
+    # distress is never dropped for low ASR confidence
+    assert any(isinstance(a, Transfer) and a.reason == "distress" for a in d.handle(Speech("不想活了", asr_confidence=0.1)))
+
+
+def test_an_unreadable_date_slot_is_a_miss_not_a_crash(new_dialog):
+    class Garbled:
+        """Stands in for a faulty understander: a date slot that is not an ISO date."""
+
+        def understand(self, menu, text, now=None):
+            return Understanding(menu=menu, intent="date", slots={"date": "下周五"}, confidence=0.9)
+
+    d = new_dialog()
+    d.understander = Garbled()
+    d.menu = "promise"
+    d.slots["plan"] = Slot("full", 1.0, 1)
+    out = d.handle(Speech("下周五"))
+    assert d.menu == "promise" and not d.finished and out[0].menu == "promise"

@@ -39,11 +39,11 @@ def test_happy_path_json_matches_the_spec_and_is_stored(run, data_dir: Path):
     assert {"turns", "outcome", "escalation", "promise"} <= set(out)
     assert out["outcome"] == "completed" and out["escalation"] is None
     assert out["promise"] == {"date": "2026-11-27", "amount": 584}
-    assert [t["intent"] for t in out["turns"]] == ["confirm", "ack", "part_time", "amount", "expenses", "job_loss", "installment", "date"]
+    assert [t["intent"] for t in out["turns"]] == ["confirm", "ack", "part_time", "amount", "expenses", "none", "job_loss", "installment", "date"]
     assert all({"menu", "caller", "intent", "slots", "bot"} <= set(t) for t in out["turns"])
     with sqlite3.connect(data_dir / "ivr.sqlite3") as con:
         row = con.execute("select outcome, promise_date, transport, turn_count from calls where id=?", (out["call_id"],)).fetchone()
-    assert row == ("completed", "2026-11-27", "text", 8)
+    assert row == ("completed", "2026-11-27", "text", 9)
 
 
 def test_keys_only_call(run):

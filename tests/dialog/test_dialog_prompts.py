@@ -176,3 +176,21 @@ def test_keys_of_the_spec_are_announced(book: PromptBook):
     text = book.spec("opening.ask_identity").variants[0]
     assert _announced_keys(text) == {"1", "2", "3", "9"}
     assert {"0"} <= _announced_keys(book.spec("plan.retry2").variants[0])
+
+
+def test_every_answer_a_menu_understands_leads_somewhere(book: PromptBook, grammars, understander):
+    """Each grammar phrase and DTMF key of a menu, once understood, has a route in flow.yaml."""
+    flow = load_flow(REPO / "grammars" / "flow.yaml", book)
+    unrouted = []
+    for menu, spec in flow.menus.items():
+        if spec.final:
+            continue
+        grammar = grammars.menu(menu)
+        samples = [p for intent in grammar.intents.values() for p in intent.phrases[:3]]
+        results = [understander.understand(menu, p.replace(" ", "")) for p in samples]
+        if grammar.dtmf_mode == "key":
+            results += [understander.understand_dtmf(menu, k) for k in grammar.dtmf_map()]
+        for u in results:
+            if u.intent and not u.is_global and u.intent not in spec.answers:
+                unrouted.append((menu, u.text, u.intent))
+    assert unrouted == []

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 KAMAILIO_CFG = REPO / "deploy" / "kamailio" / "kamailio.cfg"
 UAS_XML = REPO / "deploy" / "sipp" / "uas.xml"
 UAC_XML = REPO / "deploy" / "sipp" / "uac.xml"
+IVR = Path(sys.executable).with_name("ivr")  # the CLI of the interpreter running the tests
 
 _LOG_LINE = re.compile(r"^(invite|answered|completed) (\d+)(?: by (\S+))? at (\d+)$")
 
@@ -76,7 +77,7 @@ class Kamailio:
     """kamailio -DD -E with deploy/kamailio/kamailio.cfg on 127.0.0.1:port."""
 
     def __init__(self, workdir: Path, workers: list[dispatch.Worker], port: int, ping_interval: int = 1,
-                 no_reply_timeout_ms: int = 1500) -> None:
+                 no_reply_timeout_ms: int | None = None) -> None:
         self.port = port
         self.list_file = workdir / "dispatcher.list"
         self.ctl = f"unix:{workdir / 'kamailio_ctl'}"
@@ -85,9 +86,10 @@ class Kamailio:
         cmd = [
             "kamailio", "-DD", "-E", "-f", str(KAMAILIO_CFG), "-m", "64", "-M", "8",
             "-A", f"LISTEN=udp:127.0.0.1:{port}", "-A", f'DISPATCHER_LIST="{self.list_file}"',
-            "-A", f'CTL_SOCKET="{self.ctl}"', "-A", f"PING_INTERVAL={ping_interval}",
-            "-A", f"NO_REPLY_TIMEOUT_MS={no_reply_timeout_ms}", "-A", "CHILDREN=2",
+            "-A", f'CTL_SOCKET="{self.ctl}"', "-A", f"PING_INTERVAL={ping_interval}", "-A", "CHILDREN=2",
         ]
+        if no_reply_timeout_ms is not None:  # else the shipped default of kamailio.cfg
+            cmd += ["-A", f"NO_REPLY_TIMEOUT_MS={no_reply_timeout_ms}"]
         self._log = open(self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
         deadline = time.monotonic() + 15
@@ -152,13 +154,9 @@ class IvrServe:
 
     def __init__(self, workdir: Path, name: str, args: list[str], env: dict[str, str], http_port: int) -> None:
         self.name, self.http = name, f"http://127.0.0.1:{http_port}"
-        self.data_dir = workdir / name
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = workdir / f"{name}.log"
-        ivr = Path(sys.executable).with_name("ivr")
-        full_env = {**os.environ, **env, "IVR_DATA_DIR": str(self.data_dir)}
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([str(ivr), "serve", "--http", f"127.0.0.1:{http_port}", *args], env=full_env,
+            self.proc = subprocess.Popen([str(IVR), "serve", "--http", f"127.0.0.1:{http_port}", *args], env={**os.environ, **env},
                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def healthy(self) -> bool:

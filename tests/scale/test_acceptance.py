@@ -4,8 +4,8 @@ one PostgreSQL, callers are sipp.  The 3-host layout of docs/scale.md, on one ma
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from ivr.store import Call, Store
-from tests.scale.harness import Callers, IvrServe, Kamailio, free_tcp_port, free_udp_ports, missing_tools, place_calls, wait_for
+from ivr.dispatch import parse_workers
+from tests.scale.harness import IVR, Callers, IvrServe, Kamailio, free_tcp_port, free_udp_ports, missing_tools, place_calls, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,14 +44,22 @@ def _stored_workers(db_url: str) -> Counter[str]:
         store.engine.dispose()
 
 
+def _ivr(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(IVR), *args], input=stdin or "", capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+    assert done.returncode == 0, f"ivr {' '.join(args)}: {done.stderr.strip()[-500:]}"
+    return done
+
+
 @pytest.fixture
 def site(tmp_path: Path, pg_url: str):
-    """Two worker 'hosts' (each `ivr serve --sip-workers 1`) + a console 'host', one database."""
-    env = {"IVR_DB_URL": pg_url, "IVR_SECRET_KEY": "scale-test-secret"}
-    add = subprocess.run([str(Path(sys.executable).with_name("ivr")), "users", "add", "boss", "--role", "supervisor",
-                          "--password-stdin", "--db-url", pg_url], input=PASSWORD + "\n", capture_output=True, text=True)
-    assert add.returncode == 0, add.stderr
+    """Two worker 'hosts' (each `ivr serve --sip-workers 1`) + a console 'host', one database and
+    one data directory (in production: the shared recordings/prompt-cache mount of docs/scale.md)."""
+    env = {"IVR_DB_URL": pg_url, "IVR_DATA_DIR": str(tmp_path / "data"), "IVR_SECRET_KEY": "scale-test-secret"}
+    _ivr("users", "add", "boss", "--role", "supervisor", "--password-stdin", stdin=PASSWORD + "\n", env=env)
+    _ivr("prompts", "build", env=env)  # deployment step: no TTS synthesis while a caller waits for the answer
     sip1, sip2, kam_port = free_udp_ports(3)
+    workers = f"127.0.0.1:{sip1},127.0.0.1:{sip2}"
     servers = [
         IvrServe(tmp_path, "worker1", ["--sip", f"127.0.0.1:{sip1}", "--sip-workers", "1"], env, free_tcp_port()),
         IvrServe(tmp_path, "worker2", ["--sip", f"127.0.0.1:{sip2}", "--sip-workers", "1"], env, free_tcp_port()),
@@ -59,12 +68,8 @@ def site(tmp_path: Path, pg_url: str):
     try:
         wait_for(lambda: all(s.healthy() for s in servers), 60, interval=0.3, what="three `ivr serve` processes healthy")
         listing = tmp_path / "dispatcher.list"
-        gen = subprocess.run([str(Path(sys.executable).with_name("ivr")), "deploy", "dispatcher-list",
-                              "--workers", f"127.0.0.1:{sip1},127.0.0.1:{sip2}", "-o", str(listing)], capture_output=True, text=True)
-        assert gen.returncode == 0, gen.stderr
-        from ivr.dispatch import parse_workers
-
-        with Kamailio(tmp_path, parse_workers(f"127.0.0.1:{sip1},127.0.0.1:{sip2}"), kam_port) as kam:
+        _ivr("deploy", "dispatcher-list", "--workers", workers, "-o", str(listing))
+        with Kamailio(tmp_path, parse_workers(workers), kam_port) as kam:
             assert kam.list_file.read_text() == listing.read_text()  # the CLI writes what the balancer reads
             wait_for(lambda: all(f.startswith("A") for f in kam.destinations().values()), 15, what="both workers answer OPTIONS")
             yield kam, servers, f"127.0.0.1:{kam_port}", (f"127.0.0.1:{sip1}", f"127.0.0.1:{sip2}"), pg_url

@@ -28,7 +28,8 @@ def site(tmp_path: Path):
     pa, pb, pk = free_udp_ports(3)
     a, b = SippWorker(tmp_path, pa), SippWorker(tmp_path, pb)
     try:
-        with Kamailio(tmp_path, [a.worker, b.worker], pk) as kam:
+        # sipp answers at once: a short no-reply timeout keeps the failover test quick
+        with Kamailio(tmp_path, [a.worker, b.worker], pk, no_reply_timeout_ms=1500) as kam:
             wait_for(lambda: _active(kam, a, b), 10, what="both workers active in the dispatcher")
             yield kam, a, b, f"127.0.0.1:{pk}"
     finally:
@@ -92,7 +93,7 @@ def test_regenerated_dispatcher_list_is_picked_up_by_reload(tmp_path: Path) -> N
 
 def test_no_live_worker_gives_callers_a_clear_503(tmp_path: Path) -> None:
     dead, pk = free_udp_ports(2)
-    with Kamailio(tmp_path, [Worker("127.0.0.1", dead)], pk) as kam:
+    with Kamailio(tmp_path, [Worker("127.0.0.1", dead)], pk, no_reply_timeout_ms=1500) as kam:
         wait_for(lambda: kam.destinations()[f"sip:127.0.0.1:{dead}"].startswith("I"), 10, what="dead worker marked inactive")
         t0 = time.monotonic()
         run = place_calls(tmp_path, f"127.0.0.1:{pk}", calls=1, rate=10, name="nobody")

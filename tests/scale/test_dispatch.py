@@ -18,10 +18,14 @@ def _destinations(text: str) -> list[str]:
     return [line.split()[1] for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def test_host_range_gives_consecutive_ports() -> None:
+def test_host_range_matches_the_ports_of_sip_workers() -> None:
+    # the same ports `ivr serve --sip-workers 3` listens on
+    from ivr.transports.sip_pool import worker_ports
+
     workers = dispatch.worker_range("10.0.0.2", 5070, 3)
-    assert [w.hostport for w in workers] == ["10.0.0.2:5070", "10.0.0.2:5071", "10.0.0.2:5072"]
-    assert [w.port for w in dispatch.worker_range("10.0.0.2", 5070, 3, step=10)] == [5070, 5080, 5090]
+    assert [w.hostport for w in workers] == ["10.0.0.2:5070", "10.0.0.2:5072", "10.0.0.2:5074"]
+    assert [w.port for w in workers] == worker_ports(5070, 3)
+    assert [w.port for w in dispatch.worker_range("10.0.0.2", 5070, 3, step=1)] == [5070, 5071, 5072]
 
 
 def test_rendered_lines_are_dispatcher_format() -> None:
@@ -57,14 +61,14 @@ def test_cli_writes_the_file_atomically_and_joins_both_forms(tmp_path: Path) -> 
     result = runner.invoke(app, ["deploy", "dispatcher-list", "--workers", "10.0.0.3:5070", "--host", "10.0.0.2",
                                  "--base-port", "5070", "--count", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert _destinations(out.read_text()) == ["sip:10.0.0.3:5070", "sip:10.0.0.2:5070", "sip:10.0.0.2:5071"]
+    assert _destinations(out.read_text()) == ["sip:10.0.0.3:5070", "sip:10.0.0.2:5070", "sip:10.0.0.2:5072"]
     assert [p.name for p in out.parent.iterdir()] == ["dispatcher.list"]  # no temp file left behind
 
 
 def test_cli_prints_to_stdout_by_default() -> None:
     result = runner.invoke(app, ["deploy", "dispatcher-list", "--host", "127.0.0.1", "--count", "2"])
     assert result.exit_code == 0
-    assert _destinations(result.stdout) == ["sip:127.0.0.1:5070", "sip:127.0.0.1:5071"]
+    assert _destinations(result.stdout) == ["sip:127.0.0.1:5070", "sip:127.0.0.1:5072"]
 
 
 @pytest.mark.parametrize(
@@ -73,7 +77,7 @@ def test_cli_prints_to_stdout_by_default() -> None:
         ([], "give the workers"),
         (["--workers", "10.0.0.2:0"], "port 0 is outside 1-65535"),
         (["--host", "10.0.0.2", "--count", "0"], "worker count must be at least 1, got 0"),
-        (["--host", "10.0.0.2", "--base-port", "65535", "--count", "2"], "port 65536 is outside 1-65535"),
+        (["--host", "10.0.0.2", "--base-port", "65534", "--count", "2"], "port 65536 is outside 1-65535"),
         (["--workers", "10.0.0.2:5070", "--set-id", "0"], "dispatcher set id must be at least 1"),
     ],
 )

@@ -8,12 +8,16 @@ import re
 import numpy as np
 
 
-def best_match(heard: np.ndarray, templates: list[tuple[str, np.ndarray]], seconds: float, rate: int) -> tuple[str, float]:
-    """Highest normalised cross-correlation of the first `seconds` of each template inside `heard`."""
+def best_match(
+    heard: np.ndarray, templates: list[tuple[str, np.ndarray]], seconds: float, rate: int, start_s: float = 1.0
+) -> tuple[str, float]:
+    """Highest normalised cross-correlation of `seconds` of each template (from 1 s in: the first
+    packets of a call may be lost while the caller's audio starts) inside `heard`."""
     best = ("", 0.0)
     x = heard.astype(np.float64)
     for name, tpl in templates:
-        t = tpl[: int(seconds * rate)].astype(np.float64)
+        a = int(start_s * rate)
+        t = tpl[a : a + int(seconds * rate)].astype(np.float64)
         if len(t) == 0 or len(x) < len(t):
             continue
         t = (t - t.mean()) / (np.linalg.norm(t - t.mean()) or 1.0)
@@ -29,6 +33,19 @@ def best_match(heard: np.ndarray, templates: list[tuple[str, np.ndarray]], secon
         if score > best[1]:
             best = (name, score)
     return best
+
+
+def prompt_score(heard: np.ndarray, prompt: np.ndarray, rate: int, chunk_s: float = 0.5, span_s: tuple[float, float] = (1.0, 6.0)) -> float:
+    """Median, over 0.5 s pieces of the prompt, of each piece's best correlation in `heard`.
+
+    Robust to what a real phone path does to a stream on a loaded machine (late packets, jitter
+    buffer drops/stretches shift alignment), yet other prompts or noise score far lower."""
+    step = int(chunk_s * rate)
+    scores = [
+        best_match(heard, [("p", prompt)], chunk_s, rate, start_s=i / rate)[1]
+        for i in range(int(span_s[0] * rate), min(len(prompt), int(span_s[1] * rate)) - step, step)
+    ]
+    return float(np.median(scores)) if scores else 0.0
 
 
 def call_ends(log_text: str) -> list[dict]:

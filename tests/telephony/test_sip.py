@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import best_match, call_ends
+from helpers import best_match, call_ends, prompt_score
 from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav, read_wav, sipp
 
 from ivr.store import Escalation, Store
@@ -21,11 +21,7 @@ def _calls(store: Store):
 def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker, store, prompt_variants):
     worker = sip_worker()
     speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "opening_confirm.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=12.0)
-    heard_path = baresip_call(tmp_path, worker.uri, speak, seconds=13, keys=[(8.0, "1")])
-
-    heard, rate, _ = read_wav(heard_path)
-    name, score = best_match(heard[:, 0], prompt_variants(rate), seconds=2.0, rate=rate)
-    assert score > 0.8, f"opening prompt not heard by the caller (best {name} at {score:.2f})"
+    heard_path = baresip_call(tmp_path, worker.uri, speak, seconds=13, keys=[(9.0, "1")])
 
     (call,) = _calls(store)
     assert call.transport == "sip" and call.worker == f"127.0.0.1:{worker.port}"
@@ -40,8 +36,15 @@ def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker,
     assert abs(rec_s - call.duration_s) < 1.5, f"recording {rec_s:.1f}s vs call {call.duration_s:.1f}s"
     caller_db = 20 * np.log10(np.sqrt(np.mean(rec[: rec_rate * 4, 0].astype(float) ** 2)) + 1)
     assert caller_db > 40, "the caller's speech is missing from the left channel"
-    bot_name, bot_score = best_match(rec[:, 1], prompt_variants(rec_rate), seconds=2.0, rate=rec_rate)
-    assert bot_score > 0.9 and bot_name == name, "the right channel must hold the prompt the caller heard"
+    # which variant the bot played: exact in its own channel of the recording
+    played, exact = best_match(rec[:, 1], prompt_variants(rec_rate), seconds=2.0, rate=rec_rate)
+    assert exact > 0.95, "the right channel must hold the rendered opening prompt"
+
+    # ... and the caller heard it through the real phone path (codec, RTP, baresip jitter buffer)
+    heard, rate, _ = read_wav(heard_path)
+    variants = dict(prompt_variants(rate))
+    score = prompt_score(heard[:, 0], variants[played], rate)
+    assert score > 0.7, f"caller did not hear the opening prompt {played} (score {score:.2f})"
 
 
 def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker, store):
@@ -49,8 +52,8 @@ def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker
     agent = sipp(tmp_path, ["-sn", "uas", "-i", "127.0.0.1", "-p", str(agent_port), "-m", "1", "-trace_msg",
                             "-message_file", str(tmp_path / "agent.msg")], wait=False)
     worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
-    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=10.0)
-    baresip_call(tmp_path, worker.uri, speak, seconds=12, keys=[(7.5, "0")])
+    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
+    baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
     agent.wait(timeout=20)
 
     agent_log = (tmp_path / "agent.msg").read_text()

@@ -1,0 +1,58 @@
+"""Understanding speed: start-up (imports + grammar load) and per-utterance latency.
+
+Runs every answer of tests/brain/data/heldout.tsv through one Understander, ROUNDS times, and
+prints start-up time and p50/p95/max milliseconds per utterance plus the held-out accuracy.
+Usage: .venv/bin/python bench/bench_understand.py [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HELDOUT = REPO / "tests" / "brain" / "data" / "heldout.tsv"
+NOW = dt.datetime(2026, 11, 18, 10, 30)
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rows = [line.split("\t")[:3] for line in HELDOUT.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+    t0 = time.perf_counter()
+    sys.path.insert(0, str(REPO))
+    from ivr.grammar import load_grammars
+    from ivr.understanding import Understander
+
+    nlu = Understander(load_grammars(REPO / "grammars"))
+    nlu.understand("opening", "是我", NOW)  # first call loads the pinyin/zhconv/emotion tables
+    startup = time.perf_counter() - t0
+
+    per_row: list[list[float]] = [[] for _ in rows]
+    correct = 0
+    for r in range(rounds):
+        for i, (menu, text, intent) in enumerate(rows):
+            t = time.perf_counter()
+            u = nlu.understand(menu, text, NOW)
+            per_row[i].append((time.perf_counter() - t) * 1000)
+            correct += r == 0 and u.intent == intent
+    times = sorted(ms for row in per_row for ms in row)
+    # the max of single calls includes scheduler noise; the slowest per-utterance median does not
+    worst, worst_i = max((statistics.median(row), i) for i, row in enumerate(per_row))
+    p = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+    print(f"machine: {os.cpu_count()} cpu(s), python {sys.version.split()[0]}")
+    print(f"start-up (imports + grammars + first call): {startup * 1000:.0f} ms")
+    print(f"utterances: {len(rows)} x {rounds} rounds = {len(times)}")
+    print(f"per utterance: p50 {p(0.50):.2f} ms  p95 {p(0.95):.2f} ms  max {times[-1]:.2f} ms  "
+          f"mean {statistics.fmean(times):.2f} ms")
+    print(f"slowest utterance (median of {rounds}): {worst:.2f} ms  {rows[worst_i][0]}: {rows[worst_i][1]}")
+    print(f"held-out intent accuracy: {correct}/{len(rows)} = {correct / len(rows):.1%}")
+
+
+if __name__ == "__main__":
+    main()
