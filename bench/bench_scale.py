@@ -29,10 +29,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the SIP process helpers live with the scale tests
+sys.path.insert(0, str(REPO / "tests" / "scale"))  # the SIP process helpers live with the scale tests
 
 from ivr.dispatch import parse_worker, worker_range  # noqa: E402
-from tests.scale.harness import Callers, CallerRun, IvrServe, Kamailio, SippWorker, free_tcp_port, free_udp_ports, missing_tools, wait_for  # noqa: E402
+from sip_site import Callers, CallerRun, IvrServe, Kamailio, SippWorker, free_tcp_port, free_udp_ports, missing_tools, wait_for  # noqa: E402
 
 
 def start_local_site(stack: ExitStack, workdir: Path, kind: str, count: int) -> str:

@@ -8,6 +8,8 @@ Rules (documented choices, weeks start on Monday):
 - 12月1号 / 十二月一日 / 12-01 → that day, next year if already past; 这个月28号 → literal this month;
   下个月10号 → next month; 28号 alone → the next 28th on or after today.
 - 月底 → last day of this month (下个月底 → of next month); 月初 → 1st of next month; 月中 → the 15th.
+- Fixed-date holidays (元旦, 五一/劳动节, 国庆, 圣诞...) → their next occurrence; "元旦前" is read
+  like "15号之前": the holiday itself is the deadline.  Lunar holidays (春节) are not resolved.
 - Anything tied to an unknown event (发工资那天, 等有钱了) → None.
 """
 
@@ -30,6 +32,9 @@ _IN_WEEKS = re.compile(rf"({_N}|半)个?(?:周|星期|礼拜)(?:之内|以内|�
 _IN_MONTHS = re.compile(rf"({_N}|半)个月(?:之内|以内|内|后|以后|之后)?")
 _ISO = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.](\d{1,2})")
 
+_HOLIDAYS = {"元旦": (1, 1), "情人节": (2, 14), "妇女节": (3, 8), "五一": (5, 1), "劳动节": (5, 1),
+             "儿童节": (6, 1), "国庆": (10, 1), "双十一": (11, 11), "双十二": (12, 12), "平安夜": (12, 24),
+             "圣诞": (12, 25)}
 _RELATIVE_DAYS = (("大后天", 3), ("后天", 2), ("明天", 1), ("明儿", 1), ("过两天", 2), ("这两天", 2),
                   ("今天", 0), ("今儿", 0), ("马上", 0), ("现在", 0), ("立刻", 0))
 
@@ -98,6 +103,10 @@ def parse_date(text: str, now: dt.datetime | dt.date) -> dt.date | None:
             if which:
                 return _valid(today.year, today.month, day)
             return next_day_of_month(today, day)
+
+    for name, (month, day) in _HOLIDAYS.items():
+        if name in text:
+            return next_month_day(today, month, day)
 
     if "月底" in text or "月末" in text:
         base = _add_months(today.replace(day=1), 1) if re.search(r"下个?月[底末]", text) else today

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 VAD_FRAME_MS = 20
 INTER_DIGIT_MS = 3000  # silence after a key of a multi-digit entry that ends the entry
+HANGUP_WAIT_S = 2.0  # longest hangup() waits for the worker to close the session
 
 
 # ---------------------------------------------------------------- clocks
@@ -97,11 +98,17 @@ class EngineResources:
         model_path = find_model(lang, settings) if with_asr else None
         if with_asr and model_path is None:
             log.warning("no Vosk model for %s: speech will be treated as not understood (DTMF still works)", lang)
-        return cls(
+        res = cls(
             grammars=cached_grammars(str(settings.grammars_dir)),
             prompt_audio=PromptAudio(Path(settings.prompts_dir), settings.cache_dir),
             model=load_model(model_path) if model_path else None,
         )
+        if res.model is not None:  # vocabulary check of every menu now (logged), not mid-call
+            from ivr.asr import compile_grammar
+
+            for menu in res.grammars.menus:
+                compile_grammar(res.model, res.grammars.phrases(menu))
+        return res
 
     def prompt_book(self):  # -> PromptBook (loaded once; prompts.yaml is read-only at run time)
         if self._book is None:
@@ -251,9 +258,12 @@ class CallEngine:
         """The transport reports how the transfer went (failed → the session may apologise)."""
         self._post("transfer_result", (ok, detail))
 
-    def hangup(self) -> None:
-        """The caller (or the transport) ended the call.  Returns at once; see `join()`."""
+    def hangup(self, wait_s: float = HANGUP_WAIT_S) -> None:
+        """The caller (or the transport) ended the call.  Waits (briefly) until the session has
+        recorded the end, so the call row is final when the transport moves on."""
         self._post("hangup", None)
+        if threading.current_thread() is not self._thread and self._thread.is_alive():
+            self.finished.wait(wait_s)
 
     # ================================================================ helpers for transports/tests
     @property
@@ -355,8 +365,8 @@ class CallEngine:
             self._partial(self._asr.accept(frame))
         for ev in self._vad.feed(frame):
             if isinstance(ev, SpeechStarted):
-                if self._asr is not None:
-                    self._asr.begin(self.res.phrases(self._awaiting_menu))
+                if self._asr is not None:  # talk-over of a question is an answer to that question
+                    self._asr.begin(self.res.phrases(self._awaiting_menu or self._menu()))
                     self._partial(self._asr.accept(ev.pcm))
             elif isinstance(ev, Utterance):
                 self._utterance(ev)
@@ -515,10 +525,26 @@ class CallEngine:
         try:
             if update is not None:
                 update(turn["turn"], turn)
-            elif isinstance(getattr(self.session, "timings", None), dict):
-                self.session.timings.setdefault(turn["turn"], {}).update(turn)
+            else:
+                self._store_turn_timing(turn)
         except Exception:
             log.exception("could not store the timing of turn %s", turn.get("turn"))
+
+    def _store_turn_timing(self, turn: dict[str, Any]) -> None:
+        """Add the late timing fields to the session's report and to the stored turn row."""
+        if isinstance(getattr(self.session, "timings", None), dict):
+            self.session.timings.setdefault(turn["turn"], {}).update(turn)
+        store, call_id = getattr(self.session, "store", None), getattr(self.session, "call_id", None)
+        if store is None or call_id is None:
+            return
+        from sqlalchemy import select
+
+        from ivr.store import Turn
+
+        with store.session() as s:
+            row = s.scalars(select(Turn).where(Turn.call_id == call_id, Turn.idx == turn["turn"])).first()
+            if row is not None:
+                row.timing = {**(row.timing or {}), **turn}
 
     def _control(self, action: Transfer | Hangup) -> None:
         if isinstance(action, Transfer):

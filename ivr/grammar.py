@@ -17,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DTMF_KEYS = set("0123456789*#")
-# grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py)
-NOT_MENUS = {"flow", "emotion"}
+# grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
+# regional/colloquial word forms (ivr/textnorm.py)
+NOT_MENUS = {"flow", "emotion", "synonyms"}
 
 
 class GrammarError(ValueError):
@@ -32,6 +33,9 @@ class IntentSpec(BaseModel):
     dtmf: list[str] = Field(default_factory=list)  # keys that select this intent
     keywords: list[str] = Field(default_factory=list)  # short cue words matched anywhere in the text
     negative: list[str] = Field(default_factory=list)  # words that veto this intent when present
+    # word combinations, not ASR words: "已经/早就…还/转" = one of 已经|早就, then (a few characters
+    # later) one of 还|转.  Read by ivr/understanding.py like keywords; never fed to the recogniser.
+    cues: list[str] = Field(default_factory=list)
     description: str = ""
 
     @field_validator("dtmf", mode="before")

@@ -15,12 +15,16 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+import yaml
 import zhconv
 from pypinyin import Style, lazy_pinyin
 
+from ivr.grammar import GrammarError
+
 # Words that carry no meaning in a spoken answer.  Longest first so 就是说 goes before 就是.
-FILLERS = ("就是说", "怎么说呢", "那个", "这个嘛", "然后呢", "呃", "嗯嗯", "嗯", "啊", "呀", "哎", "唉", "哦", "噢", "吧", "呢", "喂")
+FILLERS = ("就是说", "怎么说呢", "那个", "这个嘛", "然后呢", "呃", "嗯嗯", "嗯", "啊", "呀", "哎", "唉", "哦", "噢", "喔", "吧", "呢", "啦", "咯", "唔", "喂")
 # Punctuation and spaces go; . - / stay between digits (1.5万, 12-01, 12/1).
 _PUNCT = re.compile(r"[\s\u3000,，。!！?？;；:：、~～…\"'“”‘’()（）\[\]【】<>《》—_|]+|(?<!\d)[./-]|[./-](?!\d)")
 _UNK = re.compile(r"\[unk\]|<unk>", re.IGNORECASE)
@@ -51,13 +55,54 @@ def clean(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
-# Softened negation reads as plain negation: 不太清楚 → 不清楚, 没怎么上班 → 没上班.
-_SOFT_NEGATION = re.compile(r"(不|没)(?:太|是很|怎么|大|很)")
+# Softened negation reads as plain negation: 不太清楚 → 不清楚, 没怎么上班 → 没上班; and 没有 before
+# a word is 没, so is 没(有)什么 (没有欠 = 没欠, 没什么收入 = 没收入): a grammar lists one form.
+_SOFT_NEGATION = re.compile(r"(不|没)(?:太|是很|怎么|大|很)|(没)有?(?:什么)?(?=.)")
 
 
-# Colloquial/regional words read as their common form, in phrases and answers alike.
-SYNONYMS = {"啥": "什么", "咋": "怎么", "哪儿": "哪里", "这儿": "这里", "那儿": "那里", "係": "是"}
-_SYNONYM = re.compile("|".join(map(re.escape, SYNONYMS)))
+DEFAULT_SYNONYMS = Path(__file__).resolve().parents[1] / "grammars" / "synonyms.yaml"
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Regional/colloquial words read as their common form (grammars/synonyms.yaml)."""
+
+    table: dict[str, str]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, table: dict[str, str]) -> "Synonyms":
+        # Longest first: 屋企人 before 屋企, 联系 (kept as is) before 系.
+        words = sorted(table, key=len, reverse=True)
+        return cls(table, re.compile("|".join(map(re.escape, words))) if words else None)
+
+    def apply(self, text: str) -> str:
+        return self.pattern.sub(lambda m: self.table[m.group()], text) if self.pattern else text
+
+
+def load_synonyms(path: Path) -> Synonyms:
+    """Read a synonyms file; errors name the file and field (a typo must not crash a call)."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise GrammarError(f"{path}: not valid YAML ({e})") from None
+    groups, keep = raw.get("groups", {}), raw.get("keep", [])
+    if not isinstance(groups, dict) or not isinstance(keep, list):
+        raise GrammarError(f"{path}: expected `groups: {{name: {{word: common form}}}}` and `keep: [words]`")
+    table: dict[str, str] = {}
+    for name, words in groups.items():
+        if not isinstance(words, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in words.items()):
+            raise GrammarError(f"{path}: field groups.{name}: expected a mapping word → common form")
+        table.update({clean(k): clean(v) for k, v in words.items()})
+    table.update({clean(w): clean(w) for w in keep})
+    return Synonyms.of(table)
+
+
+@lru_cache(maxsize=4)
+def cached_synonyms(path: str = str(DEFAULT_SYNONYMS)) -> Synonyms:
+    return load_synonyms(Path(path)) if Path(path).exists() else Synonyms.of({})
 
 
 def strip_fillers(text: str) -> str:
@@ -105,9 +150,9 @@ def sound_key(text: str) -> str:
     return "".join(sound_char(c) for c in text)
 
 
-def normalize(text: str, fillers: bool = True) -> Normalized:
-    t = clean(text)
-    t = _SOFT_NEGATION.sub(r"\1", _SYNONYM.sub(lambda m: SYNONYMS[m.group()], t))
+def normalize(text: str, fillers: bool = True, synonyms: Synonyms | None = None) -> Normalized:
+    t = (synonyms or cached_synonyms()).apply(clean(text))
+    t = _SOFT_NEGATION.sub(lambda m: m.group(1) or m.group(2), t)
     if fillers:
         t = strip_fillers(t)
     return Normalized(t, sound_key(t))

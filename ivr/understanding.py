@@ -21,6 +21,7 @@ income_amount/promise even when no phrase matched.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -32,15 +33,17 @@ from ivr.emotion import lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
 from ivr.numbers import mask_numerals, parse_amount, parse_months
-from ivr.textnorm import NEGATORS, Normalized, negated, normalize
+from ivr.textnorm import NEGATORS, Normalized, Synonyms, cached_synonyms, negated, normalize, sound_key
 
 ACCEPT = 0.45  # below this the answer is a no-match (intent None)
 GLOBAL_MIN = 0.70  # a global intent needs a real phrase/keyword hit to pre-empt the menu
+GLOBAL_MIN_EMBEDDED = 3  # global phrases shorter than this (什么, 啥) count only as the whole answer
 DISTRESS_MIN = 0.60
 CLOSE = 0.05
 SOUND_WEIGHT = 0.9
 KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
+CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
 # Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
 CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
 SLOT_CONFIDENCE = 0.85  # a parsed amount/date/category is good evidence on its own
@@ -52,6 +55,7 @@ class Pattern:
     text: str
     key: str
     keyword: bool
+    embedded: bool = True  # may match inside a longer answer (else only the whole answer)
 
 
 @dataclass
@@ -76,18 +80,23 @@ class _Index:
 
     patterns: tuple[Pattern, ...]
     negatives: dict[str, tuple[Normalized, ...]]
+    cues: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (intent, compiled "A…B" combination)
 
     @classmethod
-    def build(cls, intents: dict[str, IntentSpec]) -> "_Index":
+    def build(cls, intents: dict[str, IntentSpec], synonyms: Synonyms, where: str, min_embedded: int = 1) -> "_Index":
+        """`min_embedded`: shorter phrases (not keywords) only match a whole answer — a global 什么
+        (repeat) said alone, not the 什么 of 什么事 or 没什么固定的."""
         patterns: list[Pattern] = []
         negatives: dict[str, tuple[Normalized, ...]] = {}
+        cues: list[tuple[str, re.Pattern[str]]] = []
         for name, spec in intents.items():
+            cues.extend((name, _compile_cue(c, synonyms, f"{where}.{name}")) for c in spec.cues)
             for words, is_kw in [(p, False) for p in spec.phrases] + [(k, True) for k in spec.keywords]:
-                n = normalize(words)
+                n = normalize(words, synonyms=synonyms)
                 if n.text:
-                    patterns.append(Pattern(name, n.text, n.key, is_kw))
-            negatives[name] = tuple(n for n in (normalize(w, fillers=False) for w in spec.negative) if n.text)
-        return cls(tuple(dict.fromkeys(patterns)), negatives)
+                    patterns.append(Pattern(name, n.text, n.key, is_kw, is_kw or len(n.text) >= min_embedded))
+            negatives[name] = tuple(n for n in (normalize(w, False, synonyms) for w in spec.negative) if n.text)
+        return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues))
 
     def score(self, norm: Normalized) -> dict[str, _Score]:
         t, k = norm.text, norm.key
@@ -101,12 +110,20 @@ class _Index:
                 s.fuzzy_only, s.longest = False, len(t)
                 s.hit(0, len(t), 1.0)
                 continue
+            if not p.embedded:
+                continue
             hit = _find(p, t, t, 1.0, s) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, key=p.key))
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
                 s.keyword = s.keyword or p.keyword
             elif s.fuzzy_only and not p.keyword and len(p.key) >= 3:
                 _fuzzy(p, t, k, s)
+        for name, rx in self.cues:
+            s = out.setdefault(name, _Score())
+            for m in rx.finditer(t):
+                if m.group(1).startswith(NEGATORS) or not negated(t, m.start()):
+                    s.hit(m.start(), m.end(), 1.0)
+                    s.fuzzy_only, s.keyword, s.longest = False, True, max(s.longest, m.end() - m.start())
         for name, s in out.items():
             if any(_contains(norm, n) for n in self.negatives.get(name, ())):
                 s.score = 0.0
@@ -123,13 +140,25 @@ class _Index:
         return out
 
 
+def _compile_cue(cue: str, synonyms: Synonyms, where: str) -> re.Pattern[str]:
+    """"已经/早就…还/转" → one of the first words, then within CUE_GAP characters one of the next."""
+    parts = [[normalize(w, False, synonyms).text for w in part.split("/")] for part in cue.split("…")]
+    if len(parts) < 2 or not all(all(part) for part in parts):
+        raise GrammarError(f"{where}: field cues: expected words joined by … (alternatives by /), got {cue!r}")
+    alts = ["(" + "|".join(map(re.escape, sorted(part, key=len, reverse=True))) + ")" for part in parts]
+    return re.compile(f".{{0,{CUE_GAP}}}?".join(alts))
+
+
 def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, key: str | None = None) -> bool:
     """Mark every non-negated occurrence of the pattern (text or sound key) in the answer."""
     needle = key or p.text
     found = False
     start = hay.find(needle)
     while start >= 0:
-        if p.text.startswith(NEGATORS) or not negated(t, start):
+        # A short word heard only by its sound must share a character with the answer (房足 for
+        # 房租): two unrelated characters across a word boundary (来份 ~ 奶粉) are a coincidence.
+        shared = key is None or len(needle) > 2 or any(a == b for a, b in zip(p.text, t[start : start + len(needle)]))
+        if shared and (p.text.startswith(NEGATORS) or not negated(t, start)):
             found = True
             s.hit(start, start + len(needle), weight)
         start = hay.find(needle, start + 1)
@@ -166,8 +195,9 @@ class Understander:
 
     def __init__(self, grammars: Grammars):
         self.grammars = grammars
-        self._global = _Index.build(grammars.global_intents.intents)
-        self._menus = {name: _Index.build(spec.intents) for name, spec in grammars.menus.items()}
+        self._synonyms = cached_synonyms(str(grammars.directory / "synonyms.yaml"))
+        self._global = _Index.build(grammars.global_intents.intents, self._synonyms, "global", GLOBAL_MIN_EMBEDDED)
+        self._menus = {name: _Index.build(spec.intents, self._synonyms, name) for name, spec in grammars.menus.items()}
         self._global_keys = grammars.global_intents.dtmf_map()
         lexicon = grammars.directory / "emotion.yaml"
         self._lexicon = load_lexicon(lexicon) if lexicon.exists() else None  # None: the default one
@@ -177,7 +207,7 @@ class Understander:
     def understand(self, menu: str, text: str, now: dt.datetime | None = None) -> Understanding:
         spec = self.grammars.menu(menu)  # GrammarError naming the valid menus
         now = now or dt.datetime.now()
-        norm = normalize(text)
+        norm = normalize(text, synonyms=self._synonyms)
         emotion, cues = lexical(text, self._lexicon)
         base = Understanding(menu=menu, intent=None, emotion=emotion, cues=cues, text=norm.text)
         if not norm.text:
@@ -211,7 +241,7 @@ class Understander:
         scores = index.score(norm)
         masked, origin = mask_numerals(norm.text)
         if masked != norm.text:
-            for name, s in index.score(normalize(masked, fillers=False)).items():
+            for name, s in index.score(Normalized(masked, sound_key(masked))).items():
                 if s.score > scores[name].score:
                     # positions back to the answer as said, so spans compare across intents
                     s.covered = {j: w for i, w in s.covered.items() for j in range(*origin[i])}

@@ -101,7 +101,10 @@ def mic(
         find_devices()
     except (NoAudioDevice, CaseError) as e:
         raise fail(str(e)) from None
-    report = run(load_settings(), the_case, on_partial=lambda text: print(f"  … {text}", flush=True))
+    try:
+        report = run(load_settings(), the_case, on_partial=lambda text: print(f"  … {text}", flush=True))
+    except NoAudioDevice as e:
+        raise fail(str(e)) from None
     print(json.dumps({k: report[k] for k in ("outcome", "escalation", "promise")}, ensure_ascii=False, indent=2))
 
 

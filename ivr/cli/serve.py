@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -67,7 +68,7 @@ async def _serve(settings, sip_addr, http_addr, as_addr, case) -> None:  # type:
     if as_addr:
         audio_socket = AudioSocketServer(factory, settings.recordings_dir, store, as_addr[0], as_addr[1], worker=f"audiosocket:{as_addr[1]}")
         await audio_socket.start()
-    server = uvicorn.Server(uvicorn.Config(app, host=http_addr[0], port=http_addr[1], log_level="warning", ws="websockets"))
+    server = uvicorn.Server(uvicorn.Config(app, host=http_addr[0], port=http_addr[1], log_level="warning", ws="websockets-sansio"))
 
     async def watch() -> None:
         while not server.should_exit:
@@ -80,6 +81,10 @@ async def _serve(settings, sip_addr, http_addr, as_addr, case) -> None:  # type:
                 pool.supervise()
             await asyncio.sleep(0.2)
 
+    # uvicorn restores the handlers it found and re-raises the signal after its shutdown; with ours
+    # in place that re-raise is harmless and the SIP workers below are still stopped cleanly.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     watcher = asyncio.create_task(watch())
     try:
         await server.serve()

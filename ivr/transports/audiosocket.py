@@ -63,6 +63,7 @@ class AudioSocketServer:
         self.worker = worker
         self.server: asyncio.AbstractServer | None = None
         self.finished: list[dict[str, Any]] = []
+        self._handlers: set[asyncio.Task] = set()
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._serve_call, self.host, self.port)
@@ -70,12 +71,18 @@ class AudioSocketServer:
         log.info("audiosocket: listening on %s:%d", self.host, self.port)
         return self.port
 
-    async def close(self) -> None:
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Stop listening; let calls in progress finish their clean-up (recording, call row)."""
         if self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=grace_s)
 
     async def _serve_call(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         peer = writer.get_extra_info("peername")
         sock = writer.get_extra_info("socket")
         if sock is not None:
@@ -83,10 +90,12 @@ class AudioSocketServer:
         media: MediaCall | None = None
         reason = "?"
         try:
-            kind, payload = await read_message(reader, FIRST_MESSAGE_TIMEOUT_S)
-            if kind != KIND_UUID or len(payload) != 16:
-                raise ProtocolError(f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {len(payload)} bytes")
-            media = await self._open(str(uuid.UUID(bytes=payload).hex), writer)
+            # check the header before reading a payload: a stray client must not hold a slot
+            kind, length = struct.unpack(">BH", await asyncio.wait_for(reader.readexactly(3), FIRST_MESSAGE_TIMEOUT_S))
+            if kind != KIND_UUID or length != 16:
+                raise ProtocolError(f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {length} bytes")
+            payload = await asyncio.wait_for(reader.readexactly(16), FIRST_MESSAGE_TIMEOUT_S)
+            media = await self._open(uuid.UUID(bytes=payload).hex, writer)
             sender = asyncio.create_task(pace_out(media, FRAME_BYTES, lambda pcm: _send(writer, KIND_AUDIO, pcm, quiet=True)))
             try:
                 reason = await self._receive(reader, media)

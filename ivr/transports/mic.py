@@ -57,8 +57,13 @@ def run(settings: Any, case: Any = None, now: dt.datetime | None = None, on_part
         outdata[:] = engine.pull_audio(len(outdata))
 
     try:
-        with sd.RawStream(samplerate=RATE, blocksize=RATE * BLOCK_MS // 1000, channels=1, dtype="int16",
-                          device=(dev_in, dev_out), callback=callback):
+        stream = sd.RawStream(samplerate=RATE, blocksize=RATE * BLOCK_MS // 1000, channels=1, dtype="int16",
+                              device=(dev_in, dev_out), callback=callback)
+    except sd.PortAudioError as e:
+        engine.hangup()
+        raise NoAudioDevice(f"cannot open the audio device at {RATE} Hz mono: {e}") from None
+    try:
+        with stream:
             while not done.wait(0.2):
                 pass
     except KeyboardInterrupt:

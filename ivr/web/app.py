@@ -132,6 +132,8 @@ def create_app(settings: Settings | None = None, *, ready: bool = False, store: 
         problems = [
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')} (got {e.get('input')!r})" for e in exc.errors()
         ]
+        if _wants_html(request):
+            return await http_error(request, StarletteHTTPException(422, "; ".join(problems)))
         return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
 
     @app.get("/healthz", tags=["ops"], summary="200 once model and prompts are loaded, else 503")

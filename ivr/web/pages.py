@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ivr import auth
 from ivr.store import DISPOSITIONS, ROLES
-from ivr.web import actions, api, charts, labels, live, queries
+from ivr.web import actions, api, charts, live, queries
 from ivr.web.security import CurrentUser, csrf_guard, csrf_token, current_user, require, start_session, store_of
 from ivr.web.waveform import RecordingError, peaks
 
@@ -21,7 +21,7 @@ router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 
 
 def render(request: Request, name: str, user: CurrentUser | None, status_code: int = 200, **ctx: Any) -> HTMLResponse:
-    ctx.update(user=user, csrf=csrf_token(request), flash=request.session.pop("flash", None), L=labels)
+    ctx.update(user=user, csrf=csrf_token(request), flash=request.session.pop("flash", None))
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 

@@ -80,6 +80,7 @@ def test_scripted_call_and_timing_match_the_recording(settings, store, tmp_path,
     # turn records carry the same timings
     stored = [t.timing for t in store.call_turns(report["call_id"])]
     assert [s["end_of_speech_s"] for s in stored] == [t["end_of_speech_s"] for t in report["timing"]]
+    assert [s["first_audio_s"] for s in stored] == [t["first_audio_s"] for t in report["timing"]]
 
 
 def test_single_recording_is_split_into_turns() -> None:

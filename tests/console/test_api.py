@@ -345,3 +345,25 @@ def test_openapi_lists_every_api_route_and_docs_work_offline(client):
     docs = client("agent").get("/docs").text
     assert "/static-docs/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert client().get("/static-docs/swagger-ui-bundle.js").status_code == 200
+
+
+def test_html_forms_work_with_the_page_token(client, esc):
+    """The no-JS path: forms post the token rendered into the page, errors come back as a flash."""
+    import re
+
+    _, esc_id = esc
+    admin = client("admin", csrf=False)
+    page = admin.get(f"/escalations/{esc_id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = admin.post(f"/escalations/{esc_id}/resolve", data={"csrf_token": token, "disposition": "nonsense"})
+    assert r.status_code == 303 and r.headers["location"] == f"/escalations/{esc_id}"
+    assert "disposition: expected one of" in admin.get(f"/escalations/{esc_id}").text  # flash, status unchanged
+    assert admin.post(f"/escalations/{esc_id}/claim", data={"csrf_token": token}).status_code == 303
+    assert admin.post(f"/escalations/{esc_id}/notes", data={"csrf_token": token, "text": "回访"}).status_code == 303
+    admin.post(f"/escalations/{esc_id}/resolve", data={"csrf_token": token, "disposition": "callback"})
+    d = admin.get(f"/api/escalations/{esc_id}").json()
+    assert (d["status"], d["claimed_by"], d["disposition"], d["notes"][0]["text"]) == ("resolved", "admin1", "callback", "回访")
+    r = admin.post("/users", data={"csrf_token": token, "username": "zhao", "role": "supervisor", "password": "longenough"})
+    assert r.status_code == 303 and "已添加用户 zhao" in admin.get("/users").text
+    html = admin.get("/calls?page=abc", headers={"accept": "text/html"})
+    assert html.status_code == 422 and "输入有误" in html.text and "page" in html.text

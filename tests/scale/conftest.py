@@ -1,4 +1,4 @@
-"""Fixtures of the scale-out tests: a throwaway PostgreSQL cluster and free local ports.
+"""Fixtures of the scale-out tests: a throwaway PostgreSQL cluster (SIP processes: sip_site.py).
 
 The cluster is a real `postgres` server started with the Debian binaries as a plain process on
 127.0.0.1 (no systemd, no system cluster touched).  PostgreSQL refuses to run as root, so under
@@ -11,6 +11,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scale.harness import free_tcp_port
+sys.path.insert(0, str(Path(__file__).parent))  # sip_site.py, also used by bench/bench_scale.py
+from sip_site import free_tcp_port  # noqa: E402
 
 PG_BIN = Path(os.environ.get("IVR_PG_BIN", "/usr/lib/postgresql/15/bin"))
 

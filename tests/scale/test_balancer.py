@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from ivr.dispatch import Worker
-from tests.scale.harness import Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
+from sip_site import Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
+
+SIPP_DIR = Path(__file__).with_name("sipp")
 
 pytestmark = [
     pytest.mark.slow,
@@ -100,3 +102,20 @@ def test_no_live_worker_gives_callers_a_clear_503(tmp_path: Path) -> None:
         assert run.answered == 0 and run.returncode != 0
         assert time.monotonic() - t0 < 5, "caller waited for a timeout instead of an immediate 503"
         assert "503 No IVR worker available" in (tmp_path / "nobody-errors.log").read_text(errors="replace")
+
+
+def test_transfer_refer_and_notify_are_loose_routed_through_the_balancer(tmp_path: Path) -> None:
+    """The bot's blind transfer: REFER from the worker to the caller, NOTIFY back, then BYE — all
+    in-dialog, so they must follow the Record-Route through Kamailio in both directions."""
+    pw, pk = free_udp_ports(2)
+    worker = SippWorker(tmp_path, pw, scenario=SIPP_DIR / "worker_transfers.xml")
+    try:
+        with Kamailio(tmp_path, [worker.worker], pk) as kam:
+            wait_for(lambda: _active(kam, worker), 10, what="worker active")
+            callers = Callers(tmp_path, f"127.0.0.1:{pk}", calls=2, rate=5, name="transferred",
+                              scenario=SIPP_DIR / "caller_transferred.xml")
+            assert callers.wait(timeout=20).returncode == 0, callers.errors()
+    finally:
+        worker.stop()
+    log = callers.log.read_text().splitlines()
+    assert log.count("refer 1 to sip:agent@127.0.0.1:5090") == 1 and "notified 2" in log and "completed 2" in log

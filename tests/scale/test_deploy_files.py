@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ivr.settings import load_settings
-from tests.scale.harness import KAMAILIO_CFG, REPO
+from sip_site import KAMAILIO_CFG, REPO
 
 DEPLOY = REPO / "deploy"
 

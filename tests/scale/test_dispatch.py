@@ -71,6 +71,12 @@ def test_cli_prints_to_stdout_by_default() -> None:
     assert _destinations(result.stdout) == ["sip:127.0.0.1:5070", "sip:127.0.0.1:5072"]
 
 
+def test_cli_two_worker_hosts_of_the_documented_layout() -> None:
+    result = runner.invoke(app, ["deploy", "dispatcher-list", "--host", "10.0.0.2", "--host", "10.0.0.3", "--count", "3"])
+    assert result.exit_code == 0, result.output
+    assert _destinations(result.stdout) == [f"sip:10.0.0.{h}:{p}" for h in (2, 3) for p in (5070, 5072, 5074)]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -79,6 +85,7 @@ def test_cli_prints_to_stdout_by_default() -> None:
         (["--host", "10.0.0.2", "--count", "0"], "worker count must be at least 1, got 0"),
         (["--host", "10.0.0.2", "--base-port", "65534", "--count", "2"], "port 65536 is outside 1-65535"),
         (["--workers", "10.0.0.2:5070", "--set-id", "0"], "dispatcher set id must be at least 1"),
+        (["--workers", "10.0.0.2:5072", "--host", "10.0.0.2", "--count", "2"], "10.0.0.2:5072 is listed twice"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:

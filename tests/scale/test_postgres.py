@@ -97,3 +97,14 @@ def test_escalation_queue_order_same_as_sqlite(pg_store: Store, store: Store) ->
     assert waiting == [(e.call_id, e.reason) for e in store.list_escalations(status="waiting")]
     assert waiting[:2] == [("c2", "distress"), ("c6", "distress")]
     assert waiting[2:5] == [("c10", "emotional"), ("c4", "emotional"), ("c5", "emotional")]
+
+
+def test_console_queue_order_same_as_sqlite(pg_store: Store, store: Store) -> None:
+    """What agents see (the console's queue query), not only the store's own listing."""
+    from ivr.web.queries import queue
+
+    _fill_queue(store)
+    _fill_queue(pg_store)
+    on_sqlite = [(e["call_id"], e["reason"]) for e in queue(store)["open"]]
+    on_pg = [(e["call_id"], e["reason"]) for e in queue(pg_store)["open"]]
+    assert on_pg == on_sqlite

@@ -17,11 +17,14 @@ BARESIP_MODULES = Path("/usr/lib/baresip/modules")
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A free even UDP port whose TCP twin is free too (SIP binds both)."""
-    for _ in range(50):
+    """A free TCP port (kind=SOCK_STREAM), or a free even UDP port whose TCP twin is free too
+    (SIP binds both; RTP wants even ports)."""
+    for _ in range(100):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        if kind == socket.SOCK_STREAM:
+            return port
         if port % 2 == 0 and port < 60000:
             try:
                 with socket.socket() as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:

@@ -87,7 +87,7 @@ def test_speech_call_is_paced_dtmf_transfers_and_hangs_up(settings, store):
         streaming = asyncio.create_task(c.stream(b"\0" * 320, 15.0))
         await asyncio.wait_for(c.closed.wait(), 15)  # transfer → bot hands the channel back
         streaming.cancel()
-        await server.close()
+        await server.close()  # waits for the call's clean-up
         assert_paced(c.audio_at[:300], 6.0)
         assert c.kinds[-1] == 0x00, "the bot must end with a hangup message"
         assert np.abs(np.frombuffer(bytes(c.audio), "<i2")).max() > 3000, "no prompt audio was sent"

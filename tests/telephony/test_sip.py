@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
@@ -14,8 +13,16 @@ from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav, read_wav
 from ivr.store import Escalation, Store
 
 
-def _calls(store: Store):
-    return store.list_calls(limit=100)
+def _calls(store: Store, n: int = 1, timeout: float = 10.0):
+    """The stored calls once `n` of them are closed with their recording attached (the worker
+    finishes its records a moment after the caller's BYE)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        calls = store.list_calls(limit=100)
+        done = [c for c in calls if c.status == "ended" and c.recording_path]
+        if len(done) >= n or time.monotonic() > deadline:
+            return calls
+        time.sleep(0.1)
 
 
 def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker, store, prompt_variants):

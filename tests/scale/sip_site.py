@@ -125,15 +125,15 @@ class Kamailio:
 class SippWorker:
     """A sipp UAS standing in for one `ivr serve` SIP worker (answers calls and OPTIONS)."""
 
-    def __init__(self, workdir: Path, port: int) -> None:
-        self.port, self.workdir = port, workdir
+    def __init__(self, workdir: Path, port: int, scenario: Path = UAS_XML) -> None:
+        self.port, self.workdir, self.scenario = port, workdir, scenario
         self.worker = dispatch.Worker("127.0.0.1", port)
         self.proc: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["sipp", "-sf", str(UAS_XML), "-aa", "-i", "127.0.0.1", "-p", str(self.port), "-nostdin",
+            ["sipp", "-sf", str(self.scenario), "-aa", "-i", "127.0.0.1", "-p", str(self.port), "-nostdin",
              "-trace_err", "-error_file", str(self.workdir / f"uas-{self.port}-errors.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir,
         )
@@ -227,18 +227,23 @@ class Callers:
     """`calls` sipp calls through the balancer at `rate` calls/s, each held `hold_ms`."""
 
     def __init__(self, workdir: Path, proxy: str, calls: int, rate: float, hold_ms: int = 200,
-                 concurrent: int | None = None, name: str = "callers") -> None:
+                 concurrent: int | None = None, name: str = "callers", scenario: Path = UAC_XML) -> None:
         self.log = workdir / f"{name}.log"
         self.log.unlink(missing_ok=True)
         local_port = free_udp_ports(1)[0]
-        cmd = ["sipp", proxy, "-sf", str(UAC_XML), "-s", "ivr", "-i", "127.0.0.1", "-p", str(local_port),
+        cmd = ["sipp", proxy, "-sf", str(scenario), "-s", "ivr", "-i", "127.0.0.1", "-p", str(local_port),
                "-m", str(calls), "-r", str(rate), "-d", str(hold_ms), "-nostdin", "-timeout", "60s",
                "-trace_logs", "-log_file", str(self.log),
-               "-trace_err", "-error_file", str(workdir / f"{name}-errors.log")]
+               "-trace_err", "-error_file", str(self.log.with_name(f"{name}-errors.log"))]
         if concurrent:
             cmd += ["-l", str(concurrent)]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+
+    def errors(self) -> str:
+        """The tail of sipp's error log (what went wrong, for assertion messages)."""
+        path = self.log.with_name(self.log.stem + "-errors.log")
+        return path.read_text(errors="replace")[-1500:] if path.exists() else f"(no {path.name})"
 
     def elapsed_ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
