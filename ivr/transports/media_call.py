@@ -95,7 +95,9 @@ class MediaCall:
         if self.frames_out and now - self._last_pull > LATE_S:
             self.late_ticks += 1  # the media clock ran late: the far end gets a burst, not a stream
             self.max_gap_ms = max(self.max_gap_ms, (now - self._last_pull) * 1000)
-            self.extra.setdefault("late_at", []).append((round(now - self.started, 2), round((now - self._last_pull) * 1000)))
+            late = self.extra.setdefault("late_at", [])  # first few (seconds into call, gap ms): diagnosis
+            if len(late) < 20:
+                late.append((round(now - self.started, 2), round((now - self._last_pull) * 1000)))
         self._last_pull = now
         out = self.engine.pull_audio(n_bytes)
         if len(out) != n_bytes:  # the contract says exactly n; never let a short read glitch the wire
@@ -184,8 +186,12 @@ async def pace_out(media: MediaCall, frame_bytes: int, send: Callable[[bytes], A
     """
     loop = asyncio.get_running_loop()
     next_t = loop.time()
+    ticks = 0
     while media.ended is None:
         await send(media.pull(frame_bytes))
+        ticks += 1
+        if ticks % 50 == 0:  # write the recording once a second instead of holding the call in memory
+            media.flush()
         next_t += FRAME_S
         delay = next_t - loop.time()
         if delay < -0.1:  # stalled (GC, slow peer): resync rather than burst to catch up

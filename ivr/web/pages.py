@@ -33,7 +33,8 @@ def back(url: str, request: Request, flash: str | None = None) -> RedirectRespon
 
 def safe_next(url: str | None) -> str:
     """Only same-site paths: a crafted ?next= must not send a user elsewhere after login."""
-    return url if url and url.startswith("/") and not url.startswith("//") else "/queue"
+    ok = url and url.startswith("/") and not url.startswith(("//", "/\\")) and "\\" not in url
+    return url if ok else "/queue"
 
 
 # ---------------------------------------------------------------- login

@@ -466,6 +466,8 @@ def present(item: Any, masked: bool) -> Any:
         item["summary"] = mask_value(item["summary"])
     if item.get("notes"):
         item["notes"] = [dict(n, text=mask_text(n["text"])) for n in item["notes"]]
+    if item.get("audit"):  # note entries carry the note's first 200 characters
+        item["audit"] = [dict(a, detail=mask_text(a.get("detail"))) for a in item["audit"]]
     if isinstance(item.get("call"), dict):
         item["call"] = dict(item["call"])
         _mask_call(item["call"])

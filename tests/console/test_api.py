@@ -181,6 +181,7 @@ def test_agent_sees_masked_numbers_supervisor_sees_them_whole(client, store, esc
     store.update_call(call_id, case={"name": "张伟", "phone": "13900001111", "id_number": "110101199003071234"})
     store.add_turn(call_id, idx=20, menu="promise", input_kind="speech", caller_text="我电话13700002222身份证110101199003071234")
     agent, sup = client("agent"), client("supervisor")
+    assert sup.post(f"/api/escalations/{esc_id}/notes", json={"text": "客户新号码13700002222"}).status_code == 200
     for path in (f"/api/escalations/{esc_id}", f"/api/calls/{call_id}", "/api/escalations", "/api/calls"):
         text = agent.get(path).text
         assert PHONE not in text and "13700002222" not in text and "110101199003071234" not in text, path
