@@ -205,6 +205,7 @@ class CallEngine:
         self.finished = threading.Event()
         self._transferred = False
         self._last_dtmf_at = -1.0
+        self._held_keys: list[tuple[str, float]] = []  # keys pressed during a protected notice
         self._awaiting_menu: str | None = None  # menu whose answer we are listening for
         self._thread = threading.Thread(target=self._run, name="call-engine", daemon=True)
         if start:
@@ -347,6 +348,10 @@ class CallEngine:
 
     # -- audio in -----------------------------------------------------------
     def _audio(self, pcm16: bytes) -> None:
+        if self._held_keys and not self._protected_now():
+            held, self._held_keys = self._held_keys, []
+            for digit, at in held:
+                self._key(digit, at)
         pcm = self._in_resampler.process(pcm16)
         for key in self._dtmf.feed(pcm):
             self._key(key, self._vad.now + len(self._work_buf) / (2 * self.work_rate))
@@ -379,6 +384,12 @@ class CallEngine:
         if text:
             self.partials.append(text)
             self.on_partial(text)
+
+    def _protected_now(self) -> bool:
+        """The prompt playing now is still in its mandatory first part (recording notice)."""
+        with self._out_lock:
+            head = self._outbox[0] if self._outbox else None
+            return isinstance(head, _Playback) and head.pos < head.say.protected_ms * self._out_bpm
 
     def _maybe_barge_in(self) -> None:
         with self._out_lock:
@@ -435,13 +446,12 @@ class CallEngine:
     def _key(self, digit: str, at: float) -> None:
         self._last_dtmf_at = at
         self._drop_speech()
-        with self._out_lock:
-            playing = [i for i in self._outbox if isinstance(i, _Playback)]
-            protected = bool(playing) and playing[0].pos < playing[0].say.protected_ms * self._out_bpm
-        if protected:
-            log.info("DTMF %s during the protected part of a prompt: ignored", digit)
+        if self._protected_now():
+            # The notice is played in full; the key is not lost: it acts when the notice ends.
+            log.info("DTMF %s during the protected part of a prompt: held until it ends", digit)
+            self._held_keys.append((digit, at))
             return
-        if playing:
+        if self.playing:
             self._maybe_barge_in()
         if self._awaiting_menu is None and self._menu() is None:
             return

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ivr.settings import Settings, default_settings
+from ivr.settings import Settings
 
 
 class ModelError(RuntimeError):

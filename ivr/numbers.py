@@ -25,6 +25,7 @@ NUMERAL = re.compile(rf"{_MIXED.pattern}|\d+(?:\.\d+)?[kw千万百]*|[零〇一�
 # "5 6 thousand": two neighbouring digits before a unit mean a range; we take its middle.
 _RANGE = re.compile(r"^([一二两三四五六七八])([二三四五六七八九])([十百千万])$")
 # A numeral followed by one of these counts something other than money.
+_RANGE_TO = re.compile(rf"(?:到|至|~|-)({NUMERAL.pattern})")
 _TAIL_RANGE = re.compile(r"^(.+[百千万])([一二两三四五六七八])([二三四五六七八九])$")
 _NOT_MONEY_AFTER = ("个月", "个星期", "个礼拜", "个人", "口人", "个孩子", "个小时", "天", "期", "号", "日",
                     "年", "次", "周", "点", "岁", "小时", "分钟", "月", "下", "些", "直", "般", "样", "起", "定")
@@ -80,6 +81,9 @@ def parse_amount(text: str) -> int | None:
             continue
         if after.startswith(_MONEY_AFTER):
             return int(round(value))
+        upper = _RANGE_TO.match(after)  # 一千五到两千: the middle of the range
+        if upper and (high := numeral_value(upper.group(1))) is not None and high > value:
+            return int(round((value + high) / 2))
         if bare is None and value >= 10:
             bare = int(round(value))
     return bare

@@ -105,6 +105,10 @@ def cached_synonyms(path: str = str(DEFAULT_SYNONYMS)) -> Synonyms:
     return load_synonyms(Path(path)) if Path(path).exists() else Synonyms.of({})
 
 
+# "Not any X": 什么收入都没有 → 没有收入, 任何工作也不想 → 不想工作 (the negator moves before X).
+_TOPIC_NEGATION = re.compile(r"(?:什么|任何)(.{1,4}?)(都|也)(没有|没|不)")
+
+
 def strip_fillers(text: str) -> str:
     out = text
     for f in FILLERS:
@@ -152,6 +156,7 @@ def sound_key(text: str) -> str:
 
 def normalize(text: str, fillers: bool = True, synonyms: Synonyms | None = None) -> Normalized:
     t = (synonyms or cached_synonyms()).apply(clean(text))
+    t = _TOPIC_NEGATION.sub(r"\3\1", t)
     t = _SOFT_NEGATION.sub(lambda m: m.group(1) or m.group(2), t)
     if fillers:
         t = strip_fillers(t)

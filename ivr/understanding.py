@@ -32,7 +32,7 @@ from ivr.dates import next_month_day, parse_date
 from ivr.emotion import lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
-from ivr.numbers import mask_numerals, parse_amount, parse_months
+from ivr.numbers import NUMERAL, mask_numerals, parse_amount, parse_months
 from ivr.textnorm import NEGATORS, Normalized, Synonyms, cached_synonyms, negated, normalize, sound_key
 
 ACCEPT = 0.45  # below this the answer is a no-match (intent None)
@@ -43,6 +43,9 @@ CLOSE = 0.05
 SOUND_WEIGHT = 0.9
 KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
+GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
+GAP_NEVER = "不没别未非无"  # an insertion of these would flip the phrase's meaning
+YIELD_TO_ANSWER = ("repeat", "confused")  # global intents that do not pre-empt a stronger menu answer
 CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
 # Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
 CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
@@ -56,6 +59,7 @@ class Pattern:
     key: str
     keyword: bool
     embedded: bool = True  # may match inside a longer answer (else only the whole answer)
+    gapped: re.Pattern[str] | None = None  # the words with a short insertion (卖点东西 for 卖东西)
 
 
 @dataclass
@@ -94,7 +98,8 @@ class _Index:
             for words, is_kw in [(p, False) for p in spec.phrases] + [(k, True) for k in spec.keywords]:
                 n = normalize(words, synonyms=synonyms)
                 if n.text:
-                    patterns.append(Pattern(name, n.text, n.key, is_kw, is_kw or len(n.text) >= min_embedded))
+                    embedded = is_kw or len(n.text) >= min_embedded
+                    patterns.append(Pattern(name, n.text, n.key, is_kw, embedded, _gapped(n.text) if embedded else None))
             negatives[name] = tuple(n for n in (normalize(w, False, synonyms) for w in spec.negative) if n.text)
         return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues))
 
@@ -112,7 +117,8 @@ class _Index:
                 continue
             if not p.embedded:
                 continue
-            hit = _find(p, t, t, 1.0, s) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, key=p.key))
+            hit = (_find(p, t, t, 1.0, s) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, key=p.key))
+                   or _find_gapped(p, t, s))
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
                 s.keyword = s.keyword or p.keyword
@@ -147,6 +153,27 @@ def _compile_cue(cue: str, synonyms: Synonyms, where: str) -> re.Pattern[str]:
         raise GrammarError(f"{where}: field cues: expected words joined by … (alternatives by /), got {cue!r}")
     alts = ["(" + "|".join(map(re.escape, sorted(part, key=len, reverse=True))) + ")" for part in parts]
     return re.compile(f".{{0,{CUE_GAP}}}?".join(alts))
+
+
+def _gapped(text: str) -> re.Pattern[str] | None:
+    """The phrase with one short insertion between two of its characters: 你脑子有病
+    for 你有病, 我只能去死 for 我去死.  Not for phrases that start with a negator (别人打 is not 别打)
+    or hold a number (一年两次 is not 一次), and never across a negator (还不清 is not 还清)."""
+    if len(text) < 3 or text.startswith(NEGATORS) or NUMERAL.search(text):
+        return None  # two characters with a gap are too often two other words (在老家 is not 在家)
+    # nor right after a negator of the phrase: 还不想拖了 is not 还不了
+    splits = [re.escape(text[:i]) + f"[^{GAP_NEVER}]{{1,2}}" + re.escape(text[i:])
+              for i in range(1, len(text)) if text[i - 1] not in GAP_NEVER]
+    return re.compile("|".join(splits))
+
+
+def _find_gapped(p: Pattern, t: str, s: _Score) -> bool:
+    found = False
+    for m in p.gapped.finditer(t) if p.gapped else ():
+        if not negated(t, m.start()):
+            found = True
+            s.hit(m.start(), m.end(), GAP_WEIGHT)
+    return found
 
 
 def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, key: str | None = None) -> bool:
@@ -224,7 +251,9 @@ class Understander:
         # (什么 of 什么事 is ask_who at the opening, not a request to repeat).
         parts = CATEGORIES if intent == "expenses" else (intent,)
         menu_span = set().union(*(menu_scores[n].positions() for n in parts if n in menu_scores))
-        g_name, g_score = _best({n: s for n, s in global_scores.items() if s.positions() - menu_span})
+        # 没听清/不明白 next to a real answer (信号不好，回头打给你) yield to the answer when it is stronger.
+        g_name, g_score = _best({n: s for n, s in global_scores.items() if s.positions() - menu_span
+                                 and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)})
         if g_name and g_score >= GLOBAL_MIN:
             return replace(base, intent=g_name, confidence=_calibrated(global_scores, g_name, g_score), is_global=True)
         g_name, g_score = _best(global_scores)

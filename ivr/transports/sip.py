@@ -122,6 +122,7 @@ class _BotCall(pj.Call):
         self.media: MediaCall | None = None
         self.port: _CallPort | None = None
         self.transfer: Transfer | None = None
+        self.transfer_done = False
         self.rx_pkts = -1
         self.rx_seen = time.monotonic()
 
@@ -184,12 +185,10 @@ class SipServer:
         self.allow = _AllowList(cfg.allow)
         self.worker = f"{cfg.host}:{cfg.port}"
         self.calls: dict[int, _BotCall] = {}
-        self._jobs: queue.Queue[tuple[str, _BotCall, Any]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, int, Any]] = queue.Queue()
         self._graveyard: list[Any] = []  # Python shells of destroyed ports (see _release_port)
         self._stop = threading.Event()
         self.ready = threading.Event()
-        self.finished: list[dict[str, Any]] = []
-        self.on_call_end: Callable[[dict[str, Any]], None] | None = None
 
     # -- called from pjsua_0 / engine threads ----------------------------------------------
     def post(self, job: str, call: int, arg: Any = None) -> None:
@@ -230,8 +229,9 @@ class SipServer:
     def transfer_progress(self, call: _BotCall, code: int, reason: str, final: bool) -> None:
         esc = call.transfer.escalation_id if call.transfer else None
         log.info("sip: transfer NOTIFY %s %s final=%s escalation=%s", code, reason, final, esc)
-        if not final and code < 300:
+        if (not final and code < 300) or call.transfer_done:
             return
+        call.transfer_done = True
         ok = 200 <= code < 300
         if call.transfer is not None:
             mark_transfer(self.store, call.transfer, "accepted" if ok else "failed", f"{code} {reason}")
@@ -330,14 +330,12 @@ class SipServer:
 
     def finish(self, call: _BotCall, reason: str) -> None:
         self._release_port(call)
-        media = call.media
-        if media is not None:
-            stats = media.end(f"sip {reason}")
-            self.finished.append(stats)
-            if self.on_call_end:
-                self.on_call_end(stats)
         self.calls.pop(call.pj_id, None)
-        call.media = None
+        media, call.media = call.media, None
+        if media is not None:
+            # recording close + database writes: off the SIP thread (a busy database must not
+            # hold up other calls' signalling); non-daemon, so shutdown still waits for it
+            threading.Thread(target=media.end, args=(f"sip {reason}",), name="call-end").start()
 
     def _release_port(self, call: _BotCall) -> None:
         """Stop callbacks, destroy the C++ port now, keep the Python shell (teardown segfaults otherwise)."""

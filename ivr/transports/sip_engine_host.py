@@ -17,6 +17,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -81,6 +82,7 @@ class RemoteEngines:
         self._out: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: str | None = None
+        self._closing = False
         threading.Thread(target=self._send_loop, name="engine-tx", daemon=True).start()
         threading.Thread(target=self._recv_loop, name="engine-rx", daemon=True).start()
 
@@ -101,6 +103,7 @@ class RemoteEngines:
         self._out.put(msg)  # never blocks the media thread
 
     def close(self) -> None:
+        self._closing = True
         self._out.put(None)
         self.proc.join(5)
         if self.proc.is_alive():
@@ -128,6 +131,13 @@ class RemoteEngines:
                 if not self._ready.is_set():
                     self._error = "engine host exited during start-up"
                     self._ready.set()
+                elif not self._closing:
+                    # Without engines the worker is useless: end its calls and stop it, so the
+                    # supervisor (ivr serve) starts a fresh worker + host.
+                    log.error("engine host died (exit code %s); stopping this SIP worker", self.proc.exitcode)
+                    for engine in list(self.calls.values()):
+                        engine.ctx.on_hangup("hangup")
+                    os.kill(os.getpid(), signal.SIGTERM)
                 return
             if kind == "ready":
                 self._ready.set()
@@ -155,7 +165,6 @@ class RemoteEngines:
 
 
 def serve_engines(conn: Connection, factory_spec: str | None) -> None:
-    import signal
     import sys
 
     from ivr.settings import load_settings

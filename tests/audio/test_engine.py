@@ -8,7 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from audio_helpers import TTS_ZH, espeak, loud_blocks
 
@@ -175,3 +174,15 @@ def test_two_calls_in_parallel_are_independent(store, resources) -> None:
     assert intents == ["confirm", "deny"]
     for e in engines:
         e.hangup()
+
+
+def test_key_during_the_protected_notice_acts_when_the_notice_ends(store, resources) -> None:
+    eng = make_engine(store, resources)
+    bot = lockstep(eng, silence(2000, RATE) + tone("1", 100, RATE) + silence(10000, RATE))
+    # the notice was not cut: the bot talked on past the key, up to the end of the protected 6 s ...
+    assert bot_silent_from(bot, RATE, 1.0) >= 6.0
+    # ... and then the key was acted on, not lost
+    turn = eng.session.report()["turns"][0]
+    assert turn["input"] == "dtmf" and turn["intent"] == "confirm"
+    assert eng.turns[0]["end_of_speech_s"] == pytest.approx(2.05, abs=0.06)
+    eng.hangup()

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from ivr.audio import read_wav, silence
-from ivr.codec import to_int16
 from ivr.vad import EndpointTiming, Endpointer, NoInputTimeout, SpeechStarted, Utterance
 
 from audio_helpers import TTS_ZH, espeak, speech_bounds

@@ -98,20 +98,18 @@ def test_production_password_hashes_use_argon2id_defaults(store):
 
 
 def test_users_cli_add_and_list(settings, store, monkeypatch):
-    from ivr.cli import app
-    from ivr.cli.users import register
+    from ivr.cli.users import users_app  # the `ivr users` group, without touching the shared CLI app
 
-    register(app)
     runner = CliRunner()
-    r = runner.invoke(app, ["users", "add", "boss", "--role", "admin", "--password-stdin"], input="very-secret\n")
+    r = runner.invoke(users_app, ["add", "boss", "--role", "admin", "--password-stdin"], input="very-secret\n")
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["users", "add", "boss", "--role", "admin", "--password-stdin"], input="very-secret\n")
+    r = runner.invoke(users_app, ["add", "boss", "--role", "admin", "--password-stdin"], input="very-secret\n")
     assert r.exit_code == 2 and "username 'boss' already exists" in r.output
-    r = runner.invoke(app, ["users", "add", "bob", "--role", "owner", "--password-stdin"], input="very-secret\n")
+    r = runner.invoke(users_app, ["add", "bob", "--role", "owner", "--password-stdin"], input="very-secret\n")
     assert r.exit_code == 2 and "role 'owner': expected one of agent, supervisor, admin" in r.output
-    r = runner.invoke(app, ["users", "add", "bob", "--password-stdin"], input="short\n")
+    r = runner.invoke(users_app, ["add", "bob", "--password-stdin"], input="short\n")
     assert r.exit_code == 2 and "at least 8 characters" in r.output
-    r = runner.invoke(app, ["users", "list"])
+    r = runner.invoke(users_app, ["list"])
     assert r.exit_code == 0 and r.output.startswith("boss\tadmin\tactive")
     from ivr.auth import authenticate
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -55,3 +56,15 @@ def call_ends(log_text: str) -> list[dict]:
 
 def lost_frames(stats: dict) -> int:
     return max(0, stats["frames_expected"] - stats["frames_in"])
+
+
+def children(pid: int) -> list[int]:
+    """Child process ids of `pid` (from /proc: no procps needed)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return kids

@@ -64,7 +64,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int, int]:
         return data.reshape(-1, w.getnchannels()), w.getframerate(), w.getnchannels()
 
 
-def baresip_call(workdir: Path, target: str, speak: Path, seconds: int, keys: list[tuple[float, str]] = ()) -> Path:
+def baresip_call(
+    workdir: Path, target: str, speak: Path, seconds: int, keys: list[tuple[float, str]] = (), codecs: tuple[str, ...] = ("g711", "g722")
+) -> Path:
     """Call `target`, send `speak`, press `keys` ([(seconds after start, digit)], RFC 2833 via the
     `cons` UDP console), return the WAV of what baresip heard (dump-*-dec.wav)."""
     conf = workdir / "baresip"
@@ -77,8 +79,7 @@ def baresip_call(workdir: Path, target: str, speak: Path, seconds: int, keys: li
                 f"module_path {BARESIP_MODULES}",
                 "module menu.so",
                 "module account.so",
-                "module g711.so",
-                "module g722.so",
+                *(f"module {c}.so" for c in codecs),
                 "module aufile.so",
                 "module sndfile.so",
                 "module alsa.so",

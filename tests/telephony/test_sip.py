@@ -103,6 +103,21 @@ def test_fifth_call_is_busy(tmp_path, sip_worker):
     assert len(call_ends(worker.text())) == 4  # ... and the other four were served
 
 
+def test_g722_caller_gets_wideband_audio_and_tcp_works(tmp_path, sip_worker):
+    from tel_fakes import chirp
+
+    worker = sip_worker("--engine", "tel_fakes:tone_factory")
+    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "repeat.wav", tmp_path / "speak.wav", lead_s=0.5, tail_s=4.0, rate=16000)
+    heard, rate, _ = read_wav(baresip_call(tmp_path, worker.uri, speak, seconds=4, codecs=("g722",)))
+    assert rate == 16000, "G722 was not negotiated"
+    tone = np.frombuffer(chirp(16000), dtype="<i2")
+    assert best_match(heard[:, 0], [("chirp", tone)], seconds=0.5, rate=16000, start_s=0.3)[1] > 0.8
+    scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
+    tcp = sipp(tmp_path, ["-sf", str(scen), "-t", "t1", "-d", "1000", "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
+                          "-timeout", "20s", f"127.0.0.1:{worker.port}"], timeout=30)
+    assert tcp.returncode == 0, "a call over SIP/TCP failed"
+
+
 @pytest.mark.slow
 def test_repeated_load_runs_tear_down_cleanly(tmp_path, sip_worker):
     """20 rounds of 4 short simultaneous calls; the worker must stay up and exit cleanly (fixture)."""

@@ -10,7 +10,7 @@ import struct
 import time
 from pathlib import Path
 
-from helpers import call_ends, lost_frames
+from helpers import call_ends, children, lost_frames
 from peers import free_port, sipp
 
 SCENARIO = Path(__file__).parent / "scenarios" / "uac_short.xml"
@@ -104,3 +104,17 @@ def test_silent_peer_is_hung_up_after_rtp_timeout(tmp_path, sip_worker):
     while not call_ends(worker.text()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "no RTP for" in worker.text() and len(call_ends(worker.text())) == 1
+
+
+def test_worker_stops_cleanly_when_its_engine_host_dies(tmp_path, sip_worker):
+    import signal
+
+    worker = sip_worker(*TONE)
+    call = good_call(tmp_path, worker, 6.0)
+    time.sleep(1.5)
+    (host,) = [pid for pid in children(worker.proc.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(host, signal.SIGKILL)
+    assert worker.proc.wait(timeout=15) == 0, "the worker must stop cleanly so `ivr serve` restarts it"
+    call.wait(timeout=30)
+    log = worker.text()
+    assert "engine host died" in log and len(call_ends(log)) == 1
