@@ -6,7 +6,7 @@ setup:
 
 # Main job: a simulated call on the bundled example caller recording.
 demo: setup
-	.venv/bin/ivr simulate
+	.venv/bin/ivr simulate --fast
 
 test: setup
 	.venv/bin/python -m pytest -q

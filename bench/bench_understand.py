@@ -1,7 +1,8 @@
 """Understanding speed: start-up (imports + grammar load) and per-utterance latency.
 
-Runs every answer of tests/brain/data/heldout.tsv through one Understander, ROUNDS times, and
-prints start-up time and p50/p95/max milliseconds per utterance plus the held-out accuracy.
+Runs every answer of tests/brain/data/heldout*.tsv (the tuned set and the blind batches) through
+one Understander, ROUNDS times, and prints start-up time, p50/p95/max milliseconds per utterance
+and the intent accuracy of each file.
 Usage: .venv/bin/python bench/bench_understand.py [ROUNDS]
 """
 
@@ -15,14 +16,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HELDOUT = REPO / "tests" / "brain" / "data" / "heldout.tsv"
+DATA = REPO / "tests" / "brain" / "data"
 NOW = dt.datetime(2026, 11, 18, 10, 30)
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    rows = [line.split("\t")[:3] for line in HELDOUT.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    rows = [[path.name, *line.split("\t")[:3]] for path in sorted(DATA.glob("heldout*.tsv"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
 
     t0 = time.perf_counter()
     sys.path.insert(0, str(REPO))
@@ -34,13 +35,14 @@ def main() -> None:
     startup = time.perf_counter() - t0
 
     per_row: list[list[float]] = [[] for _ in rows]
-    correct = 0
+    correct: dict[str, list[bool]] = {}
     for r in range(rounds):
-        for i, (menu, text, intent) in enumerate(rows):
+        for i, (name, menu, text, intent) in enumerate(rows):
             t = time.perf_counter()
             u = nlu.understand(menu, text, NOW)
             per_row[i].append((time.perf_counter() - t) * 1000)
-            correct += r == 0 and u.intent == intent
+            if r == 0:
+                correct.setdefault(name, []).append(u.intent == intent)
     times = sorted(ms for row in per_row for ms in row)
     # the max of single calls includes scheduler noise; the slowest per-utterance median does not
     worst, worst_i = max((statistics.median(row), i) for i, row in enumerate(per_row))
@@ -50,8 +52,9 @@ def main() -> None:
     print(f"utterances: {len(rows)} x {rounds} rounds = {len(times)}")
     print(f"per utterance: p50 {p(0.50):.2f} ms  p95 {p(0.95):.2f} ms  max {times[-1]:.2f} ms  "
           f"mean {statistics.fmean(times):.2f} ms")
-    print(f"slowest utterance (median of {rounds}): {worst:.2f} ms  {rows[worst_i][0]}: {rows[worst_i][1]}")
-    print(f"held-out intent accuracy: {correct}/{len(rows)} = {correct / len(rows):.1%}")
+    print(f"slowest utterance (median of {rounds}): {worst:.2f} ms  {rows[worst_i][1]}: {rows[worst_i][2]}")
+    for name, ok in correct.items():
+        print(f"intent accuracy {name}: {sum(ok)}/{len(ok)} = {sum(ok) / len(ok):.1%}")
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ class CallEngine:
 
         self._inbox: collections.deque[tuple[str, Any]] = collections.deque()
         self._wake = threading.Condition()
-        self._busy = False
+        self._busy = start  # the worker starts busy: session.start() and the greeting come first
         self._out_lock = threading.Lock()
         self._outbox: collections.deque[_Playback | _Control] = collections.deque()
         self._bot_bytes = 0  # bytes pulled so far (bot media clock)

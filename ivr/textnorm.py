@@ -56,8 +56,8 @@ def clean(text: str) -> str:
 
 
 # Softened negation reads as plain negation: 不太清楚 → 不清楚, 没怎么上班 → 没上班; and 没有 before
-# a word is 没, so is 没(有)什么 (没有欠 = 没欠, 没什么收入 = 没收入): a grammar lists one form.
-_SOFT_NEGATION = re.compile(r"(不|没)(?:太|是很|怎么|大|很)|(没)有?(?:什么)?(?=.)")
+# a word is 没, so is 没(有)什么/任何 (没有欠 = 没欠, 没什么收入 = 没收入): a grammar lists one form.
+_SOFT_NEGATION = re.compile(r"(不|没)(?:太|是很|怎么|大|很)|(没)有?(?:什么|任何)?(?=.)")
 
 
 DEFAULT_SYNONYMS = Path(__file__).resolve().parents[1] / "grammars" / "synonyms.yaml"

@@ -112,6 +112,7 @@ class PromptAudio:
         self.synth = synthesizer or Synthesizer()
         self._memory: dict[Path, bytes] = {}  # decoded cache files (prompts repeat across calls)
         self._lock = threading.Lock()
+        self._warned = False
 
     # -- file layout -------------------------------------------------------
     def static_path(self, seg: PromptSegment, rate: int, speed: float) -> Path:
@@ -152,13 +153,20 @@ class PromptAudio:
                 return self._load_recording(rec, rate)
             path = self.static_path(seg, rate, speed)
             if not path.is_file():
-                log.warning("prompt piece %s not pre-rendered (run `ivr prompts build`); synthesising now", seg.key)
+                self._warn_unbuilt(seg.key)
                 self._render_to(path, seg.text, rate, speed)
             return self._load(path, rate)
         path = self.dynamic_path(seg.text, rate, speed)
         if not path.is_file():
             self._render_to(path, seg.text, rate, speed)
         return self._load(path, rate)
+
+    def _warn_unbuilt(self, key: str) -> None:
+        if not self._warned:  # once per process: the fix is the same for every piece
+            self._warned = True
+            log.warning("prompt audio not pre-rendered in %s: synthesising during the call "
+                        "(run `ivr prompts build`)", self.cache / "prompts")
+        log.debug("synthesising static prompt piece %s", key)
 
     def _load_recording(self, path: Path, rate: int) -> bytes:
         try:
@@ -171,7 +179,10 @@ class PromptAudio:
         """The whole prompt as PCM at `rate`."""
         whole = self.recording_for(f"{say.prompt_id}.{say.variant}")
         if whole is not None and not any(s.dynamic for s in say.segments):
-            return self._load(whole, rate)
+            try:
+                return self._load_recording(whole, rate)
+            except BadAudio:
+                pass  # logged; the pieces below are synthesised instead
         segments = say.segments or (PromptSegment(say.text, f"dyn:{say.text}", dynamic=True),)
         out = []
         for seg in segments:

@@ -14,6 +14,7 @@ runs N such processes on ports base, base+2, ...
 from __future__ import annotations
 
 import ipaddress
+import os
 import logging
 import queue
 import threading
@@ -31,6 +32,7 @@ from ivr.transports.sip_frames import read_frame, write_frame
 log = logging.getLogger("ivr.sip")
 
 MAX_CALLS = 4  # hard cap of the pjsua2-python wheel, whatever uaConfig.maxCalls says
+MEDIA_RT_PRIORITY = 10  # SCHED_RR priority of the media clock thread (1-99; kernel threads use 50)
 CODECS = {"PCMU/8000": 200, "PCMA/8000": 190, "G722/16000": 180}  # everything else is disabled
 
 
@@ -94,6 +96,22 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+_media_thread_promoted = False
+
+
+def _promote_media_thread() -> None:
+    """Give the bridge clock thread (the caller) real-time round-robin priority when allowed
+    (root / CAP_SYS_NICE): on a busy host its 20 ms ticks otherwise queue behind other processes
+    and leave as RTP bursts.  Without the permission we log once and carry on."""
+    global _media_thread_promoted
+    _media_thread_promoted = True
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(MEDIA_RT_PRIORITY))  # 0 = this thread
+        log.info("sip: media clock thread runs at real-time priority %d", MEDIA_RT_PRIORITY)
+    except (OSError, AttributeError) as e:
+        log.warning("sip: media clock thread keeps normal priority (%s); expect jitter on a busy host", e)
+
+
 class _CallPort(pj.AudioMediaPort):
     """The engine on the call's audio.  Both callbacks run on the bridge clock thread: copy and return."""
 
@@ -108,6 +126,8 @@ class _CallPort(pj.AudioMediaPort):
             self.media.push(read_frame(frame.buf))
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        if not _media_thread_promoted:
+            _promote_media_thread()
         if self.active:
             write_frame(frame.buf, self.media.pull(self.frame_bytes))
             frame.size = self.frame_bytes

@@ -94,3 +94,14 @@ def test_prompts_build_cli(data_dir) -> None:
     n = len(PromptBook.load(REPO / "audio_prompts").static_segments())
     assert f"{n} static pieces" in r.stdout
     assert len(list((data_dir / "cache" / "prompts" / "8000").glob("*.wav"))) >= n - 5
+
+
+def test_broken_recording_falls_back_to_tts(prompts_dir, tmp_path, caplog) -> None:
+    book = PromptBook.load(prompts_dir)
+    say = book.render("greet", variant=0)
+    (prompts_dir / "recordings").mkdir(exist_ok=True)
+    (prompts_dir / "recordings" / "greet.0.wav").write_text("not audio")
+    (prompts_dir / "recordings" / f"{say.segments[0].key}.wav").write_bytes(b"RIFF")
+    pcm = PromptAudio(prompts_dir, tmp_path / "cache").audio(say, 16000)
+    assert len(pcm) > 16000  # the synthetic voice still speaks the prompt
+    assert sum("ignoring recording" in r.message for r in caplog.records) == 2

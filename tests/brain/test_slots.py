@@ -77,3 +77,25 @@ def test_month_end_in_february_and_year_rollover() -> None:
     assert parse_date("月底", dt.date(2027, 2, 3)) == dt.date(2027, 2, 28)
     assert parse_date("下个月十号", dt.date(2026, 12, 20)) == dt.date(2027, 1, 10)
     assert parse_date("下周一", dt.date(2026, 12, 30)) == dt.date(2027, 1, 4)
+
+
+@pytest.mark.parametrize(
+    "said, yuan",
+    [("3千5", 3500), ("1万2", 12000), ("2千8左右", 2800), ("两千五六", 2550), ("一千五到两千", 1750),
+     ("3000到4000之间", 3500), ("五千到六千吧", 5500)],
+)
+def test_mixed_numerals_and_ranges(said: str, yuan: int) -> None:
+    assert parse_amount(clean(said)) == yuan
+
+
+def test_instalments_heard_as_a_homophone_of_qi() -> None:
+    assert parse_months(clean("能不能分 六 其")) == 6
+    assert parse_months(clean("分十起")) == 10
+    assert parse_months(clean("我们一起还")) is None  # 一起 is "together", not one instalment
+
+
+@pytest.mark.parametrize(
+    "said, iso", [("元旦", "2027-01-01"), ("元旦前", "2027-01-01"), ("国庆节之前", "2027-10-01"), ("圣诞", "2026-12-25")]
+)
+def test_fixed_date_holidays(said: str, iso: str) -> None:
+    assert parse_date(clean(said), NOW) == dt.date.fromisoformat(iso)

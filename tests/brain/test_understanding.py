@@ -8,6 +8,7 @@ import pytest
 from ivr.grammar import GrammarError
 from ivr.understanding import Understander, default_understander, understand
 
+from .conftest import GRAMMARS_DIR as REPO_GRAMMARS
 from .conftest import NOW
 
 # menu, caller answer (typed, ASR-spaced, homophone or traditional), expected intent
@@ -43,9 +44,9 @@ CASES = [
 
 @pytest.mark.parametrize("menu, text, intent", CASES)
 def test_menu_intents(nlu: Understander, grammar_texts: set[str], menu: str, text: str, intent: str) -> None:
-    from ivr.textnorm import normalize
+    from ivr.textnorm import clean
 
-    assert normalize(text, fillers=False).text not in grammar_texts, "test phrasing copied into a grammar"
+    assert clean(text) not in grammar_texts, "test phrasing copied into a grammar"
     u = nlu.understand(menu, text, NOW)
     assert (u.intent, u.is_global) == (intent, False), (text, u)
     assert u.confidence >= 0.5
@@ -155,3 +156,64 @@ def test_garbage_never_raises(nlu: Understander) -> None:
         assert nlu.understand(menu, text, NOW).menu == menu
         keys = "".join(rng.choice("0123456789*#x") for _ in range(rng.randint(0, 6)))
         assert nlu.understand_dtmf(menu, keys, NOW).menu == menu
+
+
+@pytest.mark.parametrize(
+    "menu, text, intent",
+    [
+        ("opening", "系我 乜嘢事", "confirm"),               # 粤: 系 = 是, 乜嘢 = 什么 (grammars/synonyms.yaml)
+        ("opening", "我同佢系屋企人", "third_party"),        # 佢 = 他, 屋企人 = 家里人
+        ("income_source", "莫得工作", "none"),              # 川: 莫得 = 没有
+        ("income_source", "什么工作都没有", "none"),         # 什么X都没有 = 没X
+        ("purpose", "我没有欠过这个钱", "dispute"),          # 没有欠 = 没欠
+    ],
+)
+def test_regional_words_and_negation_forms(nlu: Understander, menu: str, text: str, intent: str) -> None:
+    assert nlu.understand(menu, text, NOW).intent == intent, text
+
+
+def test_synonyms_keep_words_that_contain_a_mapped_character() -> None:
+    from ivr.textnorm import normalize
+
+    assert normalize("系我").text == "是我"
+    assert normalize("别联系我").text == "别联系我"  # 联系 is listed under keep: its 系 is not 是
+
+
+def test_cues_join_words_a_few_characters_apart(nlu: Understander) -> None:
+    assert nlu.understand("purpose", "钱早就给你们转过去了", NOW).intent == "already_paid"  # 早就 … 转
+    assert nlu.understand("plan", "先给你们打两千", NOW).intent == "partial"               # 先 … 打
+    assert nlu.understand("plan", "下个月", NOW).intent != "extension"  # a month alone is no request
+
+
+def test_gapped_phrases_but_never_across_a_negator(nlu: Understander) -> None:
+    assert nlu.understand("plan", "你脑子有病吧", NOW).intent == "abuse"          # 你 … 有病吧
+    assert nlu.understand("plan", "全额还 不想再拖了", NOW).intent == "full"     # not 还不了
+    assert nlu.understand("income_source", "在老家种地", NOW).intent == "unstable"  # 在老家 is not 在家
+
+
+def test_a_real_answer_wins_over_a_remark_about_the_line(nlu: Understander) -> None:
+    assert nlu.understand("opening", "信号不好 我在外面 回头打给你", NOW).intent == "busy"
+    assert nlu.understand("opening", "信号不好", NOW).intent == "repeat"
+
+
+def test_a_caller_who_names_themself_confirms_even_when_asking_back(nlu: Understander) -> None:
+    assert nlu.understand("opening", "我就是 你哪个公司的", NOW).intent == "confirm"
+    assert nlu.understand("opening", "你哪个公司的", NOW).intent == "ask_who"
+
+
+def test_bad_synonyms_or_cues_name_the_file_and_field(tmp_path) -> None:
+    import shutil
+
+    from ivr.grammar import load_grammars
+    from ivr.textnorm import load_synonyms
+
+    bad = tmp_path / "synonyms.yaml"
+    bad.write_text("groups:\n  cantonese: [系, 是]\n", encoding="utf-8")
+    with pytest.raises(GrammarError, match=r"synonyms.yaml: field groups.cantonese: expected a mapping"):
+        load_synonyms(bad)
+    grammars = tmp_path / "grammars"
+    shutil.copytree(REPO_GRAMMARS, grammars)
+    plan = grammars / "plan.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("cues: [先…", "cues: [先 还, 先…", 1), encoding="utf-8")
+    with pytest.raises(GrammarError, match=r"plan.partial: field cues: expected words joined by …"):
+        Understander(load_grammars(grammars))

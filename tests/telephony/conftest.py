@@ -76,31 +76,35 @@ def sip_worker(tmp_path: Path, data_dir: Path):
 
 @pytest.fixture(scope="session")
 def prompt_variants():
-    """Every rendering of the bot's first prompt (the dialog picks a variant at random)."""
+    """Every rendering of the bot's first prompt at a rate (the dialog picks a variant at random)."""
+    import datetime as dt
+    from functools import lru_cache
 
-    def render(rate: int) -> list[tuple[str, "object"]]:
-        import datetime as dt
+    import numpy as np
 
-        import numpy as np
+    from ivr.case import Case
+    from ivr.dialog import Dialog
+    from ivr.events import Say
+    from ivr.flow import load_flow
+    from ivr.grammar import cached_grammars
+    from ivr.prompts import PromptBook
+    from ivr.settings import load_settings
+    from ivr.tts import PromptAudio
+    from ivr.understanding import Understander
 
-        from ivr.case import Case
-        from ivr.dialog import Dialog
-        from ivr.events import Say
-        from ivr.grammar import cached_grammars
-        from ivr.prompts import PromptBook
-        from ivr.settings import load_settings
-        from ivr.tts import PromptAudio
+    s = load_settings()
+    grammars = cached_grammars(str(s.grammars_dir))
+    book = PromptBook.load(s.prompts_dir)
+    flow = load_flow(Path(grammars.directory) / "flow.yaml", book)
+    understander = Understander(grammars)
+    firsts: dict[str, Say] = {}
+    for seed in range(40):
+        say = Dialog(Case(), grammars, book, now=dt.datetime.now(), seed=seed, understander=understander, flow=flow).start()[0]
+        firsts.setdefault(f"{say.prompt_id}.{say.variant}", say)
 
-        s = load_settings()
-        grammars = cached_grammars(str(s.grammars_dir))
-        book = PromptBook.load(s.prompts_dir)
+    @lru_cache(maxsize=None)
+    def render(rate: int) -> tuple[tuple[str, np.ndarray], ...]:
         audio = PromptAudio(Path(s.prompts_dir), s.cache_dir)
-        seen: dict[str, np.ndarray] = {}
-        for seed in range(30):
-            for a in Dialog(Case(), grammars, book, now=dt.datetime.now(), seed=seed).start():
-                if isinstance(a, Say) and f"{a.prompt_id}.{a.variant}" not in seen:
-                    seen[f"{a.prompt_id}.{a.variant}"] = np.frombuffer(audio.audio(a, rate), dtype="<i2")
-                    break
-        return list(seen.items())
+        return tuple((name, np.frombuffer(audio.audio(say, rate), dtype="<i2")) for name, say in firsts.items())
 
     return render

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,14 @@ def prompt_score(heard: np.ndarray, prompt: np.ndarray, rate: int, chunk_s: floa
 def call_ends(log_text: str) -> list[dict]:
     """The per-call summary lines a transport logs when a call ends."""
     return [json.loads(m) for m in re.findall(r"call-end (\{.*\})", log_text)]
+
+
+def wait_call_ends(worker, n: int, timeout: float = 10.0) -> list[dict]:
+    """The worker's call-end lines once there are `n` (calls finish their records just after BYE)."""
+    deadline = time.monotonic() + timeout
+    while len(ends := call_ends(worker.text())) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return ends
 
 
 def lost_frames(stats: dict) -> int:

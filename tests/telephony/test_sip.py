@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import best_match, call_ends, prompt_score
+from helpers import best_match, prompt_score, wait_call_ends
 from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav, read_wav, sipp
 
 from ivr.store import Escalation, Store
@@ -83,8 +83,7 @@ def test_four_simultaneous_calls_lose_no_frames(tmp_path, sip_worker, korean_mod
     proc = sipp(tmp_path, ["-sf", str(scen), "-d", "7000", "-m", "4", "-l", "4", "-r", "20", "-i", "127.0.0.1",
                            "-mp", str(free_port()), "-timeout", "40s", f"127.0.0.1:{worker.port}"], timeout=60)
     assert proc.returncode == 0, "not every call was answered and hung up cleanly (see sipp log)"
-    time.sleep(0.5)
-    ends = call_ends(worker.text())
+    ends = wait_call_ends(worker, 4)
     assert len(ends) == 4
     for st in ends:
         assert st["media_s"] > 6.5
@@ -100,7 +99,7 @@ def test_fifth_call_is_busy(tmp_path, sip_worker):
                            "-error_file", str(tmp_path / "err.log"), f"127.0.0.1:{worker.port}"], timeout=40)
     assert proc.returncode != 0  # one call failed ...
     assert "SIP/2.0 486 Busy Here" in (tmp_path / "err.log").read_text()  # ... with 486
-    assert len(call_ends(worker.text())) == 4  # ... and the other four were served
+    assert len(wait_call_ends(worker, 4)) == 4  # ... and the other four were served
 
 
 def test_g722_caller_gets_wideband_audio_and_tcp_works(tmp_path, sip_worker):
@@ -126,6 +125,5 @@ def test_repeated_load_runs_tear_down_cleanly(tmp_path, sip_worker):
     proc = sipp(tmp_path, ["-sf", str(scen), "-d", "600", "-m", "80", "-l", "4", "-r", "20", "-i", "127.0.0.1",
                            "-mp", str(free_port()), "-timeout", "90s", f"127.0.0.1:{worker.port}"], timeout=120)
     assert proc.returncode == 0
-    time.sleep(0.5)
-    assert len(call_ends(worker.text())) == 80
+    assert len(wait_call_ends(worker, 80)) == 80
     assert worker.proc.poll() is None

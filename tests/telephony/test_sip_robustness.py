@@ -10,7 +10,7 @@ import struct
 import time
 from pathlib import Path
 
-from helpers import call_ends, children, lost_frames
+from helpers import call_ends, children, lost_frames, wait_call_ends
 from peers import free_port, sipp
 
 SCENARIO = Path(__file__).parent / "scenarios" / "uac_short.xml"
@@ -61,8 +61,7 @@ def test_garbage_truncated_sdp_and_stray_rtp_leave_the_good_call_alone(tmp_path,
             s.sendto(struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0xDEADBEEF) + os.urandom(160), ("127.0.0.1", rtp_port))
             time.sleep(0.01)
     assert good.wait(timeout=30) == 0, "the good call was disturbed (see sipp log)"
-    time.sleep(0.3)
-    (st,) = call_ends(worker.text())  # only the good call became a call
+    (st,) = wait_call_ends(worker, 1)  # only the good call became a call
     assert st["reason"] == "sip 200 Normal call clearing" and lost_frames(st) <= 1 and st["media_s"] > 4.5, st
     log = worker.text()
     assert "Bad SDP in incoming INVITE" in log, "a malformed INVITE must leave a log line"
@@ -100,10 +99,7 @@ def test_silent_peer_is_hung_up_after_rtp_timeout(tmp_path, sip_worker):
         s.sendto(ack.encode(), ("127.0.0.1", worker.port))
         bye = s.recv(4000)  # we never send RTP: the bot gives up and sends BYE
         assert bye.startswith(b"BYE "), bye[:80]
-    deadline = time.monotonic() + 5
-    while not call_ends(worker.text()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "no RTP for" in worker.text() and len(call_ends(worker.text())) == 1
+    assert len(wait_call_ends(worker, 1)) == 1 and "no RTP for" in worker.text()
 
 
 def test_worker_stops_cleanly_when_its_engine_host_dies(tmp_path, sip_worker):
@@ -116,5 +112,4 @@ def test_worker_stops_cleanly_when_its_engine_host_dies(tmp_path, sip_worker):
     os.kill(host, signal.SIGKILL)
     assert worker.proc.wait(timeout=15) == 0, "the worker must stop cleanly so `ivr serve` restarts it"
     call.wait(timeout=30)
-    log = worker.text()
-    assert "engine host died" in log and len(call_ends(log)) == 1
+    assert len(wait_call_ends(worker, 1)) == 1 and "engine host died" in worker.text()
