@@ -43,10 +43,10 @@ def serve(
         raise fail(str(e))
     if settings.sip_workers < 1 and not no_sip:
         raise fail(f"--sip-workers must be at least 1, got {settings.sip_workers}")
-    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, the_case))
+    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, the_case, case))
 
 
-async def _serve(settings, sip_addr, http_addr, as_addr, case) -> None:  # type: ignore[no-untyped-def]
+async def _serve(settings, sip_addr, http_addr, as_addr, case, case_path) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from ivr.store import Store
@@ -59,7 +59,8 @@ async def _serve(settings, sip_addr, http_addr, as_addr, case) -> None:  # type:
     log = logging.getLogger("ivr.serve")
     store = Store(settings.database_url)
     app = create_app(settings, ready=False, store=store)
-    pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers) if sip_addr else None
+    extra = ["--case", str(Path(case_path).resolve())] if case_path else []
+    pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, extra) if sip_addr else None
     if pool:
         pool.start()  # workers load their own model while this process loads its own
     factory = await asyncio.to_thread(real_engine_factory, settings, store, case)

@@ -72,10 +72,10 @@ class RemoteEngine:
 class RemoteEngines:
     """Starts the engine host process and is the EngineFactory of the SIP server."""
 
-    def __init__(self, factory_spec: str | None, env_settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, factory_spec: str | None, case_file: str | None = None) -> None:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no pjsua2 state inherited
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=serve_engines, args=(child, factory_spec), name="engine-host", daemon=True)
+        self.proc = ctx.Process(target=serve_engines, args=(child, factory_spec, case_file), name="engine-host", daemon=True)
         self.proc.start()
         child.close()
         self.calls: dict[str, RemoteEngine] = {}
@@ -164,7 +164,7 @@ class RemoteEngines:
 # ---------------------------------------------------------------- engine host process
 
 
-def serve_engines(conn: Connection, factory_spec: str | None) -> None:
+def serve_engines(conn: Connection, factory_spec: str | None, case_file: str | None = None) -> None:
     import sys
 
     from ivr.settings import load_settings
@@ -185,7 +185,7 @@ def serve_engines(conn: Connection, factory_spec: str | None) -> None:
                 pass
 
     try:
-        factory = load_factory(factory_spec, load_settings())
+        factory = load_factory(factory_spec, load_settings(), case_file)
     except Exception as e:  # noqa: BLE001 - reported as one line by the worker
         send(("fatal", "", f"cannot build the call engine: {e}"))
         return

@@ -22,12 +22,14 @@ from ivr.transports.sip import SipConfig, SipServer, parse_hostport
 from ivr.transports.sip_engine_host import RemoteEngines
 
 
-def load_factory(spec: str | None, settings) -> EngineFactory:
-    """`module:function` returning an EngineFactory given settings; default: the real call engine."""
+def load_factory(spec: str | None, settings, case_file: str | None = None) -> EngineFactory:
+    """`module:function` returning an EngineFactory given settings; default: the real call engine
+    (for the case in `case_file`, else the demo case)."""
     if not spec:
+        from ivr.case import Case
         from ivr.transports.engine_factory import real_engine_factory
 
-        return real_engine_factory(settings)
+        return real_engine_factory(settings, case=Case.load(case_file) if case_file else None)
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)(settings)
 
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="ivr-sip-worker")
     p.add_argument("--listen", required=True, help="HOST:PORT for SIP (UDP and TCP)")
     p.add_argument("--engine", help="module:function building the engine factory (tests)")
+    p.add_argument("--case", help="case JSON for the calls (default: the demo case)")
     p.add_argument("--rtp-port", type=int, default=0)
     p.add_argument("--rtp-timeout", type=float, default=10.0)
     p.add_argument("--no-tcp", action="store_true")
@@ -65,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.in_process:
         try:
-            factory = load_factory(args.engine, settings)
+            factory = load_factory(args.engine, settings, args.case)
         except Exception as e:  # bad grammars/prompts/model: one line, not a traceback per restart
             print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
             return 2
     else:
-        factory = RemoteEngines(args.engine)
+        factory = RemoteEngines(args.engine, args.case)
         try:
             factory.wait_ready()
         except RuntimeError as e:

@@ -104,7 +104,9 @@ def prompt_variants():
 
     @lru_cache(maxsize=None)
     def render(rate: int) -> tuple[tuple[str, np.ndarray], ...]:
-        audio = PromptAudio(Path(s.prompts_dir), s.cache_dir)
+        for say in firsts.values():  # fill the prompt cache the bot will read ...
+            PromptAudio(Path(s.prompts_dir), s.cache_dir).audio(say, rate)
+        audio = PromptAudio(Path(s.prompts_dir), s.cache_dir)  # ... and use exactly what it holds
         return tuple((name, np.frombuffer(audio.audio(say, rate), dtype="<i2")) for name, say in firsts.items())
 
     return render

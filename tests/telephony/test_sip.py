@@ -26,6 +26,7 @@ def _calls(store: Store, n: int = 1, timeout: float = 10.0):
 
 
 def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker, store, prompt_variants):
+    prompt_variants(16000)  # pre-render into the data dir's prompt cache, as `ivr prompts build` would
     worker = sip_worker()
     speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "opening_confirm.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=12.0)
     heard_path = baresip_call(tmp_path, worker.uri, speak, seconds=13, keys=[(9.0, "1")])
