@@ -16,6 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from ivr import metrics
 from ivr.events import Hypothesis, Word
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,10 @@ class CallRecognizer:
     def finish(self) -> Hypothesis:
         if self._rec is None:
             return Hypothesis(text="", confidence=0.0, source="open")
+        with metrics.ASR_DECODE_SECONDS.time():  # the final decode is what the caller waits for
+            return self._final()
+
+    def _final(self) -> Hypothesis:
         if self._pending:
             self._rec.AcceptWaveform(self._pending)
             self._pending = b""

@@ -5,9 +5,14 @@ Rules (documented choices, weeks start on Monday):
 - 周五/星期五/礼拜五/这周五 → the next Friday on or after today; 下周五 → Friday of next week;
   下下周五 → Friday of the week after; 周末 → the coming Saturday; 下周 alone → Monday of next week.
 - N天之内/N天后/N天以内 → today + N; 一周内/一个星期 → +7; 半个月 → +15; N个月内 → same day N months on.
-- 12月1号 / 十二月一日 / 12-01 → that day, next year if already past; 这个月28号 → literal this month;
-  下个月10号 → next month; 28号 alone → the next 28th on or after today.
+- 12月1号 / 十二月一日 / 12-01 (and keyed MMDD) → the *nearest* such day, past or future: 11月1号
+  said on 11-18 is this year's, already past, so the dialog can say so and ask again (a promise
+  is never moved a year on silently); 1月5号 said in November is next January.
+  这个月28号 → literal this month; 下个月10号 → next month; 28号 alone → the next 28th on or after today.
 - 月底 → last day of this month (下个月底 → of next month); 月初 → 1st of next month; 月中 → the 15th.
+- The past is the past: 上周五/上上周五 → Friday of last week / the week before; 上周 → its Monday;
+  上个月10号 → the 10th of last month, 上个月底 → its last day, 上个月 → its 1st; 昨天 -1, 前天 -2,
+  大前天 -3, 前两天 -2, N天前 -N.  The dialog refuses those dates (promise.past) and asks again.
 - Fixed-date holidays (元旦, 五一/劳动节, 国庆, 圣诞...) → their next occurrence; "元旦前" is read
   like "15号之前": the holiday itself is the deadline.  Lunar holidays (春节) are not resolved.
 - Anything tied to an unknown event (发工资那天, 等有钱了) → None.
@@ -24,9 +29,10 @@ from ivr.numbers import parse_int
 _N = r"[0-9零一二两三四五六七八九十]+"
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEK_WORD = r"(?:周|星期|礼拜)"
-_WEEKDAY_RE = re.compile(rf"(下+个?|这个?|本)?{_WEEK_WORD}([一二三四五六日天末])")
+_WEEKDAY_RE = re.compile(rf"(下+个?|(?<![马晚早])上+个?|这个?|本)?{_WEEK_WORD}([一二三四五六日天末])")
 _MONTH_DAY = re.compile(rf"({_N})月({_N})[号日]?")
-_DAY_ONLY = re.compile(rf"(这个月|本月|下个?月)?({_N})[号日]")
+_DAY_ONLY = re.compile(rf"(这个月|本月|下个?月|上个?月)?({_N})[号日]")
+_DAYS_AGO = re.compile(rf"({_N})天以?前")
 _IN_DAYS = re.compile(rf"({_N})天(?:之内|以内|内|后|以后|之后)?")
 _IN_WEEKS = re.compile(rf"({_N}|半)个?(?:周|星期|礼拜)(?:之内|以内|内|后|以后|之后)")
 _IN_MONTHS = re.compile(rf"({_N}|半)个月(?:之内|以内|内|后|以后|之后)?")
@@ -36,7 +42,16 @@ _HOLIDAYS = {"元旦": (1, 1), "情人节": (2, 14), "妇女节": (3, 8), "五�
              "儿童节": (6, 1), "国庆": (10, 1), "双十一": (11, 11), "双十二": (12, 12), "平安夜": (12, 24),
              "圣诞": (12, 25)}
 _RELATIVE_DAYS = (("大后天", 3), ("后天", 2), ("明天", 1), ("明儿", 1), ("过两天", 2), ("这两天", 2),
+                  ("大前天", -3), ("前两天", -2), ("前天", -2), ("昨天", -1), ("昨儿", -1),
                   ("今天", 0), ("今儿", 0), ("马上", 0), ("现在", 0), ("立刻", 0))
+
+
+_MONTH_STEP = {"上": -1, "下": 1}
+
+
+def _weeks(prefix: str) -> int:
+    """下 = 1, 下下 = 2, 上 = -1, 上上 = -2 weeks from this one; 这/本/nothing = 0."""
+    return prefix.count("下") - prefix.count("上")
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -68,6 +83,13 @@ def next_month_day(today: dt.date, month: int, day: int) -> dt.date | None:
     return d
 
 
+def nearest_month_day(today: dt.date, month: int, day: int) -> dt.date | None:
+    """month/day in the year that puts it closest to today (a tie goes to the future): a date
+    said without a year is a slip about the recent past or a plan for the near future."""
+    days = [d for y in (today.year - 1, today.year, today.year + 1) if (d := _valid(y, month, day))]
+    return min(days, key=lambda d: (abs((d - today).days), d < today), default=None)
+
+
 def next_day_of_month(today: dt.date, day: int) -> dt.date | None:
     """The next `day`-th of a month on or after today."""
     for k in range(0, 3):
@@ -87,19 +109,19 @@ def parse_date(text: str, now: dt.datetime | dt.date) -> dt.date | None:
         month, day = int(m.group(2)), int(m.group(3))
         if m.group(1):
             return _valid(int(m.group(1)), month, day)
-        return next_month_day(today, month, day)
+        return nearest_month_day(today, month, day)
     m = _MONTH_DAY.search(text)
     if m:
         month, day = parse_int(m.group(1)), parse_int(m.group(2))
         if month and day and 1 <= month <= 12:
-            return next_month_day(today, month, day)
+            return nearest_month_day(today, month, day)
     m = _DAY_ONLY.search(text)
     if m:
         day = parse_int(m.group(2))
         if day and 1 <= day <= 31:
             which = m.group(1) or ""
-            if which.startswith("下"):
-                return _valid(*_add_months(today.replace(day=1), 1).timetuple()[:2], day)
+            if which[:1] in ("下", "上"):
+                return _valid(*_add_months(today.replace(day=1), _MONTH_STEP[which[0]]).timetuple()[:2], day)
             if which:
                 return _valid(today.year, today.month, day)
             return next_day_of_month(today, day)
@@ -109,8 +131,8 @@ def parse_date(text: str, now: dt.datetime | dt.date) -> dt.date | None:
             return next_month_day(today, month, day)
 
     if "月底" in text or "月末" in text:
-        base = _add_months(today.replace(day=1), 1) if re.search(r"下个?月[底末]", text) else today
-        return _month_end(base)
+        m = re.search(r"([上下])个?月[底末]", text)
+        return _month_end(_add_months(today.replace(day=1), _MONTH_STEP[m.group(1)]) if m else today)
     if "月初" in text:
         return _add_months(today.replace(day=1), 1)
     if "月中" in text:
@@ -120,17 +142,23 @@ def parse_date(text: str, now: dt.datetime | dt.date) -> dt.date | None:
     m = _WEEKDAY_RE.search(text)
     if m:
         target = _WEEKDAY[m.group(2)]
-        weeks = len(m.group(1) or "") - len((m.group(1) or "").lstrip("下"))  # 下 = 1, 下下 = 2
+        weeks = _weeks(m.group(1) or "")
         if weeks:
             return _monday(today, weeks) + dt.timedelta(days=target)
         return today + dt.timedelta(days=(target - today.weekday()) % 7)
-    m = re.search(r"(下+)个?(?:周|星期|礼拜)", text)
+    m = re.search(r"(下+|(?<![马晚早])上+)个?(?:周|星期|礼拜)", text)
     if m:
-        return _monday(today, len(m.group(1)))
+        return _monday(today, _weeks(m.group(1)))
+    m = re.search(r"(?<![马晚早])上个?月", text)
+    if m:
+        return _add_months(today.replace(day=1), -1)
 
     for word, days in _RELATIVE_DAYS:
         if word in text:
             return today + dt.timedelta(days=days)
+    m = _DAYS_AGO.search(text)
+    if m and (n := parse_int(m.group(1))) is not None:
+        return today - dt.timedelta(days=n)
     m = _IN_DAYS.search(text)
     if m and (n := parse_int(m.group(1))) is not None:
         return today + dt.timedelta(days=n)

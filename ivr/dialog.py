@@ -67,6 +67,7 @@ class Trigger:
     reason: str
     turn: int
     text: str | None
+    cause: str | None = None  # not from the caller: e.g. "internal_error" (see CallSession.handle)
 
 
 def _combine(lexical: float, acoustic: float) -> float:
@@ -143,6 +144,23 @@ class Dialog:
         turn = self._new_turn("speech", text, asr_confidence=inp.asr_confidence)
         u = self.understander.understand(self.menu, text, self.now)
         return self._respond(turn, u, acoustic=inp.acoustic_emotion)
+
+    def hand_over(self, reason: str, cause: str, since: int, kind: str, text: str | None) -> list[Action]:
+        """Escalate after an unexpected error while handling one caller input: `turns[since:]` is
+        what that input had recorded before it failed (kept as its turn, or a new one is made)."""
+        if self.finished or self.menu is None:
+            return []
+        del self.turns[since + 1 :]
+        turn = self.turns[since] if len(self.turns) > since else self._new_turn(kind, text)
+        try:
+            actions = self._apply(turn, Handler(escalate=reason), None, [])
+        except Exception:  # not even the notice could be rendered: transfer without it
+            self.trigger = Trigger(reason, turn.idx, turn.caller_text)
+            self._finish("escalated")
+            actions = self._finish_turn(turn, [Transfer(reason)])
+        assert self.trigger is not None
+        self.trigger.cause = cause
+        return actions
 
     def say(self, prompt_id: str) -> list[Action]:
         """A prompt outside the flow (e.g. `transfer.failed` reported by the transport)."""

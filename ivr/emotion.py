@@ -93,6 +93,19 @@ def lexical(text: str, lexicon: Lexicon | None = None) -> tuple[float, tuple[str
     return min(1.0, round(score, 3)), tuple(label for label in LABELS if label in cues)
 
 
+def emotion_spans(normalized: str, lexicon: Lexicon | None = None) -> set[int]:
+    """Positions of the scored emotion words in an already normalised answer (the understander
+    uses them to tell an emotion word from a menu phrase that only sounds like it)."""
+    lex = lexicon or _lexicon(str(default_lexicon_path()))
+    out: set[int] = set()
+    for word, label, _weight in lex.words:
+        start = normalized.find(word) if word and label not in _NOT_SCORED else -1
+        while start >= 0:
+            out.update(range(start, start + len(word)))
+            start = normalized.find(word, start + 1)
+    return out
+
+
 def combine(lexical: float, acoustic: float) -> float:
     """One emotion score from the words (`lexical`) and the voice (`acoustic`, loudness/pitch vs the
     caller's own baseline, supplied by ivr/acoustic.py), both 0..1.

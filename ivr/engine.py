@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ivr import metrics
 from ivr.acoustic import AcousticTracker
 from ivr.asr import UNK, CallRecognizer
 from ivr.audio import bytes_per_ms
@@ -530,6 +531,7 @@ class CallEngine:
         ref = turn.get("end_of_speech_s", turn.get("no_input_s"))
         if ref is not None:
             turn["latency_ms"] = round((turn["first_audio_s"] - ref) * 1000)
+            metrics.TURN_LATENCY_SECONDS.observe(max(0.0, turn["first_audio_s"] - ref))
         # first_audio_s is known only once the audio went out, after the turn was stored
         update = getattr(self.session, "update_timing", None)
         try:

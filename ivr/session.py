@@ -4,18 +4,31 @@ Every caller turn is stored as it happens and the call row is kept current, so t
 live call and nothing is lost if the process dies.  On a Transfer the escalation (with summary and
 narrative) is committed *before* the action is handed back to the transport: an agent must never
 receive a caller whose hand-off record does not exist yet.
+
+An unexpected error inside the dialog or the understanding must not leave the caller in silence:
+the turn is stored and the caller is handed to an agent (see `handle`).  The process's Prometheus
+counters (ivr/metrics.py) for calls, escalations, no-match and no-input are kept here, where each
+of those things happens exactly once.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import replace
 from typing import Any
 
-from ivr import summary
+from ivr import metrics, summary
 from ivr.dialog import Dialog, TurnRecord
-from ivr.events import Action, CallerInput, Hangup, Transfer
+from ivr.events import Action, CallerInput, Dtmf, Hangup, NoInput, Speech, Transfer
 from ivr.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+# SPEC.md §2 reasons are API, so a hand-over caused by the bot itself reuses `confused` (the bot
+# could not go on with this caller) and says why in the summary: trigger.cause = "internal_error".
+INTERNAL_ERROR_REASON = "confused"
+INTERNAL_ERROR = "internal_error"
 
 
 class CallSession:
@@ -38,6 +51,7 @@ class CallSession:
         self.escalation_id: int | None = None
         self.timings: dict[int, dict[str, Any]] = {}  # turn idx → timing
         self._started_at = utcnow()
+        self._started = False
         self._ended = False
 
     # ---------------------------------------------------------------- call lifecycle
@@ -54,21 +68,40 @@ class CallSession:
             case=case.as_dict(),
             identity=self.dialog.identity,
         )
+        self._started = True
+        metrics.CALLS_TOTAL.inc()
+        metrics.CALLS_ACTIVE.inc()
         actions = self.dialog.start()
         self.store.update_call(self.call_id, last_menu=self.dialog.menu)
         return actions
 
     def handle(self, inp: CallerInput, timing: dict[str, Any] | None = None) -> list[Action]:
         seen = len(self.dialog.turns)
-        actions = self.dialog.handle(inp)
+        try:
+            actions = self.dialog.handle(inp)
+        except Exception:
+            log.exception("call %s: error in the dialog at menu %s; handing the caller over", self.call_id, self.dialog.menu)
+            actions = self._hand_over_after_error(inp, seen)
         for turn in self.dialog.turns[seen:]:
             self._store_turn(turn, timing or {})
+            self._count_miss(turn)
         if self.dialog.turns[seen:]:
             self._update_call()
         if any(isinstance(a, Transfer) for a in actions):
             esc_id = self._commit_escalation()
             actions = [replace(a, escalation_id=esc_id) if isinstance(a, Transfer) else a for a in actions]
         return actions
+
+    def _hand_over_after_error(self, inp: CallerInput, seen: int) -> list[Action]:
+        kind, text = _describe(inp)
+        return self.dialog.hand_over(INTERNAL_ERROR_REASON, INTERNAL_ERROR, seen, kind, text)
+
+    @staticmethod
+    def _count_miss(turn: TurnRecord) -> None:
+        if turn.input_kind == "noinput":
+            metrics.NO_INPUT_TOTAL.labels(turn.menu).inc()
+        elif turn.input_kind in ("speech", "dtmf") and turn.intent is None:
+            metrics.NO_MATCH_TOTAL.labels(turn.menu).inc()
 
     def set_recording(self, path: str) -> None:
         self.recording = path
@@ -92,6 +125,8 @@ class CallSession:
             return
         self._ended = True
         outcome = outcome or self.dialog.outcome or "hangup"
+        if self._started:
+            metrics.CALLS_ACTIVE.dec()
         ended = utcnow()
         self.store.update_call(
             self.call_id,
@@ -148,6 +183,7 @@ class CallSession:
             narrative=info["narrative"],
         )
         self.escalation_id = esc.id
+        metrics.ESCALATIONS_TOTAL.labels(trigger.reason).inc()
         return esc.id
 
     def report(self) -> dict[str, Any]:
@@ -189,3 +225,14 @@ class CallSession:
             "promise": d.promise,
             "narrative": summary.narrative(d),
         }
+
+
+def _describe(inp: CallerInput) -> tuple[str, str | None]:
+    """(input kind, caller text) of a turn, as the dialog records it."""
+    if isinstance(inp, Speech):
+        return "speech", inp.text
+    if isinstance(inp, Dtmf):
+        return "dtmf", inp.digit
+    if isinstance(inp, NoInput):
+        return "noinput", None
+    return "hangup", None

@@ -23,6 +23,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
+    inspect,
+    or_,
     select,
     text,
 )
@@ -40,6 +43,7 @@ REASON_PRIORITY: dict[str, int] = {
 }
 DISPOSITIONS = ("promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action")
 ROLES = ("agent", "supervisor", "admin")
+STALE_AFTER = dt.timedelta(hours=2)  # no real call lasts this long: one still `active` was orphaned
 
 
 def utcnow() -> dt.datetime:
@@ -63,6 +67,7 @@ class Call(Base):
     debtor_name: Mapped[str | None] = mapped_column(String(64))
     case: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active|ended
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # set when closed by the system: worker_restart|stale
     outcome: Mapped[str | None] = mapped_column(String(16), index=True)  # completed|escalated|hangup
     last_menu: Mapped[str | None] = mapped_column(String(32), index=True)
     identity: Mapped[str | None] = mapped_column(String(16))  # confirmed|denied|third_party|unknown
@@ -184,6 +189,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 _SCHEMA_LOCK_KEY = 0x1F1C_5C4E  # arbitrary constant shared by every process of this app
 
 
+def _add_new_columns(conn: Any) -> None:
+    """Nullable columns added to a model after its table was created (calls.ended_reason) are
+    added to an existing database with ALTER TABLE, so older files keep working."""
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have and col.nullable:
+                ctype = col.type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {ctype}"))
+
+
 class Store:
     """One per process; thread-safe (a session per unit of work)."""
 
@@ -204,14 +221,13 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def _create_schema(self) -> None:
-        if self.engine.dialect.name != "postgresql":
-            Base.metadata.create_all(self.engine)
-            return
-        # Several workers start at once against one server: without a lock two of them both see
-        # "no table" and the second CREATE fails.  The lock is released when the transaction ends.
         with self.engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            if self.engine.dialect.name == "postgresql":
+                # Several workers start at once against one server: without a lock two of them both
+                # see "no table" and the second CREATE fails.  Released when the transaction ends.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
             Base.metadata.create_all(conn)
+            _add_new_columns(conn)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -266,6 +282,26 @@ class Store:
                 esc.transfer_detail = detail
             if status == "requested":
                 esc.transfer_requested_at = utcnow()
+
+    def close_stale_calls(
+        self, max_age: dt.timedelta = STALE_AFTER, worker: str | None = None, now: dt.datetime | None = None
+    ) -> int:
+        """Close calls a dead process left `active`: every call of `worker` (call this when that
+        worker starts, before it takes calls) and any call active for longer than `max_age`.
+        They end as `hangup` at their last turn, `ended_reason` worker_restart or stale.
+        Returns how many were closed."""
+        now = now or utcnow()
+        orphaned = Call.started_at < now - max_age
+        if worker is not None:
+            orphaned = or_(orphaned, Call.worker == worker)
+        with self.session() as s:
+            calls = list(s.scalars(select(Call).where(Call.status == "active", orphaned)))
+            for call in calls:
+                last = s.scalar(select(func.max(Turn.at)).where(Turn.call_id == call.id)) or call.started_at
+                call.status, call.outcome, call.ended_at = "ended", "hangup", last
+                call.duration_s = (last - call.started_at).total_seconds()
+                call.ended_reason = "worker_restart" if worker is not None and call.worker == worker else "stale"
+        return len(calls)
 
     def get_call(self, call_id: str) -> Call | None:
         with self.session() as s:

@@ -44,12 +44,20 @@ def narrative(dialog: "Dialog") -> str:
     if dialog.trigger is not None:
         t = dialog.trigger
         said = f"（“{t.text}”）" if t.text else ""
-        parts.append(f"第{t.turn}轮{flow.label('reason', t.reason)}{said}，转人工")
+        why = flow.label("cause", t.cause) if t.cause else flow.label("reason", t.reason)
+        parts.append(f"第{t.turn}轮{why}{said}，转人工")
     elif dialog.result:
         parts.append(flow.label("result", dialog.result))
     elif dialog.outcome == "hangup":
         parts.append(f"客户在第{len(dialog.turns)}轮挂断")
     return "；".join(parts) + "。"
+
+
+def _trigger(trigger: Any) -> dict[str, Any]:
+    out = {"reason": trigger.reason, "turn": trigger.turn, "text": trigger.text}
+    if trigger.cause:  # why the bot handed over when it was not the caller (internal_error)
+        out["cause"] = trigger.cause
+    return out
 
 
 def build(dialog: "Dialog", recording: str | None = None) -> dict[str, Any]:
@@ -58,7 +66,7 @@ def build(dialog: "Dialog", recording: str | None = None) -> dict[str, Any]:
         "case": dialog.case.as_dict(),
         "identity": dialog.identity,
         "slots": {name: slot.as_json() for name, slot in dialog.slots.items()},
-        "trigger": None if trigger is None else {"reason": trigger.reason, "turn": trigger.turn, "text": trigger.text},
+        "trigger": None if trigger is None else _trigger(trigger),
         "emotion_timeline": list(dialog.emotion_timeline),
         "transcript": transcript(dialog),
         "recording": recording,

@@ -28,8 +28,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ivr.dates import next_month_day, parse_date
-from ivr.emotion import lexical, load_lexicon
+from ivr.dates import nearest_month_day, parse_date
+from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
 from ivr.numbers import NUMERAL, mask_numerals, parse_amount, parse_months
@@ -69,10 +69,13 @@ class _Score:
     longest: int = 0  # longest exact (non-fuzzy) hit, in characters
     keyword: bool = False  # a cue word of the intent was found
     covered: dict[int, float] = field(default_factory=dict)  # answer position → best hit weight
+    exact: set[int] = field(default_factory=set)  # positions hit by the characters, not only by sound
 
-    def hit(self, start: int, end: int, weight: float) -> None:
+    def hit(self, start: int, end: int, weight: float, exact: bool = True) -> None:
         for i in range(start, end):
             self.covered[i] = max(self.covered.get(i, 0.0), weight)
+        if exact:
+            self.exact.update(range(start, end))
 
     def positions(self) -> set[int]:
         return set() if self.fuzzy_only else set(self.covered)
@@ -113,7 +116,7 @@ class _Index:
             if p.text == t or (p.key == k and len(k) >= 2):
                 s.score = max(s.score, 1.0 if p.text == t else 0.95)
                 s.fuzzy_only, s.longest = False, len(t)
-                s.hit(0, len(t), 1.0)
+                s.hit(0, len(t), 1.0, exact=p.text == t)
                 continue
             if not p.embedded:
                 continue
@@ -187,7 +190,7 @@ def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, key: str | Non
         shared = key is None or len(needle) > 2 or any(a == b for a, b in zip(p.text, t[start : start + len(needle)]))
         if shared and (p.text.startswith(NEGATORS) or not negated(t, start)):
             found = True
-            s.hit(start, start + len(needle), weight)
+            s.hit(start, start + len(needle), weight, exact=key is None)
         start = hay.find(needle, start + 1)
     return found
 
@@ -200,7 +203,15 @@ def _fuzzy(p: Pattern, t: str, k: str, s: _Score) -> None:
         ratio, start, end = al.score, al.dest_start, al.dest_end
     if ratio < FUZZY_MIN_RATIO or negated(t, start):
         return
-    s.hit(start, end, (ratio / 100.0) ** 2 * SOUND_WEIGHT)
+    s.hit(start, end, (ratio / 100.0) ** 2 * SOUND_WEIGHT, exact=False)
+
+
+def _drop_sound_alikes_of_emotion(scores: dict[str, _Score], emotional: set[int]) -> None:
+    """An emotion word said in so many characters is not also a menu phrase that merely sounds
+    like it: 有完没完 is annoyance, not ack's 没忘 (mei wan ~ mei wang)."""
+    for s in scores.values():
+        if s.covered and not s.exact and set(s.covered) <= emotional:
+            s.score = 0.0
 
 
 def _contains(norm: Normalized, word: Normalized) -> bool:
@@ -242,6 +253,8 @@ class Understander:
 
         menu_scores = self._score(self._menus[menu], norm)
         global_scores = self._score(self._global, norm)
+        if emotion:
+            _drop_sound_alikes_of_emotion(menu_scores, emotion_spans(norm.text, self._lexicon))
         intent, confidence, slots = self._menu_decision(spec, norm, menu_scores, now)
 
         distress = global_scores.get("distress")
@@ -274,6 +287,7 @@ class Understander:
                 if s.score > scores[name].score:
                     # positions back to the answer as said, so spans compare across intents
                     s.covered = {j: w for i, w in s.covered.items() for j in range(*origin[i])}
+                    s.exact = {j for i in s.exact for j in range(*origin[i])}
                     scores[name] = s
         return scores
 
@@ -346,13 +360,13 @@ class Understander:
 
 
 def _mmdd(digits: str, now: dt.datetime) -> dt.date | None:
-    """MMDD (or MDD) keyed in → the next such date on or after the call date."""
+    """MMDD (or MDD) keyed in → the nearest such date, as when said (ivr/dates.py)."""
     if len(digits) not in (3, 4):
         return None
     month, day = int(digits[:-2]), int(digits[-2:])
     if not 1 <= month <= 12:
         return None
-    return next_month_day(now.date(), month, day)
+    return nearest_month_day(now.date(), month, day)
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,10 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ivr.asr import UNK
 from ivr.cli import fail
 from ivr.events import CallerHangup, CallerInput, Dtmf, NoInput, Speech, Transfer
 
@@ -85,17 +87,30 @@ def run_text_call(inputs: list[CallerInput], case: Any, now: dt.datetime, store:
     return session.report()
 
 
+UNHEARD = "(语音，未识别)"  # someone spoke, the recogniser found no word (Vosk's [unk])
+
+
+def caller_label(turn: dict) -> str:
+    """What the readable transcript shows for the caller; the JSON keeps the ASR text as is."""
+    said = turn["caller"]
+    if said is None:
+        return "(silence)"
+    if turn.get("input") == "speech" and not [w for w in said.split() if w != UNK]:
+        return UNHEARD
+    return said
+
+
 def _print_transcript(report: dict, console: Console) -> None:
     if report.get("opening"):
-        console.print(f"[bold cyan]  0 bot[/]     {report['opening']}")
+        console.print(f"[bold cyan]  0 bot[/]     {escape(report['opening'])}")
     for t in report["turns"]:
-        caller = t["caller"] if t["caller"] is not None else "(silence)"
+        caller = escape(caller_label(t))  # "[unk]" would otherwise be eaten as rich markup
         heard = t["intent"] or "no match"
         if t.get("slots"):
             heard += " " + json.dumps(t["slots"], ensure_ascii=False)
-        console.print(f"[bold]{t.get('turn', ''):>3} caller[/]  [yellow]{caller}[/]  [dim]{t['menu']} → {heard}[/]")
+        console.print(f"[bold]{t.get('turn', ''):>3} caller[/]  [yellow]{caller}[/]  [dim]{t['menu']} → {escape(heard)}[/]")
         if t["bot"]:
-            console.print(f"[bold cyan]    bot[/]     {t['bot']}")
+            console.print(f"[bold cyan]    bot[/]     {escape(t['bot'])}")
     esc = report.get("escalation")
     style = {"completed": "green", "escalated": "red"}.get(report["outcome"], "yellow")
     console.print(f"\n[bold {style}]outcome: {report['outcome']}[/]")

@@ -106,8 +106,9 @@ class AudioSocketServer:
             log.warning("audiosocket %s: %s", peer, reason)
             await _send(writer, KIND_ERROR, b"", quiet=True)
         except (asyncio.IncompleteReadError, ConnectionError) as e:
-            if writer.is_closing():  # we hung up (done or handed back to the dialplan)
-                reason = getattr(writer, "ivr_reason", "bot hangup")
+            bot_reason = getattr(writer, "ivr_reason", None)
+            if bot_reason:  # we hung up (done or handed back to the dialplan)
+                reason = bot_reason
                 log.info("audiosocket call %s: %s", media and media.ctx.call_id, reason)
                 return
             reason = f"connection lost ({type(e).__name__})"

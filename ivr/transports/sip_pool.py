@@ -8,9 +8,11 @@ use) — and a dead worker is restarted.  A SIP balancer (Kamailio `dispatcher`)
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from typing import Any
 log = logging.getLogger("ivr.sip")
 
 RESTART_BACKOFF_S = 2.0
+PR_SET_PDEATHSIG = 1
 
 
 def worker_ports(base: int, n: int) -> list[int]:
@@ -37,6 +40,15 @@ def worker_env(settings: Any) -> dict[str, str]:
             env[f"IVR_{name.upper()}"] = str(value)
     env["IVR_SIP_ALLOW"] = json.dumps(list(settings.sip_allow))
     return env
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it if `ivr serve` dies, so no worker outlives its parent
+    holding a SIP port (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -64,7 +76,7 @@ class SipPool:
         w.ready_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "ivr.transports.sip_worker", "--listen", f"{w.host}:{w.port}",
                "--ready-file", str(w.ready_file), *self.extra_args]
-        w.proc = subprocess.Popen(cmd, env=self._env, stdin=subprocess.DEVNULL)
+        w.proc = subprocess.Popen(cmd, env=self._env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         w.started = time.monotonic()
         log.info("sip: worker pid %d on %s:%d", w.proc.pid, w.host, w.port)
 

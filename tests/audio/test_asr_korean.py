@@ -31,6 +31,16 @@ def test_telephone_rate_audio(korean_model, korean_speech) -> None:
     assert decode(korean_model, phone, 8000, WORDS).text == "아니요"
 
 
+def test_each_final_decode_is_timed_in_the_metrics(korean_model, korean_speech) -> None:
+    from ivr.metrics import REGISTRY
+
+    before = REGISTRY.get_sample_value("ivr_asr_decode_seconds_count") or 0.0
+    took = REGISTRY.get_sample_value("ivr_asr_decode_seconds_sum") or 0.0
+    decode(korean_model, korean_speech("네"), 16000, WORDS)
+    assert REGISTRY.get_sample_value("ivr_asr_decode_seconds_count") == before + 1
+    assert REGISTRY.get_sample_value("ivr_asr_decode_seconds_sum") > took
+
+
 def test_open_model_without_grammar(korean_model, korean_speech) -> None:
     hyp = decode(korean_model, korean_speech("네"), 16000, None)
     assert hyp.source == "open" and hyp.text  # espeak's 네 may come out as 예: any real word

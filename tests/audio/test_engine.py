@@ -121,6 +121,9 @@ def test_filler_does_not_barge_in(store, resources, tmp_path: Path) -> None:
 
 
 def test_inband_and_out_of_band_dtmf_and_turn_timing(store, resources) -> None:
+    from ivr.metrics import REGISTRY
+
+    latencies = REGISTRY.get_sample_value("ivr_turn_latency_seconds_count") or 0.0
     eng = make_engine(store, resources)
     # in-band "1" after the protected part interrupts the greeting and confirms identity
     caller = silence(7000, RATE) + tone("1", 100, RATE) + silence(3000, RATE)
@@ -128,6 +131,7 @@ def test_inband_and_out_of_band_dtmf_and_turn_timing(store, resources) -> None:
     t = eng.turns[0]
     assert t["input"] == "dtmf" and t["end_of_speech_s"] == pytest.approx(7.05, abs=0.06)
     assert t["first_audio_s"] >= t["end_of_speech_s"] and t["latency_ms"] < 1500
+    assert REGISTRY.get_sample_value("ivr_turn_latency_seconds_count") == latencies + 1  # the same turn, in /metrics
     assert eng.session.report()["turns"][0]["intent"] == "confirm"
     assert eng.session.dialog.menu == "purpose"
     # out-of-band key (RFC 2833 / SIP INFO) reaches the dialog the same way

@@ -115,6 +115,7 @@ def test_ask_who_and_busy_only_at_opening(nlu: Understander) -> None:
         ("promise", "1201#", "date", {"date": "2026-12-01"}),
         ("promise", "1118#", "date", {"date": "2026-11-18"}),
         ("promise", "0105#", "date", {"date": "2027-01-05"}),
+        ("promise", "1101#", "date", {"date": "2026-11-01"}),  # keyed like said: the nearest, here past
     ],
 )
 def test_dtmf(nlu: Understander, menu: str, keys: str, intent: str, slots: dict) -> None:
@@ -217,3 +218,49 @@ def test_bad_synonyms_or_cues_name_the_file_and_field(tmp_path) -> None:
     plan.write_text(plan.read_text(encoding="utf-8").replace("cues: [先…", "cues: [先 还, 先…", 1), encoding="utf-8")
     with pytest.raises(GrammarError, match=r"plan.partial: field cues: expected words joined by …"):
         Understander(load_grammars(grammars))
+
+
+# ---------------------------------------------------------------- review follow-ups
+
+
+@pytest.mark.parametrize("text", ["有完没完", "你们 有 完 没 完 啊", "有完没完了还"])
+def test_an_annoyed_remark_is_emotion_not_agreement(nlu: Understander, text: str) -> None:
+    # 没完 sounds like ack's 没忘, but the caller said 有完没完 in so many characters
+    u = nlu.understand("purpose", text, NOW)
+    assert u.intent is None and u.emotion >= 0.4 and "annoyance" in u.cues, u
+
+
+def test_an_annoyed_remark_with_a_real_answer_keeps_the_answer(nlu: Understander) -> None:
+    u = nlu.understand("purpose", "有完没完，这个钱我知道", NOW)
+    assert u.intent == "ack" and "annoyance" in u.cues
+
+
+@pytest.mark.parametrize("text", ["嗯 主要就这几项 没别的了", "其他的就没有了", "差不多就是这些", "就 这 写 了"])
+def test_nothing_more_at_expenses(nlu: Understander, grammar_texts: set[str], text: str) -> None:
+    from ivr.textnorm import clean
+
+    assert clean(text) not in grammar_texts, "test phrasing copied into a grammar"
+    u = nlu.understand("expenses", text, NOW)
+    assert u.intent == "none" and not u.slots, u
+
+
+def test_a_category_still_wins_over_nothing_more(nlu: Understander) -> None:
+    u = nlu.understand("expenses", "还有个房贷，别的就没有了", NOW)
+    assert u.intent == "expenses" and u.slots["categories"] == ["rent"]
+
+
+@pytest.mark.parametrize("text", ["行 那就按你说的那天", "可以可以 没问题的", "嗯 好 的 好 的", "OK的"])
+def test_accepting_a_proposed_date(nlu: Understander, text: str) -> None:
+    u = nlu.understand("promise", text, NOW)
+    assert u.intent == "accept" and u.confidence >= 0.5, u
+
+
+@pytest.mark.parametrize("text, intent", [("好的，下周五还", "date"), ("那天不一定可以", "unknown"), ("那天恐怕不行", None)])
+def test_accept_yields_to_a_date_or_a_doubt(nlu: Understander, text: str, intent: str | None) -> None:
+    assert nlu.understand("promise", text, NOW).intent == intent
+
+
+@pytest.mark.parametrize("text, iso", [("上周五就还了", "2026-11-13"), ("上个月十号", "2026-10-10"), ("11月1号", "2026-11-01")])
+def test_past_dates_stay_in_the_past(nlu: Understander, text: str, iso: str) -> None:
+    # the dialog refuses a past date and asks again; it must see that it is past
+    assert nlu.understand("promise", text, NOW).slots["date"] == iso

@@ -312,7 +312,7 @@ def test_timing_is_stored_per_turn(call, store):
 def test_a_promise_date_too_far_ahead_is_asked_again(call):
     c = call()
     c.say("是我", "知道", "工资", "五千", "房租", "#dtmf 5", "没有", "一次还清")
-    out = c.say("#dtmf 1001#")  # MMDD 10-01: next year's October
+    out = c.say("#dtmf 0401#")  # MMDD 04-01: next April is nearer than last April, and > 90 days
     assert out[0].prompt_id == "promise.too_far" and c.session.dialog.menu == "promise"
     assert c.session.dialog._misses == {}
     c.say("#dtmf 12*")  # '*' repeats and restarts the digits

@@ -101,3 +101,13 @@ def test_bad_input_exits_2_with_one_line(run, tmp_path: Path, args: list[str], m
     assert p.stdout == ""
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ivr: error: ") and message in lines[0], p.stderr
+
+
+def test_speech_that_was_not_recognised_is_named_in_the_transcript(run, tmp_path: Path):
+    script = _script(tmp_path, "[unk]\n是我\n")  # "[unk]": Vosk heard speech but no word
+    p = run("simulate", "--text", str(script), "--now", NOW)
+    assert p.returncode == 0, p.stderr
+    first = next(line for line in p.stdout.splitlines() if "caller" in line)
+    assert "(语音，未识别)" in first and "opening → no match" in first
+    j = json.loads(run("simulate", "--text", str(script), "--now", NOW, "--json").stdout)
+    assert j["turns"][0]["caller"] == "[unk]" and j["turns"][0]["input"] == "speech"  # JSON: what the ASR returned

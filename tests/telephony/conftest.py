@@ -74,39 +74,21 @@ def sip_worker(tmp_path: Path, data_dir: Path):
         assert rc == 0 and "Assertion" not in text and "Segmentation" not in text, f"unclean worker exit {rc}:\n{text[-3000:]}"
 
 
-@pytest.fixture(scope="session")
-def prompt_variants():
-    """Every rendering of the bot's first prompt at a rate (the dialog picks a variant at random)."""
-    import datetime as dt
-    from functools import lru_cache
-
+@pytest.fixture
+def prompt_variants(tmp_path: Path, data_dir: Path):
+    """Every rendering of the bot's first prompt at a rate (the dialog picks a variant at random),
+    rendered in a fresh process into this test's prompt cache, which the bot then reads too."""
     import numpy as np
 
-    from ivr.case import Case
-    from ivr.dialog import Dialog
-    from ivr.events import Say
-    from ivr.flow import load_flow
-    from ivr.grammar import cached_grammars
-    from ivr.prompts import PromptBook
-    from ivr.settings import load_settings
-    from ivr.tts import PromptAudio
-    from ivr.understanding import Understander
+    cache: dict[int, list[tuple[str, np.ndarray]]] = {}
 
-    s = load_settings()
-    grammars = cached_grammars(str(s.grammars_dir))
-    book = PromptBook.load(s.prompts_dir)
-    flow = load_flow(Path(grammars.directory) / "flow.yaml", book)
-    understander = Understander(grammars)
-    firsts: dict[str, Say] = {}
-    for seed in range(40):
-        say = Dialog(Case(), grammars, book, now=dt.datetime.now(), seed=seed, understander=understander, flow=flow).start()[0]
-        firsts.setdefault(f"{say.prompt_id}.{say.variant}", say)
-
-    @lru_cache(maxsize=None)
-    def render(rate: int) -> tuple[tuple[str, np.ndarray], ...]:
-        for say in firsts.values():  # fill the prompt cache the bot will read ...
-            PromptAudio(Path(s.prompts_dir), s.cache_dir).audio(say, rate)
-        audio = PromptAudio(Path(s.prompts_dir), s.cache_dir)  # ... and use exactly what it holds
-        return tuple((name, np.frombuffer(audio.audio(say, rate), dtype="<i2")) for name, say in firsts.items())
+    def render(rate: int) -> list[tuple[str, np.ndarray]]:
+        if rate not in cache:
+            out = tmp_path / f"prompts-{rate}.npz"
+            subprocess.run([sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate)], check=True,
+                           env=dict(os.environ), capture_output=True, timeout=120)
+            with np.load(out) as z:
+                cache[rate] = [(name, z[name]) for name in z.files]
+        return cache[rate]
 
     return render

@@ -59,10 +59,15 @@ def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker
     agent_port = free_port()
     agent = sipp(tmp_path, ["-sn", "uas", "-i", "127.0.0.1", "-p", str(agent_port), "-m", "1", "-trace_msg",
                             "-message_file", str(tmp_path / "agent.msg")], wait=False)
-    worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
-    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
-    baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
-    agent.wait(timeout=20)
+    try:
+        worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
+        speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
+        baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
+        agent.wait(timeout=20)
+    finally:
+        if agent.poll() is None:  # the agent never got its call: do not leave sipp behind
+            agent.kill()
+            agent.wait()
 
     agent_log = (tmp_path / "agent.msg").read_text()
     assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in agent_log, "the agent never received the transferred call"
