@@ -179,6 +179,7 @@ def calls(
             "identity": c.identity,
             "status": c.status,
             "outcome": c.outcome,
+            "ended_reason": c.ended_reason,  # worker_restart / stale: closed by Store.close_stale_calls
             "last_menu": c.last_menu,
             "turns": c.turn_count,
             "promise_date": c.promise_date,

@@ -71,7 +71,7 @@ def test_human_by_key_and_escalations_listing(run, tmp_path: Path):
     listed = json.loads(run("escalations", "--status", "waiting", "--json").stdout)
     assert [(e["id"], e["reason"], e["transfer_status"]) for e in listed] == [(esc["id"], "requested", "none")]
     calls = json.loads(run("calls", "--json").stdout)
-    assert calls[0]["id"] == out["call_id"] and calls[0]["outcome"] == "escalated"
+    assert calls[0]["id"] == out["call_id"] and calls[0]["outcome"] == "escalated" and calls[0]["ended_reason"] is None
     table = run("escalations")
     assert table.returncode == 0 and "requested" in table.stdout
 
