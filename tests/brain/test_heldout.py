@@ -22,16 +22,18 @@ MIN_ROWS = {"heldout.tsv": 150, "heldout_blind.tsv": 200, "heldout_blind2.tsv": 
 # A grammar must list the canonical short answers (知道, 房租, 打错了, 再说一遍) that callers also say
 # word for word; what must never be pasted into it is a caller's *sentence*.
 SENTENCE_CHARS = 6
+NO_MATCH = "-"  # expected intent column: the answer must not match anything (intent None)
 
 
-def load_heldout(path: Path = HELDOUT) -> list[tuple[str, str, str, dict]]:
+def load_heldout(path: Path = HELDOUT) -> list[tuple[str, str, str | None, dict]]:
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
         assert len(parts) in (3, 4), f"{path}:{n}: expected menu<TAB>text<TAB>intent[<TAB>slots], got {line!r}"
-        rows.append((parts[0], parts[1], parts[2], json.loads(parts[3]) if len(parts) == 4 else {}))
+        intent = None if parts[2] == NO_MATCH else parts[2]
+        rows.append((parts[0], parts[1], intent, json.loads(parts[3]) if len(parts) == 4 else {}))
     return rows
 
 

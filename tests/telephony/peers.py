@@ -3,6 +3,7 @@ sipp (scripted UAC/UAS with RTP from pcaps).  Both are Debian packages installed
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
@@ -97,8 +98,13 @@ def baresip_call(
         )
     )
     (conf / "accounts").write_text("<sip:caller@127.0.0.1>;regint=0\n")
+    cmd = ["baresip", "-f", str(conf), "-e", f"/dial {target}", "-t", str(seconds)]
+    # A phone has its CPU to itself; on a shared test machine baresip's player clock and jitter
+    # buffer stall and stretch what it records.  Real-time priority when allowed (root), else as is.
+    if shutil.which("chrt") and subprocess.run(["chrt", "-r", "5", "true"], capture_output=True).returncode == 0:
+        cmd = ["chrt", "-r", "5", *cmd]
     proc = subprocess.Popen(
-        ["baresip", "-f", str(conf), "-e", f"/dial {target}", "-t", str(seconds)],
+        cmd,
         cwd=workdir,
         stdin=subprocess.DEVNULL,
         stdout=(workdir / "baresip.log").open("w"),

@@ -44,15 +44,17 @@ def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker,
     assert abs(rec_s - call.duration_s) < 1.5, f"recording {rec_s:.1f}s vs call {call.duration_s:.1f}s"
     caller_db = 20 * np.log10(np.sqrt(np.mean(rec[: rec_rate * 4, 0].astype(float) ** 2)) + 1)
     assert caller_db > 40, "the caller's speech is missing from the left channel"
-    # which variant the bot played: exact in its own channel of the recording
+    # the bot channel holds a rendering of the opening prompt (the dialog picks the variant) ...
     played, exact = best_match(rec[:, 1], prompt_variants(rec_rate), seconds=2.0, rate=rec_rate)
-    assert exact > 0.95, "the right channel must hold the rendered opening prompt"
+    assert exact > 0.85, f"the right channel must hold the rendered opening prompt (best {played}: {exact:.2f})"
 
-    # ... and the caller heard it through the real phone path (codec, RTP, baresip jitter buffer)
+    # ... and the caller heard that audio through the real phone path (codec, RTP, jitter buffer)
+    import soxr
+
     heard, rate, _ = read_wav(heard_path)
-    variants = dict(prompt_variants(rate))
-    score = prompt_score(heard[:, 0], variants[played], rate)
-    assert score > 0.7, f"caller did not hear the opening prompt {played} (score {score:.2f})"
+    sent = soxr.resample(rec[:, 1].astype(np.float32), rec_rate, rate)  # as the bridge does for G.711
+    score = prompt_score(heard[:, 0], sent, rate)
+    assert score > 0.7, f"caller did not hear the opening prompt {played} (in-order score {score:.2f})"
 
 
 def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker, store):
