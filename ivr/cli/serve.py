@@ -58,6 +58,8 @@ async def _serve(settings, sip_addr, http_addr, as_addr, case, case_path) -> Non
 
     log = logging.getLogger("ivr.serve")
     store = Store(settings.database_url)
+    # calls left active by a crash (of this host's AudioSocket listener, or any call older than the limit)
+    store.close_stale_calls(worker=f"audiosocket:{as_addr[1]}" if as_addr else None)
     app = create_app(settings, ready=False, store=store)
     extra = ["--case", str(Path(case_path).resolve())] if case_path else []
     pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, extra) if sip_addr else None

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     from ivr.store import Store
 
     store = Store(settings.database_url)
+    # calls this worker left active when it died are over: close them before taking new ones
+    if closed := store.close_stale_calls(worker=f"{host}:{port}"):
+        logging.getLogger("ivr.sip").warning("closed %d call(s) left active by a previous run of %s:%d", closed, host, port)
     cfg = SipConfig(
         host=host,
         port=port,
