@@ -7,9 +7,13 @@ without placeholders) replaces the synthetic voice.  Dynamic pieces (name, amoun
 synthesised at run time and cached by text.  Cache file names include a hash of text, voice and
 speed, so editing a prompt or slowing it down never plays stale audio.
 
-Voice: pyttsx3 driving espeak-ng's Mandarin voice (`sit/cmn`); pyttsx3 only writes files through
-its event loop, so calls are serialised by a lock.  espeak-ng is called directly (same voice) when
-pyttsx3 fails and for slower delivery (Say.rate < 1), whose rate pyttsx3 does not apply reliably.
+Voice: espeak-ng's Mandarin voice (`cmn`), called directly when the espeak-ng program is installed
+(Debian), else through pyttsx3 (the same voice on Linux, the system voice elsewhere).  Why not
+pyttsx3 first: its espeak driver is not deterministic — the same text rendered three times in one
+process gave 168702/168242/167812-byte WAVs, and in other processes 199284/199870/199292 bytes (its
+rate setting is not applied consistently), so a prompt's speed and timing depended on which
+process rendered it.  The espeak-ng program gives byte-identical audio for the same text and
+speed.  pyttsx3 only writes files through its event loop, so calls are serialised by a lock.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class Synthesizer:
         self.voice = voice
         self._lock = threading.Lock()
         self._engine = None
-        self.backend = "pyttsx3"
+        self.backend = "espeak-ng" if shutil.which("espeak-ng") else "pyttsx3"
 
     def _pyttsx3(self, text: str, wpm: int, out: Path) -> None:
         import pyttsx3
@@ -60,6 +64,7 @@ class Synthesizer:
             driver_module = sys.modules.get("pyttsx3.drivers.espeak")
             if driver_module is not None:
                 driver_module.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+        self._engine.setProperty("rate", wpm)
         self._engine.save_to_file(text, str(out))
         self._engine.runAndWait()
 
@@ -76,10 +81,7 @@ class Synthesizer:
         wpm = max(80, int(BASE_WPM * speed))  # espeak-ng's own speed unit: words per minute
         with self._lock, tempfile.TemporaryDirectory(prefix="ivr-tts-") as tmp:
             out = Path(tmp) / "out.wav"
-            # pyttsx3 2.99's espeak driver does not reliably apply a rate change (measured: same
-            # length at 0.6× in some processes), so slower delivery goes straight to espeak-ng,
-            # which is the same voice.
-            if self.backend == "pyttsx3" and speed == 1.0:
+            if self.backend == "pyttsx3":
                 try:
                     self._pyttsx3(text, wpm, out)
                 except Exception as e:  # any driver failure: the CLI gives the same voice

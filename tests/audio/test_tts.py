@@ -78,8 +78,29 @@ def test_dynamic_pieces_cached_by_text_and_rate_changes_audio(prompts_dir, tmp_p
     assert audio.audio(say, 16000) == slow
 
 
+def test_same_text_renders_identically_in_every_process() -> None:
+    # Prompt timing must not depend on which process rendered it (pyttsx3's espeak driver varies).
+    import subprocess
+    import sys
+
+    code = "import sys,hashlib; from ivr.tts import Synthesizer; print(hashlib.sha256(Synthesizer().synth('请问您是张伟本人吗', 8000)).hexdigest())"
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    here = Synthesizer()
+    assert here.backend == "espeak-ng"
+    assert here.synth("请问您是张伟本人吗", 8000) == here.synth("请问您是张伟本人吗", 8000)
+    assert len(digests) == 1
+
+
+def test_pyttsx3_backend_renders_mandarin(monkeypatch) -> None:
+    synth = Synthesizer()
+    synth.backend = "pyttsx3"  # as on a machine without the espeak-ng program
+    pcm = synth.synth("您好，请问您是张伟本人吗", 16000)
+    assert synth.backend == "pyttsx3" and 16000 * 2 < len(pcm) < 16000 * 2 * 10
+
+
 def test_espeak_fallback_when_pyttsx3_fails(tmp_path, monkeypatch) -> None:
     synth = Synthesizer()
+    synth.backend = "pyttsx3"
     monkeypatch.setattr(synth, "_pyttsx3", lambda *a: (_ for _ in ()).throw(RuntimeError("no driver")))
     pcm = synth.synth("您好", 8000)
     assert synth.backend == "espeak-ng" and len(pcm) > 8000
