@@ -25,6 +25,9 @@ from ivr.grammar import GrammarError
 
 # Words that carry no meaning in a spoken answer.  Longest first so 就是说 goes before 就是.
 FILLERS = ("就是说", "怎么说呢", "那个", "这个嘛", "然后呢", "呃", "嗯嗯", "嗯", "啊", "呀", "哎", "唉", "哦", "噢", "喔", "吧", "呢", "啦", "咯", "唔", "喂")
+# Hesitation, not assent: an answer made only of fillers is an answer (嗯, 嗯嗯, 啊, 哦) unless one of
+# these is in it (呃那个嗯哎 is someone still thinking, not a yes).
+HESITATIONS = ("就是说", "怎么说呢", "那个", "这个嘛", "然后呢", "呃", "哎", "唉")
 # Punctuation and spaces go; . - / stay between digits (1.5万, 12-01, 12/1).
 _PUNCT = re.compile(r"[\s\u3000,，。!！?？;；:：、~～…\"'“”‘’()（）\[\]【】<>《》—_|]+|(?<!\d)[./-]|[./-](?!\d)")
 _UNK = re.compile(r"\[unk\]|<unk>", re.IGNORECASE)
@@ -113,7 +116,9 @@ def strip_fillers(text: str) -> str:
     out = text
     for f in FILLERS:
         out = out.replace(f, "")
-    return out or text  # "嗯" alone is an answer
+    if out or any(h in text for h in HESITATIONS):
+        return out
+    return text  # "嗯" alone is an answer
 
 
 def _fold(syllable: str) -> str:

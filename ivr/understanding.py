@@ -8,7 +8,12 @@ scored from the grammar phrases/keywords it matches:
 - phrases/keywords found inside the answer → 0.60 + 0.35 × the share of the answer they cover
   (sound-only hits count 0.9); a keyword hit adds KEYWORD_BONUS and is worth at least KEYWORD_MIN;
 - otherwise fuzzy (edit-distance) matches of longer phrases on the sound key → at most ~0.65;
-- a hit right after a negator (不是我, 没上班) does not count, and an intent's `negative` words veto it.
+- a hit right after a negator (不是我, 没上班) does not count, and an intent's `negative` words veto it;
+- word boundaries (ivr/segment.py, jieba): a phrase of one character counts only as a whole word of
+  the answer (行 is not in 行人), one of two never from inside a word (不是 is not in 是不是), a
+  sound-alike never when what was said is itself another word (那家 is not 哪家); and *weak* evidence
+  (only one-character words: 在, 好, 是, 我在) does not count when the answer has a content word that
+  is neither hit nor a word of the menu's grammars (外面在下雨, 我好难啊 are about something else).
 
 The best intent at or above ACCEPT wins; distress wins over everything, and a global intent with a
 real (non-fuzzy) hit of at least GLOBAL_MIN wins unless its words lie inside the menu intent's own
@@ -33,6 +38,7 @@ from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
 from ivr.numbers import NUMERAL, mask_numerals, parse_amount, parse_months
+from ivr.segment import Words, is_word, words
 from ivr.textnorm import NEGATORS, Normalized, Synonyms, cached_synonyms, negated, normalize, sound_key
 
 ACCEPT = 0.45  # below this the answer is a no-match (intent None)
@@ -46,6 +52,7 @@ FUZZY_MIN_RATIO = 80.0
 GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
 GAP_NEVER = "不没别未非无"  # an insertion of these would flip the phrase's meaning
 YIELD_TO_ANSWER = ("repeat", "confused")  # global intents that do not pre-empt a stronger menu answer
+SHORT_WORD = 2  # grammar words this short must be whole words of the answer (ivr/segment.py)
 CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
 # Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
 CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
@@ -60,6 +67,7 @@ class Pattern:
     keyword: bool
     embedded: bool = True  # may match inside a longer answer (else only the whole answer)
     gapped: re.Pattern[str] | None = None  # the words with a short insertion (卖点东西 for 卖东西)
+    strong: bool = True  # a keyword, 3+ characters or a dictionary word (在家); 在, 好, 我在, 是的 are weak
 
 
 @dataclass
@@ -68,6 +76,7 @@ class _Score:
     fuzzy_only: bool = True
     longest: int = 0  # longest exact (non-fuzzy) hit, in characters
     keyword: bool = False  # a cue word of the intent was found
+    strong: bool = False  # a hit of a strong pattern or a cue (see Pattern.strong)
     covered: dict[int, float] = field(default_factory=dict)  # answer position → best hit weight
     exact: set[int] = field(default_factory=set)  # positions hit by the characters, not only by sound
 
@@ -88,6 +97,7 @@ class _Index:
     patterns: tuple[Pattern, ...]
     negatives: dict[str, tuple[Normalized, ...]]
     cues: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (intent, compiled "A…B" combination)
+    vocab: frozenset[str] = frozenset()  # every word (jieba) of its phrases, keywords, negatives, cues
 
     @classmethod
     def build(cls, intents: dict[str, IntentSpec], synonyms: Synonyms, where: str, min_embedded: int = 1) -> "_Index":
@@ -98,16 +108,23 @@ class _Index:
         cues: list[tuple[str, re.Pattern[str]]] = []
         for name, spec in intents.items():
             cues.extend((name, _compile_cue(c, synonyms, f"{where}.{name}")) for c in spec.cues)
-            for words, is_kw in [(p, False) for p in spec.phrases] + [(k, True) for k in spec.keywords]:
-                n = normalize(words, synonyms=synonyms)
+            for entry, is_kw in [(p, False) for p in spec.phrases] + [(k, True) for k in spec.keywords]:
+                n = normalize(entry, synonyms=synonyms)
                 if n.text:
                     embedded = is_kw or len(n.text) >= min_embedded
-                    patterns.append(Pattern(name, n.text, n.key, is_kw, embedded, _gapped(n.text) if embedded else None))
+                    strong = is_kw or len(n.text) > SHORT_WORD or any(e - b > 1 for b, e in words(n.text).spans)
+                    patterns.append(Pattern(name, n.text, n.key, is_kw, embedded, _gapped(n.text) if embedded else None, strong))
             negatives[name] = tuple(n for n in (normalize(w, False, synonyms) for w in spec.negative) if n.text)
-        return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues))
+        texts = [p.text for p in patterns] + [n.text for ns in negatives.values() for n in ns]
+        texts += [normalize(w, False, synonyms).text for spec in intents.values() for c in spec.cues
+                  for w in re.split("[…/]", c)]
+        vocab = frozenset(t[b:e] for t in texts for b, e in words(t).spans)
+        return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues), vocab)
 
-    def score(self, norm: Normalized) -> dict[str, _Score]:
+    def score(self, norm: Normalized, known: frozenset[str]) -> dict[str, _Score]:
+        """`known`: the words of the menu's and the global grammars (the call's topic)."""
         t, k = norm.text, norm.key
+        w = words(t)
         out: dict[str, _Score] = {}
         for p in self.patterns:
             s = out.setdefault(p.intent, _Score())
@@ -120,11 +137,11 @@ class _Index:
                 continue
             if not p.embedded:
                 continue
-            hit = (_find(p, t, t, 1.0, s) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, key=p.key))
+            hit = (_find(p, t, t, 1.0, s, w) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, w, key=p.key))
                    or _find_gapped(p, t, s))
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
-                s.keyword = s.keyword or p.keyword
+                s.keyword, s.strong = s.keyword or p.keyword, s.strong or p.strong
             elif s.fuzzy_only and not p.keyword and len(p.key) >= 3:
                 _fuzzy(p, t, k, s)
         for name, rx in self.cues:
@@ -132,10 +149,13 @@ class _Index:
             for m in rx.finditer(t):
                 if m.group(1).startswith(NEGATORS) or not negated(t, m.start()):
                     s.hit(m.start(), m.end(), 1.0)
-                    s.fuzzy_only, s.keyword, s.longest = False, True, max(s.longest, m.end() - m.start())
+                    s.fuzzy_only, s.keyword, s.strong = False, True, True
+                    s.longest = max(s.longest, m.end() - m.start())
         for name, s in out.items():
             if any(_contains(norm, n) for n in self.negatives.get(name, ())):
                 s.score = 0.0
+                continue
+            if s.score < 1.0 and not s.fuzzy_only and not s.strong and _off_topic(s, t, w, known):
                 continue
             cov = sum(s.covered.values()) / max(1, len(t))
             if s.covered and not s.fuzzy_only:
@@ -179,20 +199,45 @@ def _find_gapped(p: Pattern, t: str, s: _Score) -> bool:
     return found
 
 
-def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, key: str | None = None) -> bool:
+def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, w: Words, key: str | None = None) -> bool:
     """Mark every non-negated occurrence of the pattern (text or sound key) in the answer."""
     needle = key or p.text
     found = False
     start = hay.find(needle)
     while start >= 0:
+        # A short phrase counts only as a word of the answer: one character as a whole word (行 is
+        # not in 行人, 好 not in 好像), two never from the middle of a word (不是 is not in 是不是).
+        # Keywords are chosen as cues inside longer words too (癌 of 胃癌, 有数 of 心里有数).
+        whole_word = start + 1 if len(needle) == 1 else None
+        if not p.keyword and len(needle) <= SHORT_WORD and not w.aligned(start, whole_word):
+            start = hay.find(needle, start + 1)
+            continue
         # A short word heard only by its sound must share a character with the answer (房足 for
         # 房租): two unrelated characters across a word boundary (来份 ~ 奶粉) are a coincidence.
-        shared = key is None or len(needle) > 2 or any(a == b for a, b in zip(p.text, t[start : start + len(needle)]))
+        # Nor is a sound-alike that is itself a different dictionary word (那家 is not 哪家, 那个 not 哪个).
+        heard = t[start : start + len(needle)]
+        shared = key is None or (
+            (len(needle) > 2 or any(a == b for a, b in zip(p.text, heard))) and (heard == p.text or not is_word(heard)))
         if shared and (p.text.startswith(NEGATORS) or not negated(t, start)):
             found = True
             s.hit(start, start + len(needle), weight, exact=key is None)
         start = hay.find(needle, start + 1)
     return found
+
+
+def _known(word: str, known: frozenset[str]) -> bool:
+    """A grammar word, or a longer word built on one of 2+ characters (有事吗 on 有事)."""
+    n = len(word)
+    return word in known or any(word[i:j] in known for i in range(n) for j in range(i + 2, n + 1))
+
+
+def _off_topic(s: _Score, t: str, w: Words, known: frozenset[str]) -> bool:
+    """True when the answer has a content word that is neither part of the intent's hits nor a word
+    of the menu's grammars.  Used when the only evidence is weak (在, 好, 是, 我在): 外面在下雨 and
+    我好难啊 talk about something else and merely contain 在/好, while 是的，有事吗 and 对，是欠了你们的钱
+    go on about the call (有事, 欠, 钱 are grammar words) and 在的 / 好的好的 explain all their words."""
+    return any(c and not _known(t[b:e], known) and not all(i in s.covered for i in range(b, e))
+               for (b, e), c in zip(w.spans, w.content))
 
 
 def _fuzzy(p: Pattern, t: str, k: str, s: _Score) -> None:
@@ -236,6 +281,7 @@ class Understander:
         self._synonyms = cached_synonyms(str(grammars.directory / "synonyms.yaml"))
         self._global = _Index.build(grammars.global_intents.intents, self._synonyms, "global", GLOBAL_MIN_EMBEDDED)
         self._menus = {name: _Index.build(spec.intents, self._synonyms, name) for name, spec in grammars.menus.items()}
+        self._known = {name: index.vocab | self._global.vocab for name, index in self._menus.items()}
         self._global_keys = grammars.global_intents.dtmf_map()
         lexicon = grammars.directory / "emotion.yaml"
         self._lexicon = load_lexicon(lexicon) if lexicon.exists() else None  # None: the default one
@@ -251,8 +297,9 @@ class Understander:
         if not norm.text:
             return base
 
-        menu_scores = self._score(self._menus[menu], norm)
-        global_scores = self._score(self._global, norm)
+        known = self._known[menu]
+        menu_scores = self._score(self._menus[menu], norm, known)
+        global_scores = self._score(self._global, norm, known)
         if emotion:
             _drop_sound_alikes_of_emotion(menu_scores, emotion_spans(norm.text, self._lexicon))
         intent, confidence, slots = self._menu_decision(spec, norm, menu_scores, now)
@@ -277,13 +324,13 @@ class Understander:
         return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
 
     @staticmethod
-    def _score(index: _Index, norm: Normalized) -> dict[str, _Score]:
+    def _score(index: _Index, norm: Normalized, known: frozenset[str]) -> dict[str, _Score]:
         """Scores of the answer as said and with every number read as 几, so that a phrase like
         "分 几 期" or "宽限 几 天" in a grammar matches 分十二期 / 宽限三天 without listing numbers."""
-        scores = index.score(norm)
+        scores = index.score(norm, known)
         masked, origin = mask_numerals(norm.text)
         if masked != norm.text:
-            for name, s in index.score(Normalized(masked, sound_key(masked))).items():
+            for name, s in index.score(Normalized(masked, sound_key(masked)), known).items():
                 if s.score > scores[name].score:
                     # positions back to the answer as said, so spans compare across intents
                     s.covered = {j: w for i, w in s.covered.items() for j in range(*origin[i])}
