@@ -399,6 +399,8 @@ class CallEngine:
             head = self._outbox[0]
             if head.pos < head.say.protected_ms * self._out_bpm:
                 return  # mandatory part (recording notice): keep talking
+            if any(isinstance(i, _Control) and isinstance(i.action, Hangup) for i in self._outbox):
+                return  # a farewell (callback number, apology): no question follows, so it is heard in full
             # Drop the rest of this reply's audio; keep controls (a pending transfer still happens).
             kept = [i for i in self._outbox if isinstance(i, _Control)]
             self._outbox.clear()

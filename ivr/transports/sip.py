@@ -45,6 +45,7 @@ class SipConfig:
     agent_uri: str = "sip:agent@127.0.0.1:5090"
     allow: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
     rtp_timeout_s: float = 10.0  # no RTP packet for this long → hang up
+    answer_timeout_s: float = 10.0  # engine still not ready this long after 180 → 503 (balancer fails over)
     recordings_dir: Path | None = None
     rtp_port: int = 0  # 0: pjsua default range (4000+)
     log_level: int = 2  # pjsip: 1 errors, 2 warnings, 3 info
@@ -143,8 +144,9 @@ class _BotCall(pj.Call):
         self.port: _CallPort | None = None
         self.transfer: Transfer | None = None
         self.transfer_done = False
+        self.answered = False  # 200 OK sent (until then the caller hears ringing)
         self.rx_pkts = -1
-        self.rx_seen = time.monotonic()
+        self.rx_seen = self.ringing_since = time.monotonic()
 
     @_guard
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
@@ -226,6 +228,12 @@ class SipServer:
             op.statusCode = 403
             call.hangup(op)
             return
+        # Ring at once, answer when the engine is ready: a balancer that hears nothing for a while
+        # fails the call over to another worker although this one is alive (and our late 200 OK then
+        # opens a second dialog).  pjsua has already sent 100 Trying.
+        op.statusCode = 180
+        call.answer(op)
+        call.ringing_since = time.monotonic()
         info = call.getInfo()
         ctx = CallContext(
             transport="sip",
@@ -242,9 +250,23 @@ class SipServer:
             op.statusCode = 500
             call.hangup(op)
             return
-        log.info("sip: call %s from %s (%s)", ctx.call_id, info.remoteUri, src)
+        log.info("sip: call %s from %s (%s) ringing", ctx.call_id, info.remoteUri, src)
+        when_ready = getattr(call.media.engine, "when_ready", None)
+        if when_ready is None:  # built in this process: ready now
+            self._answer(call)
+        else:  # built by the engine host: answer from the owner thread once it says so
+            when_ready(lambda c=prm.callId: self.post("answer", c))
+
+    def _answer(self, call: _BotCall) -> None:
+        if call.answered or call.media is None:
+            return
+        call.answered = True
+        op = pj.CallOpParam()
         op.statusCode = 200
         call.answer(op)
+        ms = round((time.monotonic() - call.ringing_since) * 1000)
+        call.media.extra["answer_ms"] = ms  # 180 → 200: engine build time, in the call-end line
+        log.info("sip: call %s answered after %d ms", call.media.ctx.call_id, ms)
 
     def transfer_progress(self, call: _BotCall, code: int, reason: str, final: bool) -> None:
         esc = call.transfer.escalation_id if call.transfer else None
@@ -332,8 +354,13 @@ class SipServer:
         if call is None:
             return  # the call ended meanwhile
         try:
-            if job == "bye" and call.isActive():
-                call.hangup(pj.CallOpParam())
+            if job == "answer":
+                self._answer(call)
+            elif job == "bye" and call.isActive():
+                op = pj.CallOpParam()
+                if not call.answered:
+                    op.statusCode = 500  # the engine failed before the call was answered
+                call.hangup(op)
             elif job == "xfer":
                 self._xfer(call, arg)
         except pj.Error as e:
@@ -371,6 +398,14 @@ class SipServer:
         for call in list(self.calls.values()):
             if call.media is not None:
                 call.media.flush()
+                if not call.answered and now - call.ringing_since > self.cfg.answer_timeout_s:
+                    log.warning("sip: call %s: engine not ready after %.0f s, refusing it (503)",
+                                call.media.ctx.call_id, now - call.ringing_since)
+                    call.answered = True  # refuse once
+                    op = pj.CallOpParam()
+                    op.statusCode = 503
+                    call.hangup(op)
+                    continue
             if call.port is None:
                 continue
             try:

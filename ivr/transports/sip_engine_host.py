@@ -20,7 +20,7 @@ import queue
 import signal
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Callable
 
 from ivr.events import Transfer
 from ivr.transports.media_call import CallContext
@@ -44,6 +44,22 @@ class RemoteEngine:
         self.buf = bytearray()
         self.lock = threading.Lock()
         self.primed = False
+        self.opened = False  # the host has built this call's engine
+        self._on_ready: Callable[[], None] | None = None
+
+    def when_ready(self, fn: Callable[[], None]) -> None:
+        """Call `fn` (on the engine-rx thread, or now) once the host has built the engine: the
+        SIP server answers the call then."""
+        with self.lock:
+            self._on_ready, opened = fn, self.opened
+        if opened:
+            fn()
+
+    def mark_opened(self) -> None:
+        with self.lock:
+            self.opened, fn = True, self._on_ready
+        if fn is not None:
+            fn()
 
     def push_audio(self, pcm16: bytes) -> None:
         self.host.send(("push", self.id, pcm16))
@@ -149,7 +165,9 @@ class RemoteEngines:
             engine = self.calls.get(call_id)
             if engine is None:
                 continue
-            if kind == "audio":
+            if kind == "opened":
+                engine.mark_opened()
+            elif kind == "audio":
                 with engine.lock:
                     engine.buf += payload
             elif kind == "transfer":
@@ -204,6 +222,7 @@ def serve_engines(conn: Connection, factory_spec: str | None, case_file: str | N
                 ctx.on_transfer = lambda t, c=call_id: send(("transfer", c, t))
                 ctx.on_hangup = lambda outcome, c=call_id: send(("hangup", c, outcome))
                 engines[call_id] = factory(ctx)
+                send(("opened", call_id, None))
                 continue
             engine = engines.get(call_id)
             if engine is None:

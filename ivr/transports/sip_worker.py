@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--case", help="case JSON for the calls (default: the demo case)")
     p.add_argument("--rtp-port", type=int, default=0)
     p.add_argument("--rtp-timeout", type=float, default=10.0)
+    p.add_argument("--answer-timeout", type=float, default=10.0,
+                   help="seconds a call may ring while its engine is built before it is refused with 503")
     p.add_argument("--no-tcp", action="store_true")
     p.add_argument("--ready-file", type=Path, help="created once the worker answers calls")
     p.add_argument("--in-process", action="store_true", help="run engines in this process (measurements only)")
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         agent_uri=settings.agent_uri,
         allow=settings.sip_allow,
         rtp_timeout_s=args.rtp_timeout,
+        answer_timeout_s=args.answer_timeout,
         recordings_dir=settings.recordings_dir,
         rtp_port=args.rtp_port,
     )

@@ -111,6 +111,25 @@ def test_protected_part_is_not_interrupted_but_later_speech_barges_in(store, res
     eng.hangup()
 
 
+def test_farewell_before_hangup_is_not_cut_by_talk_over(store, resources) -> None:
+    # Key 2 (wrong person) → a farewell with the callback number, then the bot hangs up. Talking over
+    # it must not cut it short: nothing follows that the interruption could answer.
+    def voiced_blocks_after_key(caller: bytes) -> int:
+        eng = make_engine(store, resources)
+        bot = lockstep(eng, caller)
+        eng.hangup()
+        x = to_int16(bot)[int(7.2 * RATE):]
+        block = RATE // 100
+        return sum(1 for i in range(0, len(x) - block, block) if x[i : i + block].any())
+
+    key = silence(7000, RATE) + tone("2", 100, RATE)
+    quiet = voiced_blocks_after_key(key + silence(20000, RATE))
+    talk = speech("angry_stop")
+    talked_over = voiced_blocks_after_key(key + silence(1500, RATE) + talk + silence(20000 - 1500 - len(talk) // 2 * 1000 // RATE, RATE))
+    assert quiet > 200  # the farewell is at least 2 s of speech
+    assert abs(talked_over - quiet) <= 5
+
+
 def test_filler_does_not_barge_in(store, resources, tmp_path: Path) -> None:
     eng = make_engine(store, resources)
     filler = resample(espeak("嗯", "cmn", tmp_path / "en.wav", amplitude=40), 16000, RATE)

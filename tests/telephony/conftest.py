@@ -76,19 +76,20 @@ def sip_worker(tmp_path: Path, data_dir: Path):
 
 @pytest.fixture
 def prompt_variants(tmp_path: Path, data_dir: Path):
-    """Every rendering of the bot's first prompt at a rate (the dialog picks a variant at random),
-    rendered in a fresh process into this test's prompt cache, which the bot then reads too."""
+    """Every rendering of the bot's first prompt (or of `prompt_id`) at a rate (the dialog picks a
+    variant at random), rendered in a fresh process into this test's prompt cache, which the bot
+    then reads too."""
     import numpy as np
 
-    cache: dict[int, list[tuple[str, np.ndarray]]] = {}
+    cache: dict[tuple[int, str], list[tuple[str, np.ndarray]]] = {}
 
-    def render(rate: int) -> list[tuple[str, np.ndarray]]:
-        if rate not in cache:
-            out = tmp_path / f"prompts-{rate}.npz"
-            subprocess.run([sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate)], check=True,
+    def render(rate: int, prompt_id: str = "") -> list[tuple[str, np.ndarray]]:
+        if (rate, prompt_id) not in cache:
+            out = tmp_path / f"prompts-{rate}-{prompt_id or 'first'}.npz"
+            subprocess.run([sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate), prompt_id], check=True,
                            env=dict(os.environ), capture_output=True, timeout=120)
             with np.load(out) as z:
-                cache[rate] = [(name, z[name]) for name in z.files]
-        return cache[rate]
+                cache[rate, prompt_id] = [(name, z[name]) for name in z.files]
+        return cache[rate, prompt_id]
 
     return render

@@ -1,8 +1,8 @@
-"""Render every variant of the bot's first prompt into an .npz, in a fresh interpreter.
+"""Render every variant of the bot's first prompt (or of PROMPT_ID) into an .npz, in a fresh interpreter.
 
 The telephony tests compare what callers heard with these renderings; a fresh process makes the
 templates independent of whatever prompt audio earlier tests cached in the test process's memory.
-Usage: python render_prompts.py OUT.npz RATE   (settings from the IVR_* environment, like the bot)
+Usage: python render_prompts.py OUT.npz RATE [PROMPT_ID]   (settings from the IVR_* environment, like the bot)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ivr.tts import PromptAudio
 from ivr.understanding import Understander
 
 
-def main(out: str, rate: int) -> None:
+def main(out: str, rate: int, prompt_id: str | None = None) -> None:
     s = load_settings()
     grammars = cached_grammars(str(s.grammars_dir))
     book = PromptBook.load(s.prompts_dir)
@@ -32,11 +32,14 @@ def main(out: str, rate: int) -> None:
     understander = Understander(grammars)
     firsts: dict[str, Say] = {}
     for seed in range(40):
-        say = Dialog(Case(), grammars, book, now=dt.datetime.now(), seed=seed, understander=understander, flow=flow).start()[0]
+        dialog = Dialog(Case(), grammars, book, now=dt.datetime.now(), seed=seed, understander=understander, flow=flow)
+        say = dialog.start()[0]
+        if prompt_id:  # a prompt outside the flow, as the session says it (e.g. transfer.failed)
+            say = next(a for a in dialog.say(prompt_id) if isinstance(a, Say))
         firsts.setdefault(f"{say.prompt_id}.{say.variant}", say)
     audio = PromptAudio(Path(s.prompts_dir), s.cache_dir)
     np.savez(out, **{name: np.frombuffer(audio.audio(say, rate), dtype="<i2") for name, say in firsts.items()})
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)

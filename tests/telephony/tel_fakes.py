@@ -56,3 +56,18 @@ class ToneEngine:
 
 def tone_factory(settings=None):
     return ToneEngine
+
+
+BUILD_DELAY_S = 2.0
+
+
+def slow_tone_factory(settings=None):
+    """A tone engine that takes BUILD_DELAY_S to build, like the real one synthesising prompts
+    that `ivr prompts build` did not pre-render."""
+    import time
+
+    def make(ctx: CallContext) -> ToneEngine:
+        time.sleep(BUILD_DELAY_S)
+        return ToneEngine(ctx)
+
+    return make

@@ -58,9 +58,7 @@ def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker,
 
 
 def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker, store):
-    agent_port = free_port()
-    agent = sipp(tmp_path, ["-sn", "uas", "-i", "127.0.0.1", "-p", str(agent_port), "-m", "1", "-trace_msg",
-                            "-message_file", str(tmp_path / "agent.msg")], wait=False)
+    agent_port, agent = _agent(tmp_path)
     try:
         worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
         speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
@@ -75,12 +73,123 @@ def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker
     assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in agent_log, "the agent never received the transferred call"
     (call,) = _calls(store)
     assert call.outcome == "escalated"
-    with store.session() as s:
-        (esc,) = s.query(Escalation).all()
+    esc = _escalation(store)
     assert esc.reason == "requested" and esc.transfer_status == "accepted", (esc.transfer_status, esc.transfer_detail)
     assert esc.created_at <= esc.transfer_requested_at, "REFER was requested before the escalation was stored"
     log = worker.text()
     assert log.index("transfer-requested") < log.index("sip: REFER to"), "transfer must be recorded before the REFER"
+
+
+def _agent(tmp_path: Path, scenario: str | None = None):
+    """A sipp agent queue UAS on a free port: the stock `uas` (answers 200) or a scenario file."""
+    port = free_port()
+    scen = ["-sf", str(Path(__file__).parent / "scenarios" / scenario)] if scenario else ["-sn", "uas"]
+    proc = sipp(tmp_path, [*scen, "-i", "127.0.0.1", "-p", str(port), "-m", "1", "-trace_msg",
+                           "-message_file", str(tmp_path / "agent.msg")], wait=False)
+    return port, proc
+
+
+def _escalation(store: Store) -> Escalation:
+    with store.session() as s:
+        (esc,) = s.query(Escalation).all()
+    return esc
+
+
+def test_busy_agent_queue_marks_the_transfer_failed(tmp_path, sip_worker, store):
+    """Key 0 → REFER → baresip calls the agent queue, which answers 486 (all agents busy) → baresip's
+    NOTIFY carries the 486 → the escalation is `failed` with that detail (it stays queued for a
+    callback).  baresip 1.0 hangs up its own leg ~2 s after a failed transfer, so the apology
+    itself is checked with a caller that stays on the line (next test)."""
+    agent_port, agent = _agent(tmp_path, "agent_busy.xml")
+    try:
+        worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
+        speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
+        baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
+        agent.wait(timeout=20)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+
+    assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in (tmp_path / "agent.msg").read_text(), "the agent never got the INVITE"
+    (call,) = _calls(store)
+    esc = _escalation(store)
+    assert esc.transfer_status == "failed" and esc.transfer_detail == "486 Busy Here", (esc.transfer_status, esc.transfer_detail)
+    assert call.outcome == "escalated", "the escalation stays queued for a callback"
+    log = worker.text()
+    assert log.index("sip: REFER to") < log.index("transfer NOTIFY 486 Busy Here final=True")
+
+
+@pytest.mark.parametrize("refer_reply, detail", [("accept", "486 Busy Here"), ("reject", "603 Decline")],
+                         ids=["notify-486", "refer-rejected"])
+def test_failed_transfer_apology_is_played_then_the_bot_hangs_up(tmp_path, sip_worker, store, prompt_variants,
+                                                                 refer_reply, detail):
+    """A caller that stays on the line: key 0 → REFER → either NOTIFY "SIP/2.0 486 Busy Here" or the
+    REFER itself rejected → escalation `failed` with the detail, the bot says transfer.failed
+    (apology + callback offer) in full and then sends BYE itself (the sipp scenario fails without it)."""
+    apology = prompt_variants(16000, "transfer.failed")  # rendered into the cache the bot reads too
+    worker = sip_worker("--rtp-timeout", "60")  # the caller's speech pcap ends long before the apology
+    scen = Path(__file__).parent / "scenarios" / "uac_refer_busy.xml"
+    proc = sipp(tmp_path, ["-sf", str(scen), "-key", "refer_reply", refer_reply, "-m", "1", "-i", "127.0.0.1",
+                           "-mp", str(free_port()), "-timeout", "80s",
+                           "-trace_msg", "-message_file", str(tmp_path / "uac.msg"), f"127.0.0.1:{worker.port}"], timeout=90)
+    assert proc.returncode == 0, f"REFER/NOTIFY/BYE flow failed:\n{(tmp_path / 'uac.msg').read_text()[-3000:]}"
+
+    (call,) = _calls(store)
+    esc = _escalation(store)
+    assert esc.transfer_status == "failed" and esc.transfer_detail == detail, (esc.transfer_status, esc.transfer_detail)
+    assert call.outcome == "escalated"
+    rec, rate, _ = read_wav(Path(call.recording_path))
+    played, score = best_match(rec[:, 1], apology, seconds=3.0, rate=rate)
+    assert score > 0.85, f"the bot channel must hold the transfer.failed apology (best {played}: {score:.2f})"
+    tail = next(a for n, a in apology if n == played)[-3 * rate :]  # the callback offer at its end
+    assert best_match(rec[:, 1], [(played, tail)], seconds=2.0, rate=rate, start_s=0.5)[1] > 0.85, "the apology was cut short"
+
+
+def _sip_messages(trace: Path) -> list[tuple[float, str, str]]:
+    """(time, 'sent'|'received', first line) of every message in a sipp -trace_msg file."""
+    import datetime as dt
+    import re
+
+    out = []
+    for stamp, direction, first in re.findall(
+        r"-{10,} (\S+ \S+)\n\S+ message (sent|received) [^\n]*:\s*\n+(.*)", trace.read_text()
+    ):
+        out.append((dt.datetime.fromisoformat(stamp).timestamp(), direction, first.strip()))
+    return out
+
+
+def test_rings_at_once_and_answers_once_the_engine_is_ready(tmp_path, sip_worker):
+    """An engine that takes 2 s to build (unbuilt prompt cache): 180 Ringing goes out at once, so a
+    balancer does not fail the call over; 200 OK follows when the engine is ready."""
+    from tel_fakes import BUILD_DELAY_S
+
+    worker = sip_worker("--engine", "tel_fakes:slow_tone_factory")
+    scen = Path(__file__).parent / "scenarios" / "uac_short.xml"  # requires 180 before 200
+    trace = tmp_path / "uac.msg"
+    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "1000", "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
+                           "-timeout", "20s", "-trace_msg", "-message_file", str(trace), f"127.0.0.1:{worker.port}"], timeout=30)
+    assert proc.returncode == 0, f"the call failed (no 180 before the 200?):\n{trace.read_text()[-3000:]}"
+    msgs = _sip_messages(trace)
+    sent_invite = next(t for t, d, line in msgs if d == "sent" and line.startswith("INVITE"))
+    ringing = next(t for t, d, line in msgs if d == "received" and line.startswith("SIP/2.0 180"))
+    ok = next(t for t, d, line in msgs if d == "received" and line.startswith("SIP/2.0 200"))
+    assert ringing - sent_invite < 0.5, f"180 Ringing came {ringing - sent_invite:.2f} s after the INVITE"
+    assert ok - sent_invite >= BUILD_DELAY_S - 0.1, "200 OK was sent before the engine was built"
+    assert "answered after" in worker.text()
+
+
+def test_engine_not_ready_in_time_is_refused_with_503(tmp_path, sip_worker):
+    """The engine takes longer than --answer-timeout: the call is refused with 503 (a balancer
+    tries the next worker) instead of ringing forever, and the worker keeps serving."""
+    worker = sip_worker("--engine", "tel_fakes:slow_tone_factory", "--answer-timeout", "1")
+    scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
+    args = ["-sf", str(scen), "-d", "500", "-m", "1", "-i", "127.0.0.1", "-timeout", "20s", f"127.0.0.1:{worker.port}"]
+    err = tmp_path / "err.log"
+    proc = sipp(tmp_path, [*args, "-mp", str(free_port()), "-trace_err", "-error_file", str(err)], timeout=30)
+    assert proc.returncode != 0 and "SIP/2.0 503" in err.read_text()
+    assert "engine not ready after" in worker.text()
+    assert wait_call_ends(worker, 1)[0]["reason"].startswith("sip 503")
 
 
 def test_four_simultaneous_calls_lose_no_frames(tmp_path, sip_worker, korean_model_path):
