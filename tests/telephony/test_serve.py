@@ -50,7 +50,7 @@ def test_serve_runs_every_transport_and_reports_ready(tmp_path, data_dir):
 
         async def media() -> tuple[int, int]:
             c = await Client.connect(audiosock)
-            await c.stream(b"\0" * 320, 1.0)
+            await c.stream(b"\0" * 320, 2.0)  # 2 s: room for a loaded machine to start the prompt
             c.send(0x00)
             await asyncio.wait_for(c.closed.wait(), 5)
             got = 0
