@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "telephony"))
+from helpers import children  # noqa: E402  (child processes from /proc, shared with the tests)
 SCENARIO = REPO / "tests" / "telephony" / "scenarios" / "uac_short.xml"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -42,18 +44,6 @@ def cpu_seconds(pid: int) -> float:
     except FileNotFoundError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def children(pid: int) -> list[int]:
-    """Child process ids (engine host, multiprocessing's resource tracker) from /proc."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return kids
 
 
 def run_round(n: int, seconds: float, env: dict[str, str], extra: list[str], work: Path) -> dict:

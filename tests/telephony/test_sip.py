@@ -58,16 +58,7 @@ def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker,
 
 
 def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker, store):
-    agent_port, agent = _agent(tmp_path)
-    try:
-        worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
-        speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
-        baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
-        agent.wait(timeout=20)
-    finally:
-        if agent.poll() is None:  # the agent never got its call: do not leave sipp behind
-            agent.kill()
-            agent.wait()
+    agent_port, worker = _baresip_presses_zero(tmp_path, sip_worker)
 
     agent_log = (tmp_path / "agent.msg").read_text()
     assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in agent_log, "the agent never received the transferred call"
@@ -78,6 +69,21 @@ def test_zero_transfers_to_agent_after_escalation_is_stored(tmp_path, sip_worker
     assert esc.created_at <= esc.transfer_requested_at, "REFER was requested before the escalation was stored"
     log = worker.text()
     assert log.index("transfer-requested") < log.index("sip: REFER to"), "transfer must be recorded before the REFER"
+
+
+def _baresip_presses_zero(tmp_path: Path, sip_worker, agent_scenario: str | None = None):
+    """A baresip caller asks for a human (key 0) and follows the REFER to a sipp agent UAS."""
+    agent_port, agent = _agent(tmp_path, agent_scenario)
+    try:
+        worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
+        speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
+        baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
+        agent.wait(timeout=20)
+    finally:
+        if agent.poll() is None:  # the agent never got its call: do not leave sipp behind
+            agent.kill()
+            agent.wait()
+    return agent_port, worker
 
 
 def _agent(tmp_path: Path, scenario: str | None = None):
@@ -100,16 +106,7 @@ def test_busy_agent_queue_marks_the_transfer_failed(tmp_path, sip_worker, store)
     NOTIFY carries the 486 → the escalation is `failed` with that detail (it stays queued for a
     callback).  baresip 1.0 hangs up its own leg ~2 s after a failed transfer, so the apology
     itself is checked with a caller that stays on the line (next test)."""
-    agent_port, agent = _agent(tmp_path, "agent_busy.xml")
-    try:
-        worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
-        speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
-        baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
-        agent.wait(timeout=20)
-    finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+    agent_port, worker = _baresip_presses_zero(tmp_path, sip_worker, "agent_busy.xml")
 
     assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in (tmp_path / "agent.msg").read_text(), "the agent never got the INVITE"
     (call,) = _calls(store)
