@@ -115,6 +115,7 @@ def bench_calls() -> None:
         lat: dict[str, list[float]] = {"speech": [], "dtmf": []}
         over: list[float] = []
         call_s = cpu_s = 0.0
+        pieces_before = prompt_pieces()
         for call in range(6):
             c0 = time.process_time()
             rep = simulate(paths, now=dt.datetime(2026, 11, 18, 10, 30), fast=True, out_dir=Path(tmp) / "rec",
@@ -134,9 +135,20 @@ def bench_calls() -> None:
         if over:
             print(f"speech: first audio − silence budget: p50 {pct(over, 50):.0f} ms, p95 {pct(over, 95):.0f} ms "
                   f"(target ≤ 150 ms)")
+        served = {k: v - pieces_before[k] for k, v in prompt_pieces().items()}
+        hits = served["memory"] + served["disk"]
+        print(f"prompt pieces served: {served} → cache hit rate {100 * hits / max(1, sum(served.values())):.1f} % "
+              "(after `ivr prompts build`; the case's pieces are rendered as each call starts)")
         print(f"CPU: {cpu_s:.2f} s for {call_s:.0f} s of calls = {1000 * cpu_s / call_s:.1f} ms CPU per call-second "
               f"(no ASR; add the CPU RTF above × speech share for Vosk)")
         store.engine.dispose()
+
+
+def prompt_pieces() -> dict[str, float]:
+    from ivr.metrics import REGISTRY
+
+    return {s: REGISTRY.get_sample_value("ivr_prompt_pieces_total", {"source": s}) or 0.0
+            for s in ("memory", "disk", "synthesized")}
 
 
 def bench_vad() -> None:

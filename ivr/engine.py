@@ -126,7 +126,8 @@ class EngineResources:
             except GrammarError:
                 t = None
             self._timings[key] = (
-                EndpointTiming(t.end_silence_ms, t.no_input_ms, t.max_speech_ms) if t else EndpointTiming()
+                EndpointTiming(t.end_silence_ms, t.no_input_ms, t.max_speech_ms, t.complete_silence_ms)
+                if t else EndpointTiming()
             )
         return self._timings[key]
 
@@ -304,6 +305,7 @@ class CallEngine:
 
     # ================================================================ worker thread
     def _run(self) -> None:
+        self._warm_prompts()
         try:
             self._dispatch(self._timed(self.session.start), None, 0.0)
         except Exception:
@@ -326,6 +328,14 @@ class CallEngine:
             self._busy = False
             self._inbox.clear()
             self._wake.notify_all()
+
+    def _warm_prompts(self) -> None:
+        """The case's name, amount... are synthesised on a side thread while the opening plays, so
+        the reply that first says them is not delayed by TTS (measured: ~250 ms per new text)."""
+        pieces = getattr(getattr(self.session, "dialog", None), "dynamic_pieces", None)
+        if pieces is not None:
+            threading.Thread(target=self.res.prompt_audio.warm, args=(pieces(), self.rate),
+                             name="prompt-warm", daemon=True).start()
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "audio":
@@ -385,6 +395,8 @@ class CallEngine:
         if text:
             self.partials.append(text)
             self.on_partial(text)
+            # early endpointing: a whole phrase needs only the menu's short complete_silence_ms
+            self._vad.phrase_complete(self._asr is not None and self._asr.is_complete(text))
 
     def _protected_now(self) -> bool:
         """The prompt playing now is still in its mandatory first part (recording notice)."""
@@ -439,6 +451,9 @@ class CallEngine:
             "asr_final_s": round(utt.detected_at + asr_s, 3),
             "asr_source": hyp.source if hyp else None,
         }
+        if utt.early:
+            timing["early_endpoint"] = True
+            metrics.EARLY_ENDPOINTS.labels(self._awaiting_menu).inc()
         self._turn(speech, timing, utt.detected_at, asr_s)
 
     def _drop_speech(self) -> None:
@@ -499,10 +514,8 @@ class CallEngine:
             self._post("reached", None)
 
     def _prompt_pcm(self, say: Say) -> bytes:
-        pcm = self.res.prompt_audio.audio(say, self.work_rate)
-        if self.rate != self.work_rate:
-            pcm = StreamResampler(self.work_rate, self.rate).process(pcm, last=True)
-        return pcm
+        # at the transport's own rate: prompt audio is cached per rate, never resampled per call
+        return self.res.prompt_audio.audio(say, self.rate)
 
     def _listen(self, inter_digit: bool = False) -> None:
         """The bot stopped talking: listen for the answer to the current menu."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DTMF_KEYS = set("0123456789*#")
 # grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
@@ -60,6 +60,17 @@ class Timing(BaseModel):
     end_silence_ms: int = 700  # VAD end-of-speech silence budget for this menu
     no_input_ms: int = 6000  # no speech at all after the prompt → NoInput
     max_speech_ms: int = 10000  # longest utterance before it is cut and decoded
+    # VoiceXML's completetimeout: once the recogniser's partial result is a whole grammar phrase
+    # that no other phrase extends, this much silence ends the turn (early endpointing).  None:
+    # always wait end_silence_ms — menus whose answers run on (amounts, dates, lists).
+    complete_silence_ms: int | None = None
+
+    @model_validator(mode="after")
+    def _complete_within_budget(self) -> "Timing":
+        c = self.complete_silence_ms
+        if c is not None and not 100 <= c <= self.end_silence_ms:
+            raise ValueError(f"complete_silence_ms: expected 100..end_silence_ms ({self.end_silence_ms}), got {c}")
+        return self
 
 
 class MenuSpec(BaseModel):

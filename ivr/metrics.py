@@ -39,6 +39,15 @@ ASR_DECODE_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 4.0),
     registry=REGISTRY,
 )
+EARLY_ENDPOINTS = Counter(
+    "ivr_early_endpoints", "Turns ended early: the partial result was already a whole grammar phrase, by menu",
+    ["menu"], registry=REGISTRY,
+)
+# hit rate = (memory + disk) / all; "synthesized" pieces were rendered during a call
+PROMPT_PIECES = Counter(
+    "ivr_prompt_pieces", "Prompt audio pieces served, by where they came from (memory|disk|synthesized)",
+    ["source"], registry=REGISTRY,
+)
 
 
 class DatabaseCollector(Collector):

@@ -119,6 +119,16 @@ class PromptBook:
             out.extend(seg for seg in self._segments(pid, i, parts, None) if not seg.dynamic)
         return out
 
+    def dynamic_pieces(self, context: dict[str, Any]) -> set[tuple[str, float]]:
+        """(text, speed) of every placeholder some prompt may fill from `context` (the case's name,
+        amount...): rendered ahead, while the opening plays, none is synthesised mid-turn."""
+        return {
+            (str(context[name]), self.prompts[pid].rate)
+            for (pid, _), parts in self._plans.items()
+            for _, name in parts
+            if name is not None and context.get(name) not in (None, "")
+        }
+
     def texts(self) -> Iterable[tuple[str, int, str]]:
         """(prompt_id, variant, raw text) for linting."""
         for pid, spec in self.prompts.items():

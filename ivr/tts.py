@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ivr import metrics
 from ivr.audio import BadAudio, read_wav, write_wav
 from ivr.codec import CALL_RATES, resample
 from ivr.events import PromptSegment, Say
@@ -112,7 +113,7 @@ class PromptAudio:
         self.recordings = Path(prompts_dir) / "recordings"
         self.cache = Path(cache_dir)
         self.synth = synthesizer or Synthesizer()
-        self._memory: dict[Path, bytes] = {}  # decoded cache files (prompts repeat across calls)
+        self._memory: dict[tuple[Path, int], bytes] = {}  # (file, call rate) → PCM: prompts repeat across calls
         self._lock = threading.Lock()
         self._warned = False
 
@@ -129,39 +130,62 @@ class PromptAudio:
 
     # -- loading -----------------------------------------------------------
     def _load(self, path: Path, rate: int) -> bytes:
+        key = (path, rate)  # one recording serves every rate: the rate is part of the key
         with self._lock:
-            cached = self._memory.get(path)
-        if cached is None:
-            audio = read_wav(path, rates=None)  # studio recordings come at any rate
-            cached = resample(audio.pcm, audio.rate, rate)
-            with self._lock:
-                self._memory[path] = cached
+            cached = self._memory.get(key)
+        if cached is not None:
+            metrics.PROMPT_PIECES.labels("memory").inc()
+            return cached
+        audio = read_wav(path, rates=None)  # studio recordings come at any rate
+        cached = resample(audio.pcm, audio.rate, rate)
+        with self._lock:
+            self._memory[key] = cached
+        metrics.PROMPT_PIECES.labels("disk").inc()
         return cached
 
-    def _render_to(self, path: Path, text: str, rate: int, speed: float) -> bytes:
+    def _render_to(self, path: Path, text: str, rate: int, speed: float, mid_call: bool = True) -> None:
+        if mid_call:  # a cache miss the caller waits for (pre-rendering is not a lookup)
+            metrics.PROMPT_PIECES.labels("synthesized").inc()
         pcm = self.synth.synth(text, rate, speed)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         write_wav(tmp, pcm, rate)
         tmp.replace(path)  # atomic: a parallel call never reads half a file
-        return pcm
 
     def segment(self, seg: PromptSegment, rate: int, speed: float = 1.0) -> bytes:
+        """PCM at `rate`; the disk caches hold the call rates (8/16 kHz), other transport rates
+        are derived once per process from the 16 kHz file and kept in memory."""
         if not seg.text.strip():
             return b""
+        file_rate = rate if rate in CALL_RATES else 16000
         if not seg.dynamic:
             rec = self.recording_for(seg.key)
             if rec is not None:
                 return self._load_recording(rec, rate)
-            path = self.static_path(seg, rate, speed)
+            path = self.static_path(seg, file_rate, speed)
             if not path.is_file():
                 self._warn_unbuilt(seg.key)
-                self._render_to(path, seg.text, rate, speed)
+                self._render_to(path, seg.text, file_rate, speed)
             return self._load(path, rate)
-        path = self.dynamic_path(seg.text, rate, speed)
+        path = self.dynamic_path(seg.text, file_rate, speed)
         if not path.is_file():
-            self._render_to(path, seg.text, rate, speed)
+            self._render_to(path, seg.text, file_rate, speed)
         return self._load(path, rate)
+
+    def warm(self, pieces: Iterable[tuple[str, float]], rate: int) -> int:
+        """Render dynamic pieces not cached yet (at the call's start, off the call's own thread);
+        returns how many were synthesised.  Failures only log: the turn would render it anyway."""
+        file_rate = rate if rate in CALL_RATES else 16000
+        made = 0
+        for text, speed in pieces:
+            path = self.dynamic_path(text, file_rate, speed)
+            if text.strip() and not path.is_file():
+                try:
+                    self._render_to(path, text, file_rate, speed, mid_call=False)
+                    made += 1
+                except Exception as e:  # noqa: BLE001
+                    log.warning("could not pre-render prompt piece %r: %s", text, e)
+        return made
 
     def _warn_unbuilt(self, key: str) -> None:
         if not self._warned:  # once per process: the fix is the same for every piece

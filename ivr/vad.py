@@ -2,7 +2,9 @@
 
 A frame-level VAD flickers, so decisions use ring buffers (hysteresis): speech *starts* when most
 frames of a short window are voiced, and *ends* when almost all frames of the menu's end-of-speech
-silence budget (`Timing.end_silence_ms`) are unvoiced.  A pre-roll buffer is prepended so the first
+silence budget (`Timing.end_silence_ms`) are unvoiced — or, once the recogniser says the words so
+far already make a whole grammar phrase (`phrase_complete`), after the shorter
+`complete_silence_ms` of unbroken silence (early endpointing).  A pre-roll buffer is prepended so the first
 syllable, which precedes the decision, is not cut.  Times are media time: seconds of caller audio
 fed since the call started, so a WAV fed faster than real time still gets real-time endpoints.
 """
@@ -33,6 +35,7 @@ class EndpointTiming:
     end_silence_ms: int = 700
     no_input_ms: int = 6000
     max_speech_ms: int = 10000
+    complete_silence_ms: int | None = None  # None: no early endpointing at this menu
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Utterance:
     detected_at: float  # when the endpoint decision was made (speech_end + silence budget)
     voiced_ms: int
     cut: bool = False  # stopped at max_speech_ms rather than by silence
+    early: bool = False  # ended after complete_silence_ms: the words already made a whole phrase
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class Endpointer:
         self._last_voiced_end = 0.0
         self._voiced_ms = 0
         self._loud_ms = 0
+        self._quiet_ms = 0  # unbroken unvoiced run at the end of the utterance in progress
+        self._complete = False  # the recogniser's partial is a whole grammar phrase
         self._no_input_deadline: float | None = None
 
     # -- control ----------------------------------------------------------
@@ -108,6 +114,10 @@ class Endpointer:
         self._speech = None
         self._start_ring.clear()
         self._pre.clear()
+
+    def phrase_complete(self, complete: bool) -> None:
+        """The recogniser's latest partial is (or is no longer) a whole phrase of the menu grammar."""
+        self._complete = complete and self._speech is not None
 
     def barge_in_ready(self) -> bool:
         """Caller speech in progress is more than a filler sound."""
@@ -143,6 +153,8 @@ class Endpointer:
             self._last_voiced_end = self.now
             self._voiced_ms = sum(ring) * self.frame_ms
             self._loud_ms = 0
+            self._quiet_ms = 0
+            self._complete = False
             self._end_ring = collections.deque(maxlen=max(1, self.timing.end_silence_ms // self.frame_ms))
             self._pre.clear()
             ring.clear()
@@ -157,6 +169,7 @@ class Endpointer:
         assert self._speech is not None
         self._speech.append(frame)
         self._end_ring.append(voiced)
+        self._quiet_ms = 0 if voiced else self._quiet_ms + self.frame_ms
         if voiced:
             self._voiced_ms += self.frame_ms
             self._last_voiced_end = self.now
@@ -164,13 +177,16 @@ class Endpointer:
                 self._loud_ms += self.frame_ms
         ring = self._end_ring
         ended = len(ring) == ring.maxlen and ring.count(False) >= END_RATIO * ring.maxlen
+        early = (not ended and self._complete and self.timing.complete_silence_ms is not None
+                 and self._quiet_ms >= self.timing.complete_silence_ms)
         cut = self.now - self._speech_start >= self.timing.max_speech_ms / 1000
-        if not (ended or cut):
+        if not (ended or early or cut):
             return []
         utt = Utterance(
             pcm=b"".join(self._speech), rate=self.rate, start=self._speech_start,
-            speech_end=self._last_voiced_end if ended else self.now, detected_at=self.now,
-            voiced_ms=self._voiced_ms, cut=cut and not ended,
+            speech_end=self._last_voiced_end if ended or early else self.now, detected_at=self.now,
+            voiced_ms=self._voiced_ms, cut=cut and not (ended or early), early=early,
         )
         self._speech = None
+        self._complete = False
         return [utt]

@@ -34,3 +34,27 @@ def speech_bounds(pcm: bytes, rate: int) -> tuple[float, float]:
     """First/last 10 ms block louder than -40 dBFS: where the sound really is (seconds)."""
     loud = loud_blocks(pcm, rate)
     return loud[0] / 100, (loud[-1] + 1) / 100
+
+
+class RecordingSession:
+    """Stand-in for CallSession in this wiring test: asks one question at menu 'ko', records input."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.dialog = SimpleNamespace(menu="ko", turns=[])
+        self.inputs: list = []
+        self.timings: dict = {}
+
+    def start(self):
+        from ivr.events import PromptSegment, Say
+
+        return [Say("q", 0, "네", (PromptSegment("네", "dyn:네", True),), menu="ko")]
+
+    def handle(self, inp, timing=None):
+        self.inputs.append((inp, dict(timing or {})))
+        self.dialog.turns.append(inp)
+        return []
+
+    def end(self, outcome):
+        pass

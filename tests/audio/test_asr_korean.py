@@ -13,6 +13,8 @@ from ivr import asr
 from ivr.asr import CallRecognizer, compile_grammar, decode
 from ivr.audio import silence
 
+from audio_helpers import RecordingSession
+
 WORDS = ["네", "아니요", "안녕하세요"]
 
 
@@ -103,30 +105,6 @@ def test_parallel_calls_have_independent_recognisers(korean_model, korean_speech
     for t in threads:
         t.join(60)
     assert results == {"네": "네|네|네|", "안녕하세요": "안녕하세요|안녕하세요|안녕하세요|"}
-
-
-class RecordingSession:
-    """Stand-in for CallSession in this wiring test: asks one question at menu 'ko', records input."""
-
-    def __init__(self) -> None:
-        from types import SimpleNamespace
-
-        self.dialog = SimpleNamespace(menu="ko", turns=[])
-        self.inputs: list = []
-        self.timings: dict = {}
-
-    def start(self):
-        from ivr.events import PromptSegment, Say
-
-        return [Say("q", 0, "네", (PromptSegment("네", "dyn:네", True),), menu="ko")]
-
-    def handle(self, inp, timing=None):
-        self.inputs.append((inp, dict(timing or {})))
-        self.dialog.turns.append(inp)
-        return []
-
-    def end(self, outcome):
-        pass
 
 
 def test_engine_streams_partials_and_passes_words_to_the_session(korean_model, korean_speech, tmp_path, settings) -> None:

@@ -118,7 +118,7 @@ def test_farewell_before_hangup_is_not_cut_by_talk_over(store, resources) -> Non
         eng = make_engine(store, resources)
         bot = lockstep(eng, caller)
         eng.hangup()
-        x = to_int16(bot)[int(7.2 * RATE):]
+        x = to_int16(bot)[int(eng.turns[0]["first_audio_s"] * RATE):]  # from the farewell's first sample
         block = RATE // 100
         return sum(1 for i in range(0, len(x) - block, block) if x[i : i + block].any())
 
@@ -208,4 +208,26 @@ def test_key_during_the_protected_notice_acts_when_the_notice_ends(store, resour
     turn = eng.session.report()["turns"][0]
     assert turn["input"] == "dtmf" and turn["intent"] == "confirm"
     assert eng.turns[0]["end_of_speech_s"] == pytest.approx(2.05, abs=0.06)
+    eng.hangup()
+
+
+def test_case_pieces_are_rendered_while_the_opening_plays(store, settings) -> None:
+    """The reply that first says the debtor's amount must not wait for TTS: the case's pieces are
+    synthesised on a side thread as the call starts (a fresh cache: nothing was there before)."""
+    from ivr.case import Case
+
+    res = EngineResources.load(settings, with_asr=False)
+    case = Case(name="欧阳明", amount=4321)
+    eng = new_call(store, res, RATE, transport="test", case=case, now=NOW, seed=0)
+    pieces = eng.session.dialog.dynamic_pieces()
+    assert ("欧阳明", 1.0) in pieces and ("四千三百二十一元", 1.0) in pieces
+    deadline = time.monotonic() + 20
+    while not all(res.prompt_audio.dynamic_path(t, RATE, s).is_file() for t, s in pieces):
+        assert time.monotonic() < deadline, "case pieces not pre-rendered"
+        time.sleep(0.05)
+    tts_dir = res.prompt_audio.dynamic_path("x", RATE, 1.0).parent
+    before = {f: f.stat().st_mtime_ns for f in tts_dir.iterdir()}
+    lockstep(eng, silence(7000, RATE) + tone("1", 100, RATE) + silence(4000, RATE))  # confirm → amount said
+    assert "四千三百二十一元" in eng.session.report()["turns"][0]["bot"]
+    assert {f: f.stat().st_mtime_ns for f in tts_dir.iterdir()} == before  # nothing case-specific rendered mid-turn
     eng.hangup()

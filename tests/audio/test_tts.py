@@ -55,8 +55,11 @@ def test_studio_recording_overrides_tts(prompts_dir, tmp_path) -> None:
     t = np.arange(44100) / 44100
     studio = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16).tobytes()  # 1 s at 44.1 kHz
     write_wav(prompts_dir / "recordings" / "greet.1.wav", studio, 44100)
-    pcm = PromptAudio(prompts_dir, tmp_path / "cache").audio(say, 8000)
+    prompt_audio = PromptAudio(prompts_dir, tmp_path / "cache")
+    pcm = prompt_audio.audio(say, 8000)
     assert len(pcm) == 2 * 8000  # the 1 s recording, resampled to the call rate
+    # one process serves 8 kHz (AudioSocket) and 16 kHz (SIP) calls: each gets its own rate
+    assert len(prompt_audio.audio(say, 16000)) == 2 * 16000 and prompt_audio.audio(say, 8000) == pcm
     spectrum = np.abs(np.fft.rfft(to_int16(pcm)))
     assert np.argmax(spectrum) * 8000 / (len(pcm) // 2) == pytest.approx(440, abs=3)
     # a piece-level recording (<segment key>.wav) works for prompts with placeholders
@@ -126,3 +129,28 @@ def test_broken_recording_falls_back_to_tts(prompts_dir, tmp_path, caplog) -> No
     pcm = PromptAudio(prompts_dir, tmp_path / "cache").audio(say, 16000)
     assert len(pcm) > 16000  # the synthetic voice still speaks the prompt
     assert sum("ignoring recording" in r.message for r in caplog.records) == 2
+
+
+def test_transport_rates_and_cache_hit_rate(prompts_dir, tmp_path) -> None:
+    """A 48 kHz transport gets prompts derived once from the 16 kHz cache (never synthesised per
+    call); every piece served is counted by source for the hit-rate metric."""
+    from ivr.metrics import REGISTRY
+
+    def served(source: str) -> float:
+        return REGISTRY.get_sample_value("ivr_prompt_pieces_total", {"source": source}) or 0.0
+
+    book = PromptBook.load(prompts_dir)
+    audio = PromptAudio(prompts_dir, tmp_path / "cache")
+    audio.build(book.static_segments())
+    say = book.render("greet", variant=1)
+    before = {s: served(s) for s in ("memory", "disk", "synthesized")}
+    pcm16 = audio.audio(say, 16000)
+    pcm48 = audio.audio(say, 48000)
+    assert len(pcm48) == pytest.approx(3 * len(pcm16), abs=8)
+    assert not (tmp_path / "cache" / "prompts" / "48000").exists()
+    for _ in range(3):
+        assert audio.audio(say, 48000) == pcm48
+    after = {s: served(s) - before[s] for s in before}
+    assert after == {"memory": 3, "disk": 2, "synthesized": 0}
+    audio.audio(Say("x", 0, "五千元", (PromptSegment("五千元", "dyn:五千元", True),)), 16000)
+    assert served("synthesized") - before["synthesized"] == 1

@@ -1,0 +1,136 @@
+"""Early endpointing (VoiceXML's completetimeout): when the streaming partial result is already a
+whole grammar phrase that no other phrase continues, a short silence ends the turn instead of the
+menu's full end-of-speech budget.  Logic on the Endpointer alone; behaviour with the real Vosk
+model inside the real engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.asr import CompiledGrammar
+from ivr.audio import silence
+from ivr.grammar import GrammarError, load_grammars
+from ivr.vad import EndpointTiming, Endpointer, Utterance
+
+from audio_helpers import REPO, TTS_ZH, RecordingSession, read_wav, speech_bounds
+
+BUDGET_MS, COMPLETE_MS = 900, 250
+
+
+def test_only_phrases_nothing_continues_are_complete() -> None:
+    g = CompiledGrammar(("是", "是 的", "是 我", "对", "不 是", "[unk]"), ())
+    assert g.complete == {"是 的", "是 我", "对", "不 是"}  # "是" could still become 是的/是我
+
+
+SPEECH = silence(500, 16000) + read_wav(TTS_ZH / "opening_confirm.wav").pcm  # 是的，我是本人
+SPEECH_END = speech_bounds(SPEECH, 16000)[1]
+
+
+def _endpoint(verdicts: dict[float, bool], timing: EndpointTiming) -> Utterance:
+    """Real Mandarin speech through the Endpointer; the recogniser's verdicts (is the partial a
+    whole phrase?) arrive at the given media times."""
+    pcm = SPEECH + silence(2000, 16000)
+    ep = Endpointer(16000, timing=timing)
+    pending = sorted(verdicts.items())
+    for i in range(0, len(pcm), 640):
+        while pending and ep.in_speech and ep.now >= pending[0][0]:
+            ep.phrase_complete(pending.pop(0)[1])
+        for ev in ep.feed(pcm[i : i + 640]):
+            if isinstance(ev, Utterance):
+                return ev
+    raise AssertionError("no utterance")
+
+
+TIMING = EndpointTiming(end_silence_ms=BUDGET_MS, complete_silence_ms=COMPLETE_MS)
+
+
+def test_complete_phrase_needs_only_the_short_silence() -> None:
+    full = _endpoint({}, TIMING)
+    early = _endpoint({SPEECH_END: True}, TIMING)  # the partial became a whole phrase as the caller stopped
+    assert not full.early and full.detected_at - full.speech_end == pytest.approx(BUDGET_MS / 1000, abs=0.1)
+    assert early.early and early.detected_at - early.speech_end == pytest.approx(COMPLETE_MS / 1000, abs=0.05)
+    assert early.speech_end == pytest.approx(full.speech_end, abs=0.03)  # same speech, earlier decision
+
+
+def test_a_withdrawn_verdict_waits_the_budget_again() -> None:
+    """The caller went on after a whole phrase (是的 → 是的，我是本人): the next partial is no
+    longer a phrase, so the comma pause and the end get the full budget."""
+    utt = _endpoint({0.9: True, 1.2: False}, TIMING)
+    assert not utt.early and utt.speech_end == pytest.approx(SPEECH_END, abs=0.05)
+    assert utt.detected_at - utt.speech_end == pytest.approx(BUDGET_MS / 1000, abs=0.1)
+
+
+def test_menus_without_complete_silence_always_wait_the_budget() -> None:
+    utt = _endpoint({SPEECH_END: True}, EndpointTiming(end_silence_ms=BUDGET_MS))
+    assert not utt.early and utt.detected_at - utt.speech_end == pytest.approx(BUDGET_MS / 1000, abs=0.1)
+
+
+def test_complete_silence_longer_than_the_budget_is_a_grammar_error(tmp_path) -> None:
+    (tmp_path / "global.yaml").write_text("intents: {}\n", encoding="utf-8")
+    (tmp_path / "m.yaml").write_text("intents:\n  a: {phrases: [好]}\ntiming: {end_silence_ms: 500, complete_silence_ms: 800}\n",
+                                     encoding="utf-8")
+    with pytest.raises(GrammarError, match=r"m\.yaml.*complete_silence_ms.*got 800"):
+        load_grammars(tmp_path)
+
+
+def test_shipped_short_answer_menus_end_early_and_slot_menus_do_not() -> None:
+    from ivr.grammar import cached_grammars
+
+    g = cached_grammars(str(REPO / "grammars"))
+    for menu in ("opening", "purpose", "closing"):
+        t = g.menu(menu).timing
+        assert t.complete_silence_ms is not None and t.complete_silence_ms <= t.end_silence_ms - 200
+    for menu in ("income_amount", "promise", "plan", "expenses"):  # numbers and lists run on: 三千…五百
+        assert g.menu(menu).timing.complete_silence_ms is None
+
+
+# ---------------------------------------------------------------- real model, real engine
+
+
+def _turn(korean_model, korean_speech, tmp_path, settings, word: str, timing: str) -> dict:
+    from ivr.engine import CallEngine, EngineResources
+    from ivr.events import Speech
+    from ivr.tts import PromptAudio
+
+    g = tmp_path / "grammars"
+    g.mkdir()
+    (g / "global.yaml").write_text("intents:\n  repeat: {phrases: ['다시']}\n", encoding="utf-8")
+    (g / "ko.yaml").write_text(
+        "intents:\n  agree: {phrases: ['네', '네 좋아요']}\n  hello: {phrases: ['안녕하세요']}\n"
+        f"timing: {timing}\n", encoding="utf-8")
+    res = EngineResources(load_grammars(g), PromptAudio(tmp_path, settings.cache_dir), korean_model)
+    session = RecordingSession()
+    eng = CallEngine(session, res, 16000)
+    caller = silence(2500, 16000) + korean_speech(word) + silence(1500, 16000)
+    for i in range(0, len(caller), 640):
+        eng.push_audio(caller[i : i + 640])
+        eng.wait_idle()
+        eng.pull_audio(640)
+    eng.hangup()
+    eng.join(5)
+    (speech, t), = [(i, t) for i, t in session.inputs if isinstance(i, Speech)]
+    t["text"] = speech.text
+    return t
+
+
+EARLY = f"{{end_silence_ms: {BUDGET_MS}, complete_silence_ms: {COMPLETE_MS}}}"
+
+
+def test_engine_ends_a_whole_phrase_early(korean_model, korean_speech, tmp_path, settings) -> None:
+    t = _turn(korean_model, korean_speech, tmp_path, settings, "안녕하세요", EARLY)
+    assert t["text"] == "안녕하세요" and t.get("early_endpoint") is True
+    # the partial lags the audio by up to one decode chunk (100 ms): 250 ms + ≤ 150 ms, far below 900
+    assert COMPLETE_MS / 1000 - 0.03 <= t["endpoint_s"] - t["end_of_speech_s"] <= COMPLETE_MS / 1000 + 0.15
+
+
+def test_engine_waits_when_a_longer_phrase_could_follow(korean_model, korean_speech, tmp_path, settings) -> None:
+    """네 is a phrase, but 네 좋아요 continues it: the caller may not be done."""
+    t = _turn(korean_model, korean_speech, tmp_path, settings, "네", EARLY)
+    assert t["text"] == "네" and "early_endpoint" not in t
+    assert t["endpoint_s"] - t["end_of_speech_s"] == pytest.approx(BUDGET_MS / 1000, abs=0.1)
+
+
+def test_engine_without_complete_silence_waits_the_budget(korean_model, korean_speech, tmp_path, settings) -> None:
+    t = _turn(korean_model, korean_speech, tmp_path, settings, "안녕하세요", f"{{end_silence_ms: {BUDGET_MS}}}")
+    assert t["text"] == "안녕하세요" and "early_endpoint" not in t
+    assert t["endpoint_s"] - t["end_of_speech_s"] == pytest.approx(BUDGET_MS / 1000, abs=0.1)
