@@ -377,12 +377,13 @@ def main() -> int:
     ap.add_argument("--workers", type=int, help="SIP worker processes (default: 4 calls per worker at the largest level)")
     # defaults per --speech: understood Korean answers get the dialog's real (longer) replies, so
     # the caller waits for the whole reply before speaking again (talk-over turns are not timed)
-    ap.add_argument("--seconds", type=int, help="length of each call, the caller's audio (default: zh 30, ko 38)")
-    ap.add_argument("--lead", type=float, help="caller silence before speaking, through the opening question (default: zh 7.5, ko 8.3)")
+    ap.add_argument("--seconds", type=int, help="length of each call, the caller's audio (default: zh 30, ko 40)")
+    ap.add_argument("--lead", type=float, help="caller silence before speaking, through the opening question (default: zh 7.5, ko 9.0)")
     ap.add_argument("--gap", type=float, help="caller silence after each sentence (default: zh 9, ko 11)")
     ap.add_argument("--player", default="aubridge,ear", help="baresip audio_player (a paced one: see baresip_caller)")
     ap.add_argument("--speech", choices=("auto", "zh", "ko"), default="auto",
                     help="caller language: zh needs the Mandarin model; ko uses the Korean stand-in (auto: zh if present)")
+    ap.add_argument("--target-ms", type=float, default=700, help="ear p95 target for the max-concurrency line")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (recordings, logs)")
     args = ap.parse_args()
     levels = [int(x) for x in args.calls.split(",")]
@@ -399,7 +400,7 @@ def main() -> int:
         speech = "zh" if find_model("zh-CN") else "ko"
     if speech == "ko":
         korean_site(workdir, env)
-    for name, by_speech in (("seconds", {"zh": 30, "ko": 38}), ("lead", {"zh": 7.5, "ko": 8.3}), ("gap", {"zh": 9.0, "ko": 11.0})):
+    for name, by_speech in (("seconds", {"zh": 30, "ko": 40}), ("lead", {"zh": 7.5, "ko": 9.0}), ("gap", {"zh": 9.0, "ko": 11.0})):
         if getattr(args, name) is None:
             setattr(args, name, by_speech[speech])
     build = subprocess.run([str(IVR), "prompts", "build"], env={**os.environ, **env}, capture_output=True, text=True)
@@ -426,9 +427,27 @@ def main() -> int:
           "ovl: turns where the bot was still talking when the caller stopped (not timed); skew: max |len(sent)-len(heard)| ms;\n"
           "cpu%: of one core over the level; MB: peak RSS summed; lost/late: call-end frames lost / late media ticks; load: max 1-min load;\n"
           "asr/undst/early: stored speech turns / understood (an intent, not no_match) / ended early on a whole phrase; ep ms: p50 end of speech → endpoint")
+    print(summary(rows, args.target_ms))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if all(r["failed"] == 0 for r in rows) else 1
+
+
+def summary(rows: list[dict], target_ms: float) -> str:
+    """The largest level served within the targets, and the cost of one more call (slope between
+    the smallest and largest level: the model and the processes' base cost cancel out)."""
+    ok = [r["calls"] for r in rows if r["failed"] == 0 and r["lost"] == 0 and r["p95"] <= target_ms]
+    lines = [f"max concurrent calls within targets (all answered, 0 lost frames, ear p95 ≤ {target_ms:.0f} ms): "
+             f"{max(ok) if ok else 'none'} of the levels run"]
+    lo, hi = min(rows, key=lambda r: r["calls"]), max(rows, key=lambda r: r["calls"])
+    if hi["calls"] > lo["calls"]:
+        n = hi["calls"] - lo["calls"]
+        lines.append(
+            f"per additional call ({lo['calls']} → {hi['calls']} calls): CPU {(hi['sip_cpu'] - lo['sip_cpu']) / n:.1f} % (SIP) + "
+            f"{(hi['engine_cpu'] - lo['engine_cpu']) / n:.1f} % (engine) of one core; RSS "
+            f"{(hi['sip_rss'] + hi['engine_rss'] - lo['sip_rss'] - lo['engine_rss']) / n:.0f} MB (the workers of the "
+            f"largest level were running at the smallest too: the model loads are not in this difference)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
