@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from ivr import metrics
@@ -25,19 +26,32 @@ log = logging.getLogger(__name__)
 UNK = "[unk]"
 MIN_GRAMMAR_CONFIDENCE = 0.6  # below: decode the utterance again without the grammar
 DECODE_CHUNK_MS = 100
+# a menu's phrases, or phrase → intent (Grammars.phrase_intents): intents refine `complete`
+Phrases = Sequence[str] | Mapping[str, str | None]
 
 
 @dataclass(frozen=True)
 class CompiledGrammar:
     phrases: tuple[str, ...]  # what Vosk receives (every word in the vocabulary)
     changes: tuple[str, ...]  # human-readable log of rewritten / dropped words
+    intents: tuple[str | None, ...] = ()  # per phrase: the intent it selects (empty: not known)
 
     @cached_property
     def complete(self) -> frozenset[str]:
-        """Phrases that no other phrase continues ("是 的" but not "是" when "是 的" exists): a
-        partial result equal to one of these may end the turn early (`Timing.complete_silence_ms`)."""
-        prefixes = {" ".join(words[:i]) for p in self.phrases if (words := p.split()) for i in range(1, len(words))}
-        return frozenset(p for p in self.phrases if p != UNK and p not in prefixes)
+        """Finished answers: a partial result equal to one of these may end the turn early
+        (`Timing.complete_silence_ms`).  A phrase is finished when no other phrase continues it, or
+        when every phrase that does means the same (是 我 → 是 我 本人: both `confirm`); "是" is
+        not finished while 是 谁 (ask_who) could follow."""
+        intent = dict(zip(self.phrases, self.intents))
+        continued: dict[str, set[str | None]] = {}  # phrase prefix → intents of the phrases extending it
+        for p in self.phrases:
+            words = p.split()
+            for i in range(1, len(words)):
+                continued.setdefault(" ".join(words[:i]), set()).add(intent.get(p))
+        return frozenset(
+            p for p in self.phrases
+            if p != UNK and (p not in continued or (intent.get(p) is not None and continued[p] == {intent[p]}))
+        )
 
     def as_json(self) -> str:
         # ensure_ascii=False matters: Vosk matches the raw UTF-8 words; "\u662f" escapes are dropped
@@ -70,10 +84,12 @@ class Vocabulary:
                     best[end] = prev + [piece]
         return best[n]
 
-    def compile(self, phrases: list[str]) -> CompiledGrammar:
+    def compile(self, phrases: Phrases) -> CompiledGrammar:
         out: list[str] = []
+        intents: dict[str, str | None] = {}  # compiled phrase → intent (two intents → None)
         changes: list[str] = []
-        for phrase in phrases:
+        of = phrases if isinstance(phrases, Mapping) else dict.fromkeys(phrases)
+        for phrase, intent in of.items():
             words: list[str] | None = []
             for w in phrase.split():
                 if w in self:
@@ -87,20 +103,23 @@ class Vocabulary:
                 changes.append(f"{w!r} not in model vocabulary → {' '.join(pieces)!r}")
                 words.extend(pieces)
             if words:
-                out.append(" ".join(words))
+                spelled = " ".join(words)
+                out.append(spelled)
+                intents[spelled] = intent if intents.get(spelled, intent) == intent else None
         if UNK in self:
             out.append(UNK)  # lets Vosk say "none of these" instead of forcing the closest phrase
-        return CompiledGrammar(tuple(dict.fromkeys(out)), tuple(dict.fromkeys(changes)))
+        unique = tuple(dict.fromkeys(out))
+        return CompiledGrammar(unique, tuple(dict.fromkeys(changes)), tuple(intents.get(p) for p in unique))
 
 
 _vocabularies: dict[int, Vocabulary] = {}
-_grammar_cache: dict[tuple[int, tuple[str, ...]], CompiledGrammar] = {}
+_grammar_cache: dict[tuple[int, tuple], CompiledGrammar] = {}
 _cache_lock = threading.Lock()
 
 
-def compile_grammar(model, phrases: list[str]) -> CompiledGrammar:
+def compile_grammar(model, phrases: Phrases) -> CompiledGrammar:
     """Compiled once per process per (model, phrase list); changes are logged the first time."""
-    key = (id(model), tuple(phrases))
+    key = (id(model), tuple(phrases.items()) if isinstance(phrases, Mapping) else tuple(phrases))
     with _cache_lock:
         vocab = _vocabularies.setdefault(id(model), Vocabulary(model))
         cached = _grammar_cache.get(key)
@@ -138,7 +157,7 @@ class CallRecognizer:
         self._pending = b""
         self._partial = ""
 
-    def begin(self, phrases: list[str] | None) -> None:
+    def begin(self, phrases: Phrases | None) -> None:
         import vosk
 
         self._grammar = compile_grammar(self.model, phrases) if phrases else None
@@ -199,7 +218,7 @@ class CallRecognizer:
         return hyp if hyp.text else None
 
 
-def decode(model, pcm16: bytes, rate: int, phrases: list[str] | None = None, chunk_ms: int = 100) -> Hypothesis:
+def decode(model, pcm16: bytes, rate: int, phrases: Phrases | None = None, chunk_ms: int = 100) -> Hypothesis:
     """Convenience: stream a whole buffer through a fresh recogniser (tests, bench)."""
     rec = CallRecognizer(model, rate)
     rec.begin(phrases)

@@ -108,7 +108,7 @@ class EngineResources:
             from ivr.asr import compile_grammar
 
             for menu in res.grammars.menus:
-                compile_grammar(res.model, res.grammars.phrases(menu))
+                compile_grammar(res.model, res.grammars.phrase_intents(menu))
         return res
 
     def prompt_book(self):  # -> PromptBook (loaded once; prompts.yaml is read-only at run time)
@@ -131,11 +131,12 @@ class EngineResources:
             )
         return self._timings[key]
 
-    def phrases(self, menu: str | None) -> list[str] | None:
+    def phrases(self, menu: str | None) -> dict[str, str | None] | None:
+        """The menu's recogniser phrases with their intents (ivr/asr.py: finished answers)."""
         if not menu:
             return None
         try:
-            return self.grammars.phrases(menu)
+            return self.grammars.phrase_intents(menu)
         except GrammarError:
             return None
 

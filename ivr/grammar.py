@@ -105,15 +105,23 @@ class Grammars:
 
     def phrases(self, menu: str, with_global: bool = True) -> list[str]:
         """Every phrase the recogniser should accept at `menu` (space-separated words)."""
-        specs = list(self.menu(menu).intents.values())
+        return list(self.phrase_intents(menu, with_global))
+
+    def phrase_intents(self, menu: str, with_global: bool = True) -> dict[str, str | None]:
+        """`phrases()` with the intent each one selects (None: ASR-only extra words, or a phrase
+        two intents share).  The recogniser uses it to tell a finished answer (ivr/asr.py)."""
+        specs = list(self.menu(menu).intents.items())
         if with_global:
-            specs += list(self.global_intents.intents.values())
-        out: list[str] = []
-        for spec in specs:
-            out.extend(spec.phrases)
-            out.extend(spec.keywords)
-        out.extend(self.menu(menu).extra_words)
-        return list(dict.fromkeys(p.strip() for p in out if p.strip()))
+            specs += list(self.global_intents.intents.items())
+        out: dict[str, str | None] = {}
+        for name, spec in specs:
+            for phrase in (*spec.phrases, *spec.keywords):
+                if phrase := phrase.strip():
+                    out[phrase] = name if out.get(phrase, name) == name else None
+        for word in self.menu(menu).extra_words:
+            if word := word.strip():
+                out.setdefault(word, None)
+        return out
 
 
 def _load_file(path: Path) -> MenuSpec:

@@ -22,6 +22,28 @@ def test_only_phrases_nothing_continues_are_complete() -> None:
     assert g.complete == {"是 的", "是 我", "对", "不 是"}  # "是" could still become 是的/是我
 
 
+def test_a_phrase_is_finished_when_every_continuation_means_the_same() -> None:
+    """是我 → 是我本人 changes nothing (confirm); 是 → 是谁 (ask_who) does."""
+    phrases = {"是": "confirm", "是 我": "confirm", "是 我 本人": "confirm", "是 谁": "ask_who",
+               "不 是": "deny", "不 是 我": "deny", "三": None, "三 千": None}
+    g = CompiledGrammar(tuple(phrases), (), tuple(phrases.values()))
+    assert g.complete == {"是 我", "是 我 本人", "是 谁", "不 是", "不 是 我", "三 千"}
+
+
+def test_shipped_opening_grammar_finishes_the_common_answers() -> None:
+    from ivr.asr import Vocabulary
+    from ivr.grammar import cached_grammars
+
+    class EveryWordKnown:  # the Mandarin model is absent here: assume its vocabulary has every word
+        def vosk_model_find_word(self, word: str) -> int:
+            return 1
+
+    g = cached_grammars(str(REPO / "grammars"))
+    complete = Vocabulary(EveryWordKnown()).compile(g.phrase_intents("opening")).complete
+    assert {"是 我", "对", "嗯", "好", "不是", "我 就是"} <= complete
+    assert "是" not in complete  # 是谁 (ask_who) may follow
+
+
 SPEECH = silence(500, 16000) + read_wav(TTS_ZH / "opening_confirm.wav").pcm  # 是的，我是本人
 SPEECH_END = speech_bounds(SPEECH, 16000)[1]
 
@@ -96,7 +118,7 @@ def _turn(korean_model, korean_speech, tmp_path, settings, word: str, timing: st
     g.mkdir()
     (g / "global.yaml").write_text("intents:\n  repeat: {phrases: ['다시']}\n", encoding="utf-8")
     (g / "ko.yaml").write_text(
-        "intents:\n  agree: {phrases: ['네', '네 좋아요']}\n  hello: {phrases: ['안녕하세요']}\n"
+        "intents:\n  agree: {phrases: ['네']}\n  thanks: {phrases: ['네 감사합니다']}\n  hello: {phrases: ['안녕하세요']}\n"
         f"timing: {timing}\n", encoding="utf-8")
     res = EngineResources(load_grammars(g), PromptAudio(tmp_path, settings.cache_dir), korean_model)
     session = RecordingSession()
@@ -124,10 +146,14 @@ def test_engine_ends_a_whole_phrase_early(korean_model, korean_speech, tmp_path,
 
 
 def test_engine_waits_when_a_longer_phrase_could_follow(korean_model, korean_speech, tmp_path, settings) -> None:
-    """네 is a phrase, but 네 좋아요 continues it: the caller may not be done."""
+    """네 (agree) is a phrase, but 네 감사합니다 (thanks) continues it into another intent: the
+    caller may not be done."""
     t = _turn(korean_model, korean_speech, tmp_path, settings, "네", EARLY)
-    assert t["text"] == "네" and "early_endpoint" not in t
-    assert t["endpoint_s"] - t["end_of_speech_s"] == pytest.approx(BUDGET_MS / 1000, abs=0.1)
+    assert t["text"] == "네"
+    # Not ended at 250 ms.  (This model, whose grammars have no [unk], lets the partial drift to
+    # 네 감사합니다 during the trailing silence, which then ends the turn ~700 ms after the speech —
+    # still within the budget, and the final result is 네.)
+    assert t["endpoint_s"] - t["end_of_speech_s"] >= COMPLETE_MS / 1000 + 0.3
 
 
 def test_engine_without_complete_silence_waits_the_budget(korean_model, korean_speech, tmp_path, settings) -> None:
