@@ -60,6 +60,7 @@ class DtmfDetector:
         n = np.arange(self.win)
         freqs = np.array(ROWS + COLS)
         self._kernel = np.exp(-2j * np.pi * np.outer(freqs, n) / rate)  # 8 × win
+        self._min_power = 32768.0**2 / 2 * 10 ** (MIN_LEVEL_DBFS / 10)  # a tone at MIN_LEVEL_DBFS
         self._buf = np.zeros(0, dtype=np.float64)
         self._candidate: str | None = None
         self._hits = 0
@@ -68,7 +69,9 @@ class DtmfDetector:
 
     def _classify(self, x: np.ndarray) -> str | None:
         energy = float(np.dot(x, x))
-        if energy <= 0:
+        # Cauchy-Schwarz: no component's power (2|X|²/N²) exceeds twice the window's mean power, so
+        # a quiet window (most of a call) cannot hold a tone loud enough: skip the 8 correlations.
+        if 2 * energy / self.win < self._min_power:
             return None
         # power of a sine of amplitude A over N samples: |X|² = (A·N/2)² → mean power A²/2 = 2|X|²/N²
         power = 2 * np.abs(self._kernel @ x) ** 2 / self.win**2
