@@ -206,6 +206,9 @@ class CallEngine:
         self.partials: list[str] = []
         self.outcome: str | None = None
         self.finished = threading.Event()
+        # session.start() has run: the call row exists.  A SIP worker answers only then, so a
+        # crash right after the 200 OK cannot lose an answered call (set on failure too).
+        self.started = threading.Event()
         self._transferred = False
         self._last_dtmf_at = -1.0
         self._held_keys: list[tuple[str, float]] = []  # keys pressed during a protected notice
@@ -313,6 +316,8 @@ class CallEngine:
             log.exception("call start failed; hanging up")
             self._finish("hangup")
             return
+        finally:
+            self.started.set()
         while not self.finished.is_set():
             with self._wake:
                 while not self._inbox:

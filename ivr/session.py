@@ -40,8 +40,12 @@ class CallSession:
         transport: str = "text",
         caller_number: str | None = None,
         worker: str | None = None,
+        case_ref: str | None = None,
+        case_known: bool = True,  # False: no case matched the call, so no case is stored with it
     ) -> None:
         self.store = store
+        self.case_ref = case_ref
+        self.case_known = case_known
         self.dialog = dialog
         self.call_id = call_id or uuid.uuid4().hex
         self.transport = transport
@@ -63,9 +67,10 @@ class CallSession:
             transport=self.transport,
             worker=self.worker,
             caller_number=self.caller_number,
-            case_id=case.case_id,
-            debtor_name=case.name,
-            case=case.as_dict(),
+            case_ref=self.case_ref,
+            case_id=case.case_id if self.case_known else None,
+            debtor_name=case.name if self.case_known else None,
+            case=case.as_dict() if self.case_known else {},
             identity=self.dialog.identity,
         )
         self._started = True

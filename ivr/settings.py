@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     http: str = "127.0.0.1:8080"
     audiosocket: str | None = None
     sip_workers: int = 1
+    # RTP/RTCP ports: worker i (SIP port base+2i) uses sip_rtp_base + i*sip_rtp_span onwards, so
+    # workers never collide and a firewall can be written (docs/scale.md)
+    sip_rtp_base: int = 10000
+    sip_rtp_span: int = 100
     sip_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
     secret_key: str | None = None  # console session signing; generated into data_dir when unset
     metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer <token>"

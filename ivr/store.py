@@ -63,7 +63,8 @@ class Call(Base):
     transport: Mapped[str] = mapped_column(String(16), default="text")  # text|wav|mic|sip|audiosocket|websocket
     worker: Mapped[str | None] = mapped_column(String(64))  # host:port / process that served it
     caller_number: Mapped[str | None] = mapped_column(String(64))
-    case_id: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(64))  # the matched case (None: no case matched)
+    case_ref: Mapped[str | None] = mapped_column(String(64))  # the dialer's reference as received (X-Case-Id ...)
     debtor_name: Mapped[str | None] = mapped_column(String(64))
     case: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active|ended

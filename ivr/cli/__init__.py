@@ -24,9 +24,9 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
 
 
 def _register() -> None:
-    from ivr.cli import audio, deploy, records, serve, understand, users
+    from ivr.cli import audio, cases, deploy, records, serve, understand, users
 
-    for module in (understand, records, audio, serve, users, deploy):
+    for module in (understand, records, audio, serve, users, deploy, cases):
         module.register(app)
 
 

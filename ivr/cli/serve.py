@@ -25,28 +25,47 @@ def serve(
     audiosocket: Optional[str] = typer.Option(None, "--audiosocket", help="HOST:PORT for Asterisk AudioSocket (off unless given)"),
     sip_workers: Optional[int] = typer.Option(None, "--sip-workers", help="SIP worker processes (4 calls each), ports base, base+2, ..."),
     no_sip: bool = typer.Option(False, "--no-sip", help="do not start SIP workers (AudioSocket/WebSocket only)"),
-    case: Optional[Path] = typer.Option(None, "--case", help="case JSON for inbound calls (default: the demo case)"),
+    case: Optional[Path] = typer.Option(None, "--case", help="one case JSON for every call (default: the demo case)"),
+    cases: Optional[Path] = typer.Option(None, "--cases", help="case book: CSV, JSON lines or folder of *.json; each call is looked up in it"),
 ) -> None:
     """Answer calls: SIP, AudioSocket and WebSocket media, plus the supervisor console."""
-    from ivr.case import Case, CaseError
+    from ivr.case import CaseError
+    from ivr.casebook import CaseBook, CaseBookError, LiveCaseBook, case_source
     from ivr.settings import load_settings
     from ivr.transports.sip import parse_hostport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if case and cases:
+        raise fail("--case and --cases exclude each other: one case for every call, or a book to look calls up in")
     settings = load_settings(sip=sip, http=http, agent_uri=agent_uri, audiosocket=audiosocket, sip_workers=sip_workers)
     try:
         sip_addr = parse_hostport(settings.sip, 5070)
         http_addr = parse_hostport(settings.http, 8080)
         as_addr = parse_hostport(settings.audiosocket, 9092) if settings.audiosocket else None
-        the_case = Case.load(case) if case else None
+        # the book is checked in full before anything starts: a half-loaded book is worse than none
+        source = LiveCaseBook(cases, CaseBook.load(cases)) if cases else case_source(case, None)
+    except CaseBookError as e:
+        for line in e.errors:
+            fail(line)
+        raise fail(f"{cases}: {len(e.errors)} error(s); nothing started (check with `ivr cases check {cases}`)")
     except (ValueError, CaseError) as e:
         raise fail(str(e))
     if settings.sip_workers < 1 and not no_sip:
         raise fail(f"--sip-workers must be at least 1, got {settings.sip_workers}")
-    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, the_case, case))
+    if not no_sip:
+        from ivr.transports.sip_pool import rtp_ranges, worker_ports
+
+        try:  # each worker's RTP range (sip_rtp_base/sip_rtp_span): checked before anything starts
+            rtp_ranges(settings.sip_rtp_base, settings.sip_rtp_span, worker_ports(sip_addr[1], settings.sip_workers))
+        except ValueError as e:
+            raise fail(str(e))
+    if cases:
+        logging.getLogger("ivr.serve").info("case book %s: %d cases", cases, len(source.book.cases))
+    worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
+    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, source, worker_args))
 
 
-async def _serve(settings, sip_addr, http_addr, as_addr, case, case_path) -> None:  # type: ignore[no-untyped-def]
+async def _serve(settings, sip_addr, http_addr, as_addr, source, worker_args) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from ivr.store import Store
@@ -61,11 +80,10 @@ async def _serve(settings, sip_addr, http_addr, as_addr, case, case_path) -> Non
     # calls left active by a crash (of this host's AudioSocket listener, or any call older than the limit)
     store.close_stale_calls(worker=f"audiosocket:{as_addr[1]}" if as_addr else None)
     app = create_app(settings, ready=False, store=store)
-    extra = ["--case", str(Path(case_path).resolve())] if case_path else []
-    pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, extra) if sip_addr else None
+    pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args) if sip_addr else None
     if pool:
         pool.start()  # workers load their own model while this process loads its own
-    factory = await asyncio.to_thread(real_engine_factory, settings, store, case)
+    factory = await asyncio.to_thread(real_engine_factory, settings, store, None, None, source)
     app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
     audio_socket = None
     if as_addr:

@@ -95,7 +95,7 @@ class AudioSocketServer:
             if kind != KIND_UUID or length != 16:
                 raise ProtocolError(f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {length} bytes")
             payload = await asyncio.wait_for(reader.readexactly(16), FIRST_MESSAGE_TIMEOUT_S)
-            media = await self._open(uuid.UUID(bytes=payload).hex, writer)
+            media = await self._open(uuid.UUID(bytes=payload), writer)
             sender = asyncio.create_task(pace_out(media, FRAME_BYTES, lambda pcm: _send(writer, KIND_AUDIO, pcm, quiet=True)))
             try:
                 reason = await self._receive(reader, media)
@@ -121,7 +121,7 @@ class AudioSocketServer:
                 self.finished.append(await asyncio.to_thread(media.end, f"audiosocket {reason}"))
             writer.close()
 
-    async def _open(self, call_id: str, writer: asyncio.StreamWriter) -> MediaCall:
+    async def _open(self, call_uuid: uuid.UUID, writer: asyncio.StreamWriter) -> MediaCall:
         loop = asyncio.get_running_loop()
         holder: dict[str, MediaCall] = {}
 
@@ -131,7 +131,11 @@ class AudioSocketServer:
         def on_hangup(outcome: str) -> None:
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_bye(writer, f"bot hangup ({outcome})")))
 
-        ctx = CallContext("audiosocket", RATE, call_id=call_id, worker=self.worker, on_transfer=on_transfer, on_hangup=on_hangup)
+        # The UUID is all AudioSocket carries: it is the call id, and the case reference for a book
+        # keyed by UUIDs (docs/telephony.md "Which case is this call?").
+        call_id = call_uuid.hex
+        ctx = CallContext("audiosocket", RATE, call_id=call_id, worker=self.worker, case_ref=str(call_uuid),
+                          on_transfer=on_transfer, on_hangup=on_hangup)
         media = await asyncio.to_thread(MediaCall, ctx, self.engine_factory, self.recordings_dir, self.store)
         holder["m"] = media
         log.info("audiosocket: call %s", call_id)

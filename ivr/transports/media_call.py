@@ -44,6 +44,8 @@ class CallContext:
     call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     caller_number: str | None = None
     worker: str | None = None
+    case_ref: str | None = None  # the dialer's case reference (SIP X-Case-Id, WebSocket case_id, AudioSocket UUID)
+    called_number: str | None = None  # the dialed user (SIP request-URI): a case id when the dialer puts it there
     on_transfer: Callable[[Transfer], None] = lambda t: None
     on_hangup: Callable[[str], None] = lambda outcome: None
 

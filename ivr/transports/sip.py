@@ -26,12 +26,14 @@ from typing import Any, Callable
 import pjsua2 as pj
 
 from ivr.events import Transfer
+from ivr.transports import sip_message
 from ivr.transports.media_call import CallContext, EngineFactory, MediaCall, mark_transfer, transfer_failed
 from ivr.transports.sip_frames import read_frame, write_frame
+from ivr.transports.sip_pool import CALLS_PER_WORKER
 
 log = logging.getLogger("ivr.sip")
 
-MAX_CALLS = 4  # hard cap of the pjsua2-python wheel, whatever uaConfig.maxCalls says
+MAX_CALLS = CALLS_PER_WORKER  # hard cap of the pjsua2-python wheel, whatever uaConfig.maxCalls says
 MEDIA_RT_PRIORITY = 10  # SCHED_RR priority of the media clock thread (1-99; kernel threads use 50)
 CODECS = {"PCMU/8000": 200, "PCMA/8000": 190, "G722/16000": 180}  # everything else is disabled
 
@@ -47,7 +49,8 @@ class SipConfig:
     rtp_timeout_s: float = 10.0  # no RTP packet for this long → hang up
     answer_timeout_s: float = 10.0  # engine still not ready this long after 180 → 503 (balancer fails over)
     recordings_dir: Path | None = None
-    rtp_port: int = 0  # 0: pjsua default range (4000+)
+    rtp_port: int = 0  # first RTP port; 0: pjsua default (4000+, shared by every process: avoid)
+    rtp_span: int = 0  # ports pjsua may use from rtp_port on (pairs handed out in turn, wrapping)
     log_level: int = 2  # pjsip: 1 errors, 2 warnings, 3 info
 
 
@@ -235,11 +238,14 @@ class SipServer:
         call.answer(op)
         call.ringing_since = time.monotonic()
         info = call.getInfo()
+        invite = prm.rdata.wholeMsg
         ctx = CallContext(
             transport="sip",
             rate=self.cfg.rate,
             caller_number=_user_of(info.remoteUri),
             worker=self.worker,
+            case_ref=sip_message.case_ref(invite),  # which case the dialer placed this call for
+            called_number=sip_message.request_user(invite),
             on_transfer=lambda t, c=prm.callId: self.post("xfer", c, t),
             on_hangup=lambda outcome, c=prm.callId: self.post("bye", c, outcome),
         )
@@ -335,10 +341,14 @@ class SipServer:
         rtp.boundAddress = self.cfg.host
         if self.cfg.rtp_port:
             rtp.port = self.cfg.rtp_port
+            # pjsua wraps only once the next RTP port is *beyond* port + portRange (measured: it
+            # bound port + portRange), and RTCP takes the port above: so the last pair is span-2/-1
+            rtp.portRange = max(0, self.cfg.rtp_span - 2)  # 0: no limit (pjsua counts on from rtp_port)
         self.account = _BotAccount(self)
         self.account.create(acfg, True)
         self.ep = ep
-        log.info("sip: listening on %s (udp%s), max %d calls", self.worker, "+tcp" if self.cfg.tcp else "", MAX_CALLS)
+        log.info("sip: listening on %s (udp%s), max %d calls, RTP ports %s", self.worker, "+tcp" if self.cfg.tcp else "",
+                 MAX_CALLS, f"{self.cfg.rtp_port}-{self.cfg.rtp_port + self.cfg.rtp_span - 1}" if self.cfg.rtp_span else "pjsua default")
         self.ready.set()
         return ep
 

@@ -20,16 +20,17 @@ from ivr.settings import load_settings
 from ivr.transports.media_call import EngineFactory
 from ivr.transports.sip import SipConfig, SipServer, parse_hostport
 from ivr.transports.sip_engine_host import RemoteEngines
+from ivr.transports.sip_pool import rtp_ranges, worker_rtp_range
 
 
-def load_factory(spec: str | None, settings, case_file: str | None = None) -> EngineFactory:
+def load_factory(spec: str | None, settings, case_file: str | None = None, cases_path: str | None = None) -> EngineFactory:
     """`module:function` returning an EngineFactory given settings; default: the real call engine
-    (for the case in `case_file`, else the demo case)."""
+    (calls looked up in the case book `cases_path`, else the case in `case_file`, else the demo case)."""
     if not spec:
-        from ivr.case import Case
+        from ivr.casebook import case_source
         from ivr.transports.engine_factory import real_engine_factory
 
-        return real_engine_factory(settings, case=Case.load(case_file) if case_file else None)
+        return real_engine_factory(settings, cases=case_source(case_file, cases_path))
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)(settings)
 
@@ -39,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--listen", required=True, help="HOST:PORT for SIP (UDP and TCP)")
     p.add_argument("--engine", help="module:function building the engine factory (tests)")
     p.add_argument("--case", help="case JSON for the calls (default: the demo case)")
-    p.add_argument("--rtp-port", type=int, default=0)
+    p.add_argument("--cases", help="case book (CSV, JSON lines or folder) to look each call up in")
+    p.add_argument("--rtp-port", type=int, help="first RTP port of this worker's range (default: from sip_rtp_base, "
+                   "sip_rtp_span and this worker's place after the `sip` base port)")
+    p.add_argument("--rtp-span", type=int, help="ports in the RTP range (default: sip_rtp_span)")
     p.add_argument("--rtp-timeout", type=float, default=10.0)
     p.add_argument("--answer-timeout", type=float, default=10.0,
                    help="seconds a call may ring while its engine is built before it is refused with 503")
@@ -54,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         host, port = parse_hostport(args.listen, 5070)
     except ValueError as e:
         print(f"ivr: error: --listen: {e}", file=sys.stderr)
+        return 2
+    try:
+        rtp = _rtp_range(args, settings, port)
+    except ValueError as e:
+        print(f"ivr: error: sip worker {args.listen}: {e}", file=sys.stderr)
         return 2
     from ivr.store import Store
 
@@ -70,16 +79,17 @@ def main(argv: list[str] | None = None) -> int:
         rtp_timeout_s=args.rtp_timeout,
         answer_timeout_s=args.answer_timeout,
         recordings_dir=settings.recordings_dir,
-        rtp_port=args.rtp_port,
+        rtp_port=rtp.start,
+        rtp_span=len(rtp),
     )
     if args.in_process:
         try:
-            factory = load_factory(args.engine, settings, args.case)
+            factory = load_factory(args.engine, settings, args.case, args.cases)
         except Exception as e:  # bad grammars/prompts/model: one line, not a traceback per restart
             print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
             return 2
     else:
-        factory = RemoteEngines(args.engine, args.case)
+        factory = RemoteEngines(args.engine, args.case, args.cases)
         try:
             factory.wait_ready()
         except RuntimeError as e:
@@ -101,6 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(factory, RemoteEngines):
             factory.close()
     return 0
+
+
+def _rtp_range(args: argparse.Namespace, settings, sip_port: int) -> range:
+    if args.rtp_port is None:
+        if args.rtp_span is not None:
+            raise ValueError("--rtp-span needs --rtp-port")
+        return worker_rtp_range(settings, sip_port)
+    span = settings.sip_rtp_span if args.rtp_span is None else args.rtp_span
+    try:
+        return rtp_ranges(args.rtp_port, span, [sip_port])[0]
+    except ValueError as e:  # name the flags the user gave, not the settings behind the defaults
+        raise ValueError(str(e).replace("sip_rtp_base", "--rtp-port").replace("sip_rtp_span", "--rtp-span")) from None
 
 
 def _announce(server: SipServer, ready_file: Path) -> None:

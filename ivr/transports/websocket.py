@@ -1,9 +1,10 @@
 """WebSocket media endpoint for FreeSWITCH mod_audio_stream / mod_audio_fork and jambonz `listen`.
 
-Route: `/media` (query: `rate=8000|16000`, optional `call_id`, `caller`).
+Route: `/media` (query: `rate=8000|16000`, optional `call_id`, `caller`, `case_id`).
 Client → bot:
-  text  {"event": "start", "sampleRate": 8000|16000, "callId": "...", "from": "..."}  (rate may
-        come from the query string instead); {"event": "dtmf", "digit": "5"};
+  text  {"event": "start", "sampleRate": 8000|16000, "callId": "...", "from": "...", "caseId": "..."}
+        (rate may come from the query string instead; caseId: which case the dialer placed the call for);
+        {"event": "dtmf", "digit": "5"};
         {"event": "stop"} or {"event": "hangup"}; {"event": "transfer_result", "ok": false, "detail": "..."}
   binary  L16 little-endian mono caller audio, any frame size.
 Bot → client:
@@ -79,7 +80,8 @@ def _json(text: str) -> dict[str, Any]:
 
 async def _serve(ws: WebSocket, factory: EngineFactory, recordings_dir: Path | None, store: Any, agent_uri: str) -> None:
     q = ws.query_params
-    meta: dict[str, Any] = {"rate": q.get("rate") or q.get("sampleRate"), "call_id": q.get("call_id"), "caller": q.get("caller")}
+    meta: dict[str, Any] = {"rate": q.get("rate") or q.get("sampleRate"), "call_id": q.get("call_id"), "caller": q.get("caller"),
+                            "case_id": q.get("case_id")}
     media: MediaCall | None = None
     sender: asyncio.Task | None = None
     reason = "?"
@@ -96,6 +98,7 @@ async def _serve(ws: WebSocket, factory: EngineFactory, recordings_dir: Path | N
             meta["rate"] = first.get("sampleRate", first.get("sample_rate", first.get("rate")))
             meta["call_id"] = first.get("callId") or first.get("call_id") or meta["call_id"]
             meta["caller"] = first.get("from") or first.get("caller") or meta["caller"]
+            meta["case_id"] = first.get("caseId") or first.get("case_id") or meta["case_id"]
         rate = _rate(meta["rate"])
         media = await _open(ws, factory, recordings_dir, store, agent_uri, rate, meta)
         sender = asyncio.create_task(pace_out(media, rate * 2 // 50, ws.send_bytes))
@@ -135,7 +138,9 @@ async def _open(
         send_json_threadsafe({"event": "hangup", "outcome": outcome})
         asyncio.run_coroutine_threadsafe(_close(ws, 1000, ws.state.bot_reason), loop)
 
-    ctx = CallContext("websocket", rate, worker="websocket", caller_number=meta.get("caller"), on_transfer=on_transfer, on_hangup=on_hangup)
+    case_ref = str(meta["case_id"])[:64] if meta.get("case_id") else None  # the call row keeps 64 characters
+    ctx = CallContext("websocket", rate, worker="websocket", caller_number=meta.get("caller"), case_ref=case_ref,
+                      on_transfer=on_transfer, on_hangup=on_hangup)
     if meta.get("call_id"):
         ctx.call_id = str(meta["call_id"])[:36]
     media = await asyncio.to_thread(MediaCall, ctx, factory, recordings_dir, store)

@@ -143,8 +143,14 @@ class SippWorker:
         if self.proc:
             _stop(self.proc, signal.SIGKILL)
 
+    def freeze(self, frozen: bool = True) -> None:
+        """Hang like a stuck worker (SIGSTOP): its socket stays open, nothing is answered."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc:
+            self.freeze(False)
             _stop(self.proc)
 
 

@@ -62,7 +62,9 @@ def site(tmp_path: Path, pg_url: str):
     workers = f"127.0.0.1:{sip1},127.0.0.1:{sip2}"
     servers = [
         IvrServe(tmp_path, "worker1", ["--sip", f"127.0.0.1:{sip1}", "--sip-workers", "1"], env, free_tcp_port()),
-        IvrServe(tmp_path, "worker2", ["--sip", f"127.0.0.1:{sip2}", "--sip-workers", "1"], env, free_tcp_port()),
+        # two "hosts" on one machine: the second gets the next RTP range (on real hosts both keep the default)
+        IvrServe(tmp_path, "worker2", ["--sip", f"127.0.0.1:{sip2}", "--sip-workers", "1"], {**env, "IVR_SIP_RTP_BASE": "10100"},
+                 free_tcp_port()),
         IvrServe(tmp_path, "console", ["--no-sip"], env, free_tcp_port()),
     ]
     try:
@@ -108,3 +110,7 @@ def test_calls_through_kamailio_reach_both_workers_and_survive_a_worker_crash(si
     assert stored[w2] >= answered[w2]  # incl. a call worker 2 may have taken just as it died
     listed = _console_calls(console)
     assert listed["total"] == sum(stored.values()) == len({c["id"] for c in listed["items"]})
+    # every worker kept to the RTP range `ivr serve` gave it: no port collisions retried
+    for server, ports in ((worker1, "RTP 10000-10099"), (worker2, "RTP 10100-10199")):
+        log = server.log.read_text(errors="replace")
+        assert ports in log and "bind()" not in log, f"{server.name}: {ports} expected, no RTP bind retries"

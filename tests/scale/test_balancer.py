@@ -3,13 +3,14 @@ sipp UAS processes stand in for `ivr serve` workers, sipp UAC processes are the 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
 
 from ivr.dispatch import Worker
-from sip_site import Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
+from sip_site import KAMAILIO_CFG, Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
 
 SIPP_DIR = Path(__file__).with_name("sipp")
 
@@ -30,8 +31,7 @@ def site(tmp_path: Path):
     pa, pb, pk = free_udp_ports(3)
     a, b = SippWorker(tmp_path, pa), SippWorker(tmp_path, pb)
     try:
-        # sipp answers at once: a short no-reply timeout keeps the failover test quick
-        with Kamailio(tmp_path, [a.worker, b.worker], pk, no_reply_timeout_ms=1500) as kam:
+        with Kamailio(tmp_path, [a.worker, b.worker], pk) as kam:  # the shipped no-reply timeout
             wait_for(lambda: _active(kam, a, b), 10, what="both workers active in the dispatcher")
             yield kam, a, b, f"127.0.0.1:{pk}"
     finally:
@@ -76,6 +76,36 @@ def test_a_killed_worker_is_skipped_then_taken_back(site, tmp_path: Path) -> Non
     assert again.completed == 4 and again.spread() == {a.worker.hostport: 2, b.worker.hostport: 2}
 
 
+def failover_answer_ms(workdir: Path, no_reply_timeout_ms: int | None = None) -> tuple[int, int, str]:
+    """Two workers, one frozen (SIGSTOP) before OPTIONS probing can notice (probes every 30 s);
+    2 calls: round-robin sends one of them to the frozen worker.  Returns (INVITE→200 ms of that
+    call, of the other call, the worker that answered both).  Also used for docs/scale.md numbers."""
+    pa, pb, pk = free_udp_ports(3)
+    a, b = SippWorker(workdir, pa), SippWorker(workdir, pb)
+    try:
+        with Kamailio(workdir, [a.worker, b.worker], pk, ping_interval=30, no_reply_timeout_ms=no_reply_timeout_ms) as kam:
+            wait_for(lambda: _active(kam, a, b), 10, what="both workers active")
+            b.freeze()
+            run = place_calls(workdir, f"127.0.0.1:{pk}", calls=2, rate=20, name="frozen")
+            assert run.answered == run.completed == 2, f"a call was lost to the frozen worker: {run.calls}"
+            assert run.spread() == {a.worker.hostport: 2}
+            assert kam.destinations()[b.worker.uri].startswith("I"), "the frozen worker must leave the rotation"
+            slow, fast = sorted((c.answered_ms - c.invite_ms for c in run.calls.values()), reverse=True)
+            return slow, fast, a.worker.hostport
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_frozen_worker_fails_over_within_the_shipped_no_reply_timeout(tmp_path: Path) -> None:
+    """A worker that hangs (SIGSTOP, not dead: OPTIONS has not noticed yet) gets an INVITE and says
+    nothing: after NO_REPLY_TIMEOUT_MS (kamailio.cfg default) the caller is answered by the other worker."""
+    shipped = int(re.search(r"#!define NO_REPLY_TIMEOUT_MS (\d+)", KAMAILIO_CFG.read_text()).group(1))
+    slow, fast, _ = failover_answer_ms(tmp_path)
+    assert fast < 300, f"the call to the live worker took {fast} ms"
+    assert shipped - 100 <= slow <= shipped + 700, f"failover answer after {slow} ms, no-reply timeout {shipped} ms"
+
+
 def test_regenerated_dispatcher_list_is_picked_up_by_reload(tmp_path: Path) -> None:
     pa, pb, pk = free_udp_ports(3)
     a, b = SippWorker(tmp_path, pa), SippWorker(tmp_path, pb)
@@ -95,7 +125,7 @@ def test_regenerated_dispatcher_list_is_picked_up_by_reload(tmp_path: Path) -> N
 
 def test_no_live_worker_gives_callers_a_clear_503(tmp_path: Path) -> None:
     dead, pk = free_udp_ports(2)
-    with Kamailio(tmp_path, [Worker("127.0.0.1", dead)], pk, no_reply_timeout_ms=1500) as kam:
+    with Kamailio(tmp_path, [Worker("127.0.0.1", dead)], pk) as kam:
         wait_for(lambda: kam.destinations()[f"sip:127.0.0.1:{dead}"].startswith("I"), 10, what="dead worker marked inactive")
         t0 = time.monotonic()
         run = place_calls(tmp_path, f"127.0.0.1:{pk}", calls=1, rate=10, name="nobody")

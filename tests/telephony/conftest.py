@@ -14,7 +14,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # peers.py / tel_fakes.py for the tests and the worker processes
 
-from peers import free_port  # noqa: E402
+from peers import free_port, free_rtp_range  # noqa: E402
+
+RTP_SPAN = 20  # per test worker: 10 RTP/RTCP pairs for its <= 4 calls
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Worker:
 
 def start_worker(tmp: Path, env_extra: dict[str, str], *args: str, port: int | None = None) -> Worker:
     port = port or free_port()
+    if "--rtp-port" not in args:  # its own free range, as `ivr serve` gives each worker
+        args = (*args, "--rtp-port", str(free_rtp_range(RTP_SPAN)), "--rtp-span", str(RTP_SPAN))
     ready = tmp / f"ready-{port}"
     log = tmp / f"worker-{port}.log"
     env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **env_extra)

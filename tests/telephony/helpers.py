@@ -96,3 +96,30 @@ def children(pid: int) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
     return kids
+
+
+def sip_messages(trace: Path) -> list[tuple[float, str, str, str]]:
+    """(time, 'sent'|'received', first line, Call-ID) of every message in a sipp -trace_msg file."""
+    import datetime as dt
+
+    out = []
+    for stamp, direction, first, rest in re.findall(
+        r"-{10,} (\S+ \S+)\n\S+ message (sent|received) [^\n]*:\s*\n+(.*)\n((?:.+\n)*)", trace.read_text()
+    ):
+        call_id = re.search(r"^Call-ID:\s*(\S+)", rest, re.M | re.I)
+        out.append((dt.datetime.fromisoformat(stamp).timestamp(), direction, first.strip(), call_id.group(1) if call_id else ""))
+    return out
+
+
+def reply_delays(trace: Path) -> dict[str, list[float]]:
+    """Seconds from each INVITE sent to its first 100 / 180 / 200 received, per status, over all calls."""
+    sent: dict[str, float] = {}
+    delays: dict[str, list[float]] = {"100": [], "180": [], "200": []}
+    seen: set[tuple[str, str]] = set()
+    for t, direction, line, call_id in sip_messages(trace):
+        if direction == "sent" and line.startswith("INVITE"):
+            sent.setdefault(call_id, t)
+        elif direction == "received" and call_id in sent and line[8:11] in delays and (call_id, line[8:11]) not in seen:
+            seen.add((call_id, line[8:11]))
+            delays[line[8:11]].append(t - sent[call_id])
+    return delays

@@ -37,6 +37,26 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     raise RuntimeError("no free port pair")
 
 
+def free_rtp_range(span: int = 20) -> int:
+    """First port of `span` consecutive UDP ports free right now, below the ephemeral range (so
+    sipp/baresip sockets do not land in it): a SIP worker's own RTP range (--rtp-port/--rtp-span)."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - span, 2)
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(span)]
+        try:
+            for i, s in enumerate(socks):
+                s.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no {span} consecutive free UDP ports in 20000-32000")
+
+
 def padded_wav(src: Path, dst: Path, lead_s: float, tail_s: float, rate: int = 8000) -> Path:
     """Resample to `rate` mono and pad with silence: baresip hangs up when its source file ends."""
     import soxr

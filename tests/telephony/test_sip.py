@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import best_match, prompt_score, wait_call_ends
+from helpers import best_match, prompt_score, reply_delays, wait_call_ends
 from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav, read_wav, sipp
 
 from ivr.store import Escalation, Store
@@ -143,19 +143,6 @@ def test_failed_transfer_apology_is_played_then_the_bot_hangs_up(tmp_path, sip_w
     assert best_match(rec[:, 1], [(played, tail)], seconds=2.0, rate=rate, start_s=0.5)[1] > 0.85, "the apology was cut short"
 
 
-def _sip_messages(trace: Path) -> list[tuple[float, str, str]]:
-    """(time, 'sent'|'received', first line) of every message in a sipp -trace_msg file."""
-    import datetime as dt
-    import re
-
-    out = []
-    for stamp, direction, first in re.findall(
-        r"-{10,} (\S+ \S+)\n\S+ message (sent|received) [^\n]*:\s*\n+(.*)", trace.read_text()
-    ):
-        out.append((dt.datetime.fromisoformat(stamp).timestamp(), direction, first.strip()))
-    return out
-
-
 def test_rings_at_once_and_answers_once_the_engine_is_ready(tmp_path, sip_worker):
     """An engine that takes 2 s to build (unbuilt prompt cache): 180 Ringing goes out at once, so a
     balancer does not fail the call over; 200 OK follows when the engine is ready."""
@@ -167,12 +154,10 @@ def test_rings_at_once_and_answers_once_the_engine_is_ready(tmp_path, sip_worker
     proc = sipp(tmp_path, ["-sf", str(scen), "-d", "1000", "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
                            "-timeout", "20s", "-trace_msg", "-message_file", str(trace), f"127.0.0.1:{worker.port}"], timeout=30)
     assert proc.returncode == 0, f"the call failed (no 180 before the 200?):\n{trace.read_text()[-3000:]}"
-    msgs = _sip_messages(trace)
-    sent_invite = next(t for t, d, line in msgs if d == "sent" and line.startswith("INVITE"))
-    ringing = next(t for t, d, line in msgs if d == "received" and line.startswith("SIP/2.0 180"))
-    ok = next(t for t, d, line in msgs if d == "received" and line.startswith("SIP/2.0 200"))
-    assert ringing - sent_invite < 0.5, f"180 Ringing came {ringing - sent_invite:.2f} s after the INVITE"
-    assert ok - sent_invite >= BUILD_DELAY_S - 0.1, "200 OK was sent before the engine was built"
+    delays = reply_delays(trace)
+    (ringing,), (ok,) = delays["180"], delays["200"]
+    assert ringing < 0.5, f"180 Ringing came {ringing:.2f} s after the INVITE"
+    assert ok >= BUILD_DELAY_S - 0.1, "200 OK was sent before the engine was built"
     assert "answered after" in worker.text()
 
 

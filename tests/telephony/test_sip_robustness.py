@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from helpers import call_ends, children, lost_frames, wait_call_ends
-from peers import free_port, sipp
+from peers import free_port, free_rtp_range, sipp
 
 SCENARIO = Path(__file__).parent / "scenarios" / "uac_short.xml"
 TONE = ("--engine", "tel_fakes:tone_factory")
@@ -41,8 +41,8 @@ def good_call(tmp_path: Path, worker, seconds: float):
 
 
 def test_garbage_truncated_sdp_and_stray_rtp_leave_the_good_call_alone(tmp_path, sip_worker):
-    rtp_port = free_port()
-    worker = sip_worker(*TONE, "--rtp-port", str(rtp_port))
+    rtp_port = free_rtp_range(20)
+    worker = sip_worker(*TONE, "--rtp-port", str(rtp_port), "--rtp-span", "20")
     good = good_call(tmp_path, worker, 5.0)
     time.sleep(1.0)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -1,0 +1,41 @@
+"""Reading what a dialer put into an INVITE (pjsua2 gives the raw text as `rdata.wholeMsg`).
+
+pjsua2 exposes no header lookup for an incoming call, so the header block is parsed here: names
+are case-insensitive, folded lines are joined (RFC 3261 §7.3.1), the body is never read.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+CASE_HEADER = "X-Case-Id"
+MAX_REF = 64  # the call row's case_ref column
+_REQUEST_URI = re.compile(r"^[A-Z]+\s+(?:sips?|tel):([^@;>\s]+)@", re.IGNORECASE)
+
+
+def header(message: str, name: str) -> str | None:
+    """First value of header `name` in a SIP message's header block, stripped; None if absent or empty."""
+    head = re.split(r"\r?\n\r?\n", message, maxsplit=1)[0]
+    lines = re.sub(r"\r?\n[ \t]+", " ", head).splitlines()[1:]  # unfold, drop the request line
+    wanted = name.lower()
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == wanted:
+            return value.strip() or None
+    return None
+
+
+def case_ref(message: str) -> str | None:
+    """The dialer's case reference (`X-Case-Id`), printable and cut to what the store keeps."""
+    value = header(message, CASE_HEADER)
+    if value is None:
+        return None
+    value = "".join(ch for ch in value if ch.isprintable())[:MAX_REF]
+    return value or None
+
+
+def request_user(message: str) -> str | None:
+    """The user part of the request-URI (`INVITE sip:C-2026-0042@ivr SIP/2.0` → 'C-2026-0042')."""
+    m = _REQUEST_URI.match(message.lstrip())
+    return unquote(m.group(1)) if m else None
