@@ -262,6 +262,17 @@ class ProcSampler:
         return out
 
 
+def cpu_times() -> list[int]:
+    """The machine's aggregate /proc/stat cpu line (user nice system idle iowait irq softirq steal)."""
+    return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+
+
+def steal_pct(before: list[int], after: list[int]) -> float:
+    """Share of the machine's CPU time the hypervisor gave to someone else (a VM's jitter source)."""
+    d = [b - a for a, b in zip(before, after)]
+    return 100 * d[7] / max(1, sum(d))
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -326,6 +337,7 @@ def pct(values: list[float], q: float) -> float:
 def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, serve: IvrServe, serve_data: Path, player: str) -> dict:
     offset = serve.log.stat().st_size
     sampler = ProcSampler(serve.proc.pid)
+    machine_before = cpu_times()
     level = Path(tempfile.mkdtemp(prefix=f"calls-{n}-", dir=workdir))  # levels may repeat (--calls 1,1,4)
     ports: set[int] = set()
     while len(ports) < n:  # picked here, all distinct: callers picking their own raced for the same port
@@ -334,6 +346,7 @@ def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, ser
         results = list(pool.map(lambda ip: one_call(level / f"caller-{ip[0]}", target, speak, seconds, player, ip[1]),
                                 enumerate(sorted(ports))))
     cpu = sampler.stop()
+    steal = steal_pct(machine_before, cpu_times())
     time.sleep(1.0)  # workers log call-end after the BYE
     ends = call_ends(serve.log, offset)
     heard = [t for r in results for t in r.turns_ms]
@@ -355,20 +368,21 @@ def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, ser
         "lost": sum(max(0, e.get("frames_expected", 0) - e.get("frames_in", 0)) for e in ends),
         "late": sum(e.get("late_ticks", 0) for e in ends),
         "load": sampler.max_load,
+        "steal": steal,
         **stored,
     }
 
 
 HEADER = (f"{'calls':>5} {'ans':>4} {'fail':>4} {'turns':>5} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'srv p50':>7} {'srv p95':>7} {'1st ms':>7} "
           f"{'ovl':>4} {'skew':>5} {'sip cpu%':>8} {'eng cpu%':>8} {'sip MB':>7} {'eng MB':>7} {'lost':>5} {'late':>5} {'load':>5} "
-          f"{'asr':>4} {'undst':>5} {'early':>5} {'ep ms':>5}")
+          f"{'asr':>4} {'undst':>5} {'early':>5} {'ep ms':>5} {'steal':>5}")
 
 
 def row(r: dict) -> str:
     return (f"{r['calls']:>5} {r['answered']:>4} {r['failed']:>4} {r['turns']:>5} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['max']:>7.0f} {r['srv_p50']:>7.0f} {r['srv_p95']:>7.0f} "
             f"{r['first_p50']:>7.0f} {r['overlaps']:>4} {r['skew_ms']:>5.0f} {r['sip_cpu']:>8.1f} {r['engine_cpu']:>8.1f} "
             f"{r['sip_rss']:>7.0f} {r['engine_rss']:>7.0f} {r['lost']:>5} {r['late']:>5} {r['load']:>5.2f} "
-            f"{r['speech']:>4} {r['understood']:>5} {r['early']:>5} {r['endpoint_p50']:>5.0f}")
+            f"{r['speech']:>4} {r['understood']:>5} {r['early']:>5} {r['endpoint_p50']:>5.0f} {r['steal']:>5.1f}")
 
 
 def main() -> int:
@@ -426,7 +440,8 @@ def main() -> int:
           "srv p50/p95: the same turns in the bot's own call recordings (the rest is the media path); 1st: call audio start → first prompt audio;\n"
           "ovl: turns where the bot was still talking when the caller stopped (not timed); skew: max |len(sent)-len(heard)| ms;\n"
           "cpu%: of one core over the level; MB: peak RSS summed; lost/late: call-end frames lost / late media ticks; load: max 1-min load;\n"
-          "asr/undst/early: stored speech turns / understood (an intent, not no_match) / ended early on a whole phrase; ep ms: p50 end of speech → endpoint")
+          "asr/undst/early: stored speech turns / understood (an intent, not no_match) / ended early on a whole phrase; ep ms: p50 end of speech → endpoint;\n"
+          "steal: % of the machine's CPU time taken by the hypervisor during the level (VM jitter)")
     print(summary(rows, args.target_ms))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
