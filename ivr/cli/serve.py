@@ -25,6 +25,7 @@ def serve(
     audiosocket: Optional[str] = typer.Option(None, "--audiosocket", help="HOST:PORT for Asterisk AudioSocket (off unless given)"),
     sip_workers: Optional[int] = typer.Option(None, "--sip-workers", help="SIP worker processes (4 calls each), ports base, base+2, ..."),
     no_sip: bool = typer.Option(False, "--no-sip", help="do not start SIP workers (AudioSocket/WebSocket only)"),
+    no_media: bool = typer.Option(False, "--no-media", help="no /media WebSocket and no call engine in this process (a console-only host: no model loaded)"),
     case: Optional[Path] = typer.Option(None, "--case", help="one case JSON for every call (default: the demo case)"),
     cases: Optional[Path] = typer.Option(None, "--cases", help="case book: CSV, JSON lines or folder of *.json; each call is looked up in it"),
 ) -> None:
@@ -35,6 +36,8 @@ def serve(
     from ivr.transports.sip import parse_hostport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if no_media and audiosocket:
+        raise fail("--no-media and --audiosocket exclude each other: AudioSocket calls need the call engine")
     if case and cases:
         raise fail("--case and --cases exclude each other: one case for every call, or a book to look calls up in")
     settings = load_settings(sip=sip, http=http, agent_uri=agent_uri, audiosocket=audiosocket, sip_workers=sip_workers)
@@ -62,10 +65,10 @@ def serve(
     if cases:
         logging.getLogger("ivr.serve").info("case book %s: %d cases", cases, len(source.book.cases))
     worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
-    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, source, worker_args))
+    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, source, worker_args, not no_media))
 
 
-async def _serve(settings, sip_addr, http_addr, as_addr, source, worker_args) -> None:  # type: ignore[no-untyped-def]
+async def _serve(settings, sip_addr, http_addr, as_addr, source, worker_args, media: bool = True) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from ivr.store import Store
@@ -83,8 +86,9 @@ async def _serve(settings, sip_addr, http_addr, as_addr, source, worker_args) ->
     pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args) if sip_addr else None
     if pool:
         pool.start()  # workers load their own model while this process loads its own
-    factory = await asyncio.to_thread(real_engine_factory, settings, store, None, None, source)
-    app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
+    if media:  # the engine (grammars, prompts, the Vosk model) only where calls are served
+        factory = await asyncio.to_thread(real_engine_factory, settings, store, None, None, source)
+        app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
     audio_socket = None
     if as_addr:
         audio_socket = AudioSocketServer(factory, settings.recordings_dir, store, as_addr[0], as_addr[1], worker=f"audiosocket:{as_addr[1]}")

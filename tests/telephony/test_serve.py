@@ -81,3 +81,39 @@ def test_serve_rejects_bad_flags_with_one_line(data_dir):
                            capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == ["ivr: error: bad address '127.0.0.1:fivethousand': expected HOST:PORT with a numeric port"]
+
+
+def test_console_only_host_loads_no_call_engine(tmp_path, data_dir):
+    """`ivr serve --no-sip --no-media` (host 1 of the 3-host layout): the console answers, no call
+    engine (and so no Vosk model) is built in the process, /media is not offered."""
+    http = free_port(socket.SOCK_STREAM)
+    log = tmp_path / "console.log"
+    proc = subprocess.Popen([sys.executable, "server.py", "--no-sip", "--no-media", "--http", f"127.0.0.1:{http}"],
+                            cwd=REPO, env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{http}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+
+        async def media_refused() -> bool:
+            try:
+                async with websockets.connect(f"ws://127.0.0.1:{http}/media?rate=8000"):
+                    return False
+            except websockets.exceptions.InvalidStatus:
+                return True
+
+        assert asyncio.run(media_refused())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert "engine: grammars" not in log.read_text()
+    bad = subprocess.run([sys.executable, "server.py", "--no-media", "--audiosocket", "127.0.0.1:9092"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "ivr: error: --no-media and --audiosocket exclude each other: AudioSocket calls need the call engine"]
