@@ -616,7 +616,6 @@ def new_call(
 ) -> CallEngine:
     """A CallSession on the configured dialog, wrapped in an engine (what transports call)."""
     from ivr.dialog import Dialog
-    from ivr.prompts import PromptBook
     from ivr.session import CallSession
     from ivr.case import Case
     import datetime as dt

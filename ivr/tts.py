@@ -167,25 +167,25 @@ class PromptAudio:
                 self._warn_unbuilt(seg.key)
                 self._render_to(path, seg.text, file_rate, speed)
             return self._load(path, rate)
-        path = self.dynamic_path(seg.text, file_rate, speed)
-        if not path.is_file():
-            self._render_to(path, seg.text, file_rate, speed)
-        return self._load(path, rate)
+        return self._load(self._dynamic_file(seg.text, file_rate, speed), rate)
 
-    def warm(self, pieces: Iterable[tuple[str, float]], rate: int) -> int:
-        """Render dynamic pieces not cached yet (at the call's start, off the call's own thread);
-        returns how many were synthesised.  Failures only log: the turn would render it anyway."""
+    def _dynamic_file(self, text: str, file_rate: int, speed: float, mid_call: bool = True) -> Path:
+        """The cache file of a dynamic piece, synthesised first if it is not there yet."""
+        path = self.dynamic_path(text, file_rate, speed)
+        if not path.is_file():
+            self._render_to(path, text, file_rate, speed, mid_call)
+        return path
+
+    def warm(self, pieces: Iterable[tuple[str, float]], rate: int) -> None:
+        """Render dynamic pieces not cached yet (at the call's start, off the call's own thread).
+        Failures only log: the turn would render the piece anyway."""
         file_rate = rate if rate in CALL_RATES else 16000
-        made = 0
         for text, speed in pieces:
-            path = self.dynamic_path(text, file_rate, speed)
-            if text.strip() and not path.is_file():
+            if text.strip():
                 try:
-                    self._render_to(path, text, file_rate, speed, mid_call=False)
-                    made += 1
+                    self._dynamic_file(text, file_rate, speed, mid_call=False)
                 except Exception as e:  # noqa: BLE001
                     log.warning("could not pre-render prompt piece %r: %s", text, e)
-        return made
 
     def _warn_unbuilt(self, key: str) -> None:
         if not self._warned:  # once per process: the fix is the same for every piece

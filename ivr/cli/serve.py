@@ -31,22 +31,20 @@ def serve(
 ) -> None:
     """Answer calls: SIP, AudioSocket and WebSocket media, plus the supervisor console."""
     from ivr.case import CaseError
-    from ivr.casebook import CaseBook, CaseBookError, LiveCaseBook, case_source
+    from ivr.casebook import CaseBookError, case_source
     from ivr.settings import load_settings
     from ivr.transports.sip import parse_hostport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if no_media and audiosocket:
         raise fail("--no-media and --audiosocket exclude each other: AudioSocket calls need the call engine")
-    if case and cases:
-        raise fail("--case and --cases exclude each other: one case for every call, or a book to look calls up in")
     settings = load_settings(sip=sip, http=http, agent_uri=agent_uri, audiosocket=audiosocket, sip_workers=sip_workers)
     try:
         sip_addr = parse_hostport(settings.sip, 5070)
         http_addr = parse_hostport(settings.http, 8080)
         as_addr = parse_hostport(settings.audiosocket, 9092) if settings.audiosocket else None
         # the book is checked in full before anything starts: a half-loaded book is worse than none
-        source = LiveCaseBook(cases, CaseBook.load(cases)) if cases else case_source(case, None)
+        source = case_source(case, cases)
     except CaseBookError as e:
         for line in e.errors:
             fail(line)
@@ -55,26 +53,26 @@ def serve(
         raise fail(str(e))
     if settings.sip_workers < 1 and not no_sip:
         raise fail(f"--sip-workers must be at least 1, got {settings.sip_workers}")
+    worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
+    pool = None
     if not no_sip:
-        from ivr.transports.sip_pool import rtp_ranges, worker_ports
+        from ivr.transports.sip_pool import SipPool
 
-        try:  # each worker's RTP range (sip_rtp_base/sip_rtp_span): checked before anything starts
-            rtp_ranges(settings.sip_rtp_base, settings.sip_rtp_span, worker_ports(sip_addr[1], settings.sip_workers))
+        try:  # each worker's RTP range (sip_rtp_base/sip_rtp_span) is checked before anything starts
+            pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args)
         except ValueError as e:
             raise fail(str(e))
     if cases:
         logging.getLogger("ivr.serve").info("case book %s: %d cases", cases, len(source.book.cases))
-    worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
-    asyncio.run(_serve(settings, None if no_sip else sip_addr, http_addr, as_addr, source, worker_args, not no_media))
+    asyncio.run(_serve(settings, pool, sip_addr, http_addr, as_addr, source, not no_media))
 
 
-async def _serve(settings, sip_addr, http_addr, as_addr, source, worker_args, media: bool = True) -> None:  # type: ignore[no-untyped-def]
+async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bool = True) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from ivr.store import Store
     from ivr.transports.audiosocket import AudioSocketServer
     from ivr.transports.engine_factory import real_engine_factory
-    from ivr.transports.sip_pool import SipPool
     from ivr.transports.websocket import media_router
     from ivr.web.app import create_app
 
@@ -83,7 +81,6 @@ async def _serve(settings, sip_addr, http_addr, as_addr, source, worker_args, me
     # calls left active by a crash (of this host's AudioSocket listener, or any call older than the limit)
     store.close_stale_calls(worker=f"audiosocket:{as_addr[1]}" if as_addr else None)
     app = create_app(settings, ready=False, store=store)
-    pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args) if sip_addr else None
     if pool:
         pool.start()  # workers load their own model while this process loads its own
     if media:  # the engine (grammars, prompts, the Vosk model) only where calls are served

@@ -58,3 +58,32 @@ class RecordingSession:
 
     def end(self, outcome):
         pass
+
+
+def korean_turn(model, speech_pcm: bytes, tmp_path: Path, cache_dir: Path, menu_yaml: str,
+                on_partial=None) -> tuple:
+    """One caller turn through the real CallEngine with the real Korean model: a grammars folder
+    with `menu_yaml` as menu 'ko' (plus a global 'repeat'), 2.5 s of silence, the speech, 1.5 s of
+    silence, pushed and pulled 20 ms at a time.  Returns (Speech, its timing record)."""
+    from ivr.audio import silence
+    from ivr.engine import CallEngine, EngineResources
+    from ivr.events import Speech
+    from ivr.grammar import load_grammars
+    from ivr.tts import PromptAudio
+
+    g = tmp_path / "grammars"
+    g.mkdir()
+    (g / "global.yaml").write_text("intents:\n  repeat: {phrases: ['다시']}\n", encoding="utf-8")
+    (g / "ko.yaml").write_text(menu_yaml, encoding="utf-8")
+    res = EngineResources(load_grammars(g), PromptAudio(tmp_path, cache_dir), model)
+    session = RecordingSession()
+    eng = CallEngine(session, res, 16000, on_partial=on_partial)
+    caller = silence(2500, 16000) + speech_pcm + silence(1500, 16000)
+    for i in range(0, len(caller), 640):
+        eng.push_audio(caller[i : i + 640])
+        eng.wait_idle()
+        eng.pull_audio(640)
+    eng.hangup()
+    eng.join(5)
+    (turn,) = [(i, t) for i, t in session.inputs if isinstance(i, Speech)]
+    return turn

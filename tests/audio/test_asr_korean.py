@@ -13,7 +13,7 @@ from ivr import asr
 from ivr.asr import CallRecognizer, compile_grammar, decode
 from ivr.audio import silence
 
-from audio_helpers import RecordingSession
+from audio_helpers import korean_turn
 
 WORDS = ["네", "아니요", "안녕하세요"]
 
@@ -110,28 +110,11 @@ def test_parallel_calls_have_independent_recognisers(korean_model, korean_speech
 def test_engine_streams_partials_and_passes_words_to_the_session(korean_model, korean_speech, tmp_path, settings) -> None:
     """Real model inside the real engine: the menu grammar is used, partials arrive during speech,
     the final Speech carries words, confidences and an acoustic score."""
-    from ivr.engine import CallEngine, EngineResources
-    from ivr.events import Speech
-    from ivr.grammar import load_grammars
-    from ivr.tts import PromptAudio
-
-    g = tmp_path / "grammars"
-    g.mkdir()
-    (g / "global.yaml").write_text("intents:\n  repeat: {phrases: ['다시']}\n", encoding="utf-8")
-    (g / "ko.yaml").write_text("intents:\n  agree: {phrases: ['네']}\n  refuse: {phrases: ['아니요']}\n"
-                               "  hello: {phrases: ['안녕하세요']}\ntiming: {end_silence_ms: 500}\n", encoding="utf-8")
-    res = EngineResources(load_grammars(g), PromptAudio(tmp_path, settings.cache_dir), korean_model)
-    session = RecordingSession()
     partials: list[str] = []
-    eng = CallEngine(session, res, 16000, on_partial=partials.append)
-    caller = silence(2500, 16000) + korean_speech("안녕하세요") + silence(1500, 16000)
-    for i in range(0, len(caller), 640):
-        eng.push_audio(caller[i : i + 640])
-        eng.wait_idle()
-        eng.pull_audio(640)
-    eng.hangup()
-    eng.join(5)
-    (speech, timing), = [(i, t) for i, t in session.inputs if isinstance(i, Speech)]
+    speech, timing = korean_turn(korean_model, korean_speech("안녕하세요"), tmp_path, settings.cache_dir,
+                                 "intents:\n  agree: {phrases: ['네']}\n  refuse: {phrases: ['아니요']}\n"
+                                 "  hello: {phrases: ['안녕하세요']}\ntiming: {end_silence_ms: 500}\n",
+                                 on_partial=partials.append)
     assert speech.text == "안녕하세요" and speech.words[0].word == "안녕하세요"
     assert 0 < speech.asr_confidence <= 1 and 0 <= speech.acoustic_emotion <= 1
     assert partials and timing["asr_source"] == "grammar"

@@ -12,7 +12,7 @@ from ivr.audio import silence
 from ivr.grammar import GrammarError, load_grammars
 from ivr.vad import EndpointTiming, Endpointer, Utterance
 
-from audio_helpers import REPO, TTS_ZH, RecordingSession, read_wav, speech_bounds
+from audio_helpers import REPO, TTS_ZH, korean_turn, read_wav, speech_bounds
 
 BUDGET_MS, COMPLETE_MS = 900, 250
 
@@ -110,29 +110,10 @@ def test_shipped_short_answer_menus_end_early_and_slot_menus_do_not() -> None:
 
 
 def _turn(korean_model, korean_speech, tmp_path, settings, word: str, timing: str) -> dict:
-    from ivr.engine import CallEngine, EngineResources
-    from ivr.events import Speech
-    from ivr.tts import PromptAudio
-
-    g = tmp_path / "grammars"
-    g.mkdir()
-    (g / "global.yaml").write_text("intents:\n  repeat: {phrases: ['다시']}\n", encoding="utf-8")
-    (g / "ko.yaml").write_text(
-        "intents:\n  agree: {phrases: ['네']}\n  thanks: {phrases: ['네 감사합니다']}\n  hello: {phrases: ['안녕하세요']}\n"
-        f"timing: {timing}\n", encoding="utf-8")
-    res = EngineResources(load_grammars(g), PromptAudio(tmp_path, settings.cache_dir), korean_model)
-    session = RecordingSession()
-    eng = CallEngine(session, res, 16000)
-    caller = silence(2500, 16000) + korean_speech(word) + silence(1500, 16000)
-    for i in range(0, len(caller), 640):
-        eng.push_audio(caller[i : i + 640])
-        eng.wait_idle()
-        eng.pull_audio(640)
-    eng.hangup()
-    eng.join(5)
-    (speech, t), = [(i, t) for i, t in session.inputs if isinstance(i, Speech)]
-    t["text"] = speech.text
-    return t
+    speech, t = korean_turn(korean_model, korean_speech(word), tmp_path, settings.cache_dir,
+                            "intents:\n  agree: {phrases: ['네']}\n  thanks: {phrases: ['네 감사합니다']}\n"
+                            f"  hello: {{phrases: ['안녕하세요']}}\ntiming: {timing}\n")
+    return {**t, "text": speech.text}
 
 
 EARLY = f"{{end_silence_ms: {BUDGET_MS}, complete_silence_ms: {COMPLETE_MS}}}"
