@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from ivr.audio import read_wav, silence, write_wav  # noqa: E402
 from ivr.codec import resample  # noqa: E402
 from ivr.dtmf import tone  # noqa: E402
-from ivr.vad import EndpointTiming, Endpointer, Utterance  # noqa: E402
+from ivr.vad import Endpointer, EndpointTiming, Utterance  # noqa: E402
 
 SPEECH = REPO.parent / "shared" / "testdata" / "speech"
 KO_SENTENCES = ["안녕하세요", "네 맞습니다", "아니요 아닙니다", "감사합니다", "다음 주 금요일에 갚겠습니다", "잠깐만요"]
@@ -42,7 +42,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     return f"{platform.node()}: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
@@ -76,8 +76,10 @@ def bench_decode() -> None:
         cs = chunks if rate == 16000 else [resample(c, 16000, 8000) for c in chunks]
         g = rtf(model, cs, rate, KO_WORDS)
         o = rtf(model, cs, rate, None)
-        print(f"Korean model, {rate} Hz, {sum(len(c) for c in cs) / 2 / rate:.1f} s audio: "
-              f"grammar RTF {g[0]:.3f} (CPU {g[1]:.3f}) | open RTF {o[0]:.3f} (CPU {o[1]:.3f})")
+        print(
+            f"Korean model, {rate} Hz, {sum(len(c) for c in cs) / 2 / rate:.1f} s audio: "
+            f"grammar RTF {g[0]:.3f} (CPU {g[1]:.3f}) | open RTF {o[0]:.3f} (CPU {o[1]:.3f})"
+        )
     zh = find_model("zh-CN")
     if zh is None:
         print("Mandarin model: not installed (ivr models fetch zh-CN) — skipped")
@@ -102,14 +104,28 @@ def bench_calls() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["IVR_DATA_DIR"] = tmp
         settings = load_settings(data_dir=Path(tmp), db_url=f"sqlite:///{tmp}/ivr.sqlite3")
-        subprocess.run([str(REPO / ".venv" / "bin" / "ivr"), "prompts", "build"], check=True, capture_output=True,
-                       env={**os.environ, "IVR_DATA_DIR": tmp})
+        subprocess.run(
+            [str(REPO / ".venv" / "bin" / "ivr"), "prompts", "build"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "IVR_DATA_DIR": tmp},
+        )
         res = resources_for(settings)
         store = Store(settings.database_url)
-        speech = {n: read_wav(SPEECH / "tts_zh" / f"{n}.wav").pcm for n in ("opening_confirm", "purpose_ack", "income_salary")}
+        speech = {
+            n: read_wav(SPEECH / "tts_zh" / f"{n}.wav").pcm for n in ("opening_confirm", "purpose_ack", "income_salary")
+        }
         keys = lambda d: silence(300, 16000) + tone(d, 100, 16000) + silence(200, 16000)  # noqa: E731
-        script = [speech["opening_confirm"], keys("1"), speech["purpose_ack"], keys("1"),
-                  speech["income_salary"], keys("2"), speech["opening_confirm"], keys("#")]
+        script = [
+            speech["opening_confirm"],
+            keys("1"),
+            speech["purpose_ack"],
+            keys("1"),
+            speech["income_salary"],
+            keys("2"),
+            speech["opening_confirm"],
+            keys("#"),
+        ]
         paths = [write_wav(Path(tmp) / f"t{i}.wav", p, 16000) for i, p in enumerate(script)]
         budgets = {m: s.timing.end_silence_ms for m, s in load_grammars(settings.grammars_dir).menus.items()}
         lat: dict[str, list[float]] = {"speech": [], "dtmf": []}
@@ -118,8 +134,16 @@ def bench_calls() -> None:
         pieces_before = prompt_pieces()
         for call in range(6):
             c0 = time.process_time()
-            rep = simulate(paths, now=dt.datetime(2026, 11, 18, 10, 30), fast=True, out_dir=Path(tmp) / "rec",
-                           settings=settings, store=store, seed=call, resources=res)
+            rep = simulate(
+                paths,
+                now=dt.datetime(2026, 11, 18, 10, 30),
+                fast=True,
+                out_dir=Path(tmp) / "rec",
+                settings=settings,
+                store=store,
+                seed=call,
+                resources=res,
+            )
             cpu_s += time.process_time() - c0
             call_s += rep["duration_s"]
             menus = {t["turn"]: t["menu"] for t in rep["turns"]}
@@ -133,22 +157,30 @@ def bench_calls() -> None:
             if vals:
                 print(f"{kind:6}: n={len(vals)} p50 {pct(vals, 50):.0f} ms, p95 {pct(vals, 95):.0f} ms")
         if over:
-            print(f"speech: first audio − silence budget: p50 {pct(over, 50):.0f} ms, p95 {pct(over, 95):.0f} ms "
-                  f"(target ≤ 150 ms)")
+            print(
+                f"speech: first audio − silence budget: p50 {pct(over, 50):.0f} ms, p95 {pct(over, 95):.0f} ms "
+                f"(target ≤ 150 ms)"
+            )
         served = {k: v - pieces_before[k] for k, v in prompt_pieces().items()}
         hits = served["memory"] + served["disk"]
-        print(f"prompt pieces served: {served} → cache hit rate {100 * hits / max(1, sum(served.values())):.1f} % "
-              "(after `ivr prompts build`; the case's pieces are rendered as each call starts)")
-        print(f"CPU: {cpu_s:.2f} s for {call_s:.0f} s of calls = {1000 * cpu_s / call_s:.1f} ms CPU per call-second "
-              f"(no ASR; add the CPU RTF above × speech share for Vosk)")
+        print(
+            f"prompt pieces served: {served} → cache hit rate {100 * hits / max(1, sum(served.values())):.1f} % "
+            "(after `ivr prompts build`; the case's pieces are rendered as each call starts)"
+        )
+        print(
+            f"CPU: {cpu_s:.2f} s for {call_s:.0f} s of calls = {1000 * cpu_s / call_s:.1f} ms CPU per call-second "
+            f"(no ASR; add the CPU RTF above × speech share for Vosk)"
+        )
         store.engine.dispose()
 
 
 def prompt_pieces() -> dict[str, float]:
     from ivr.metrics import REGISTRY
 
-    return {s: REGISTRY.get_sample_value("ivr_prompt_pieces_total", {"source": s}) or 0.0
-            for s in ("memory", "disk", "synthesized")}
+    return {
+        s: REGISTRY.get_sample_value("ivr_prompt_pieces_total", {"source": s}) or 0.0
+        for s in ("memory", "disk", "synthesized")
+    }
 
 
 def bench_vad() -> None:
@@ -161,13 +193,18 @@ def bench_vad() -> None:
         cut = 0
         delays = []
         for pcm in audios:
-            utts = [e for e in Endpointer(16000, timing=EndpointTiming(end_silence_ms=budget)).feed(pcm)
-                    if isinstance(e, Utterance)]
+            utts = [
+                e
+                for e in Endpointer(16000, timing=EndpointTiming(end_silence_ms=budget)).feed(pcm)
+                if isinstance(e, Utterance)
+            ]
             cut += len(utts) > 1
             if utts:
                 delays.append(1000 * (utts[-1].detected_at - utts[-1].speech_end))
-        print(f"{budget:9} | {cut:3}/{len(audios)} ({100 * cut / len(audios):4.1f} %) | {statistics.mean(delays):8.0f} | "
-              f"{pct(delays, 95):6.0f}")
+        print(
+            f"{budget:9} | {cut:3}/{len(audios)} ({100 * cut / len(audios):4.1f} %) | {statistics.mean(delays):8.0f} | "
+            f"{pct(delays, 95):6.0f}"
+        )
 
 
 if __name__ == "__main__":

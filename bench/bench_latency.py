@@ -54,9 +54,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests" / "scale"), str(REPO / "tests" / "telephony"), str(REPO / "bench")]
 
 from bench_sip import children, cpu_seconds  # noqa: E402
-from ivr.dispatch import worker_range  # noqa: E402
 from peers import BARESIP_MODULES, TESTDATA_SPEECH, free_port, padded_wav, read_wav, write_wav  # noqa: E402
 from sip_site import IVR, IvrServe, Kamailio, free_tcp_port, free_udp_ports, missing_tools, wait_for  # noqa: E402
+
+from ivr.dispatch import worker_range  # noqa: E402
 
 SPEECH = TESTDATA_SPEECH / "tts_zh"
 FRAME_S = 0.02
@@ -194,16 +195,32 @@ def baresip_caller(workdir: Path, target: str, speak: Path, seconds: int, player
     conf = workdir / "baresip"
     conf.mkdir(parents=True)
     modules = ["menu", "account", "g711", "aufile", "sndfile", player.split(",")[0]]
-    (conf / "config").write_text("\n".join([
-        f"module_path {BARESIP_MODULES}", *(f"module {m}.so" for m in dict.fromkeys(modules)),
-        f"sip_listen 127.0.0.1:{sip_port}", "net_interface 127.0.0.1",
-        f"audio_source aufile,{speak}", f"audio_player {player}", f"audio_alert {player}",
-        f"snd_path {workdir}", "rtp_timeout 0", "",
-    ]))
+    (conf / "config").write_text(
+        "\n".join(
+            [
+                f"module_path {BARESIP_MODULES}",
+                *(f"module {m}.so" for m in dict.fromkeys(modules)),
+                f"sip_listen 127.0.0.1:{sip_port}",
+                "net_interface 127.0.0.1",
+                f"audio_source aufile,{speak}",
+                f"audio_player {player}",
+                f"audio_alert {player}",
+                f"snd_path {workdir}",
+                "rtp_timeout 0",
+                "",
+            ]
+        )
+    )
     (conf / "accounts").write_text("<sip:caller@127.0.0.1>;regint=0\n")
     with open(workdir / "baresip.log", "w") as log:
-        subprocess.run(["baresip", "-f", str(conf), "-e", f"/dial {target}", "-t", str(seconds)], cwd=workdir,
-                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=seconds + 15)
+        subprocess.run(
+            ["baresip", "-f", str(conf), "-e", f"/dial {target}", "-t", str(seconds)],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=seconds + 15,
+        )
     heard = sorted(workdir.glob("dump-*-dec.wav"))
     if not heard:
         raise ValueError(f"baresip recorded nothing; see {workdir / 'baresip.log'}")
@@ -303,11 +320,17 @@ def start_site(stack: ExitStack, workdir: Path, workers: int, env: dict[str, str
     """Kamailio + one `ivr serve` with `workers` SIP processes; returns (dial target, serve)."""
     ports = free_udp_ports(2)
     kam_port, base = ports[0], ports[1] + ports[1] % 2  # worker ports base, base+2, ...
-    serve = IvrServe(workdir, "ivr-serve", ["--sip", f"127.0.0.1:{base}", "--sip-workers", str(workers)], env, free_tcp_port())
+    serve = IvrServe(
+        workdir, "ivr-serve", ["--sip", f"127.0.0.1:{base}", "--sip-workers", str(workers)], env, free_tcp_port()
+    )
     stack.callback(serve.stop)
     wait_for(serve.healthy, 180, interval=0.5, what="`ivr serve` healthy")
     kam = stack.enter_context(Kamailio(workdir, worker_range("127.0.0.1", base, workers), kam_port))
-    wait_for(lambda: all(f.startswith("A") for f in kam.destinations().values()), 30, what="all workers active in the dispatcher")
+    wait_for(
+        lambda: all(f.startswith("A") for f in kam.destinations().values()),
+        30,
+        what="all workers active in the dispatcher",
+    )
     return f"sip:ivr@127.0.0.1:{kam_port}", serve
 
 
@@ -324,8 +347,12 @@ def stored_turns(db: Path, call_ids: list[str]) -> dict[str, float]:
         ).fetchall()
     speech = [(intent, t) for intent, raw in rows if (t := json.loads(raw or "{}")).get("input") == "speech"]
     waits = [1000 * (t["endpoint_s"] - t["end_of_speech_s"]) for _, t in speech if "endpoint_s" in t]
-    return {"speech": len(speech), "understood": sum(i not in (None, "no_match") for i, _ in speech),
-            "early": sum(bool(t.get("early_endpoint")) for _, t in speech), "endpoint_p50": pct(waits, 0.5)}
+    return {
+        "speech": len(speech),
+        "understood": sum(i not in (None, "no_match") for i, _ in speech),
+        "early": sum(bool(t.get("early_endpoint")) for _, t in speech),
+        "endpoint_p50": pct(waits, 0.5),
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -334,7 +361,9 @@ def pct(values: list[float], q: float) -> float:
     return s[max(0, math.ceil(q * len(s)) - 1)] if s else float("nan")
 
 
-def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, serve: IvrServe, serve_data: Path, player: str) -> dict:
+def run_level(
+    n: int, workdir: Path, target: str, speak: Path, seconds: int, serve: IvrServe, serve_data: Path, player: str
+) -> dict:
     offset = serve.log.stat().st_size
     sampler = ProcSampler(serve.proc.pid)
     machine_before = cpu_times()
@@ -343,27 +372,44 @@ def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, ser
     while len(ports) < n:  # picked here, all distinct: callers picking their own raced for the same port
         ports.add(free_port())
     with ThreadPoolExecutor(n) as pool:
-        results = list(pool.map(lambda ip: one_call(level / f"caller-{ip[0]}", target, speak, seconds, player, ip[1]),
-                                enumerate(sorted(ports))))
+        results = list(
+            pool.map(
+                lambda ip: one_call(level / f"caller-{ip[0]}", target, speak, seconds, player, ip[1]),
+                enumerate(sorted(ports)),
+            )
+        )
     cpu = sampler.stop()
     steal = steal_pct(machine_before, cpu_times())
     time.sleep(1.0)  # workers log call-end after the BYE
     ends = call_ends(serve.log, offset)
     heard = [t for r in results for t in r.turns_ms]
-    server = [t for e in ends if (rec := serve_data / "recordings" / f"{e.get('call_id')}.wav").exists()
-              for t in analyse_server(rec).turns_ms]
+    server = [
+        t
+        for e in ends
+        if (rec := serve_data / "recordings" / f"{e.get('call_id')}.wav").exists()
+        for t in analyse_server(rec).turns_ms
+    ]
     firsts = [r.first_prompt_ms for r in results if r.first_prompt_ms is not None]
     stored = stored_turns(serve_data / "ivr.sqlite3", [e["call_id"] for e in ends if e.get("call_id")])
     return {
-        "calls": n, "answered": sum(r.ok for r in results), "failed": sum(not r.ok for r in results),
+        "calls": n,
+        "answered": sum(r.ok for r in results),
+        "failed": sum(not r.ok for r in results),
         "errors": [r.error for r in results if r.error],
-        "turns": len(heard), "overlaps": sum(r.overlaps for r in results), "no_reply": sum(r.no_reply for r in results),
-        "p50": pct(heard, 0.5), "p95": pct(heard, 0.95), "max": max(heard, default=float("nan")),
-        "srv_p50": pct(server, 0.5), "srv_p95": pct(server, 0.95),
+        "turns": len(heard),
+        "overlaps": sum(r.overlaps for r in results),
+        "no_reply": sum(r.no_reply for r in results),
+        "p50": pct(heard, 0.5),
+        "p95": pct(heard, 0.95),
+        "max": max(heard, default=float("nan")),
+        "srv_p50": pct(server, 0.5),
+        "srv_p95": pct(server, 0.95),
         "first_p50": pct(firsts, 0.5),
         "skew_ms": 1000 * max((r.skew_s for r in results), default=0.0),
-        "sip_cpu": cpu["sip"], "engine_cpu": cpu["engine"],
-        "sip_rss": sampler.peak_rss["sip"], "engine_rss": sampler.peak_rss["engine"],
+        "sip_cpu": cpu["sip"],
+        "engine_cpu": cpu["engine"],
+        "sip_rss": sampler.peak_rss["sip"],
+        "engine_rss": sampler.peak_rss["engine"],
         "call_ends": len(ends),
         "lost": sum(max(0, e.get("frames_expected", 0) - e.get("frames_in", 0)) for e in ends),
         "late": sum(e.get("late_ticks", 0) for e in ends),
@@ -373,37 +419,54 @@ def run_level(n: int, workdir: Path, target: str, speak: Path, seconds: int, ser
     }
 
 
-HEADER = (f"{'calls':>5} {'ans':>4} {'fail':>4} {'turns':>5} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'srv p50':>7} {'srv p95':>7} {'1st ms':>7} "
-          f"{'ovl':>4} {'skew':>5} {'sip cpu%':>8} {'eng cpu%':>8} {'sip MB':>7} {'eng MB':>7} {'lost':>5} {'late':>5} {'load':>5} "
-          f"{'asr':>4} {'undst':>5} {'early':>5} {'ep ms':>5} {'steal':>5}")
+HEADER = (
+    f"{'calls':>5} {'ans':>4} {'fail':>4} {'turns':>5} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'srv p50':>7} {'srv p95':>7} {'1st ms':>7} "
+    f"{'ovl':>4} {'skew':>5} {'sip cpu%':>8} {'eng cpu%':>8} {'sip MB':>7} {'eng MB':>7} {'lost':>5} {'late':>5} {'load':>5} "
+    f"{'asr':>4} {'undst':>5} {'early':>5} {'ep ms':>5} {'steal':>5}"
+)
 
 
 def row(r: dict) -> str:
-    return (f"{r['calls']:>5} {r['answered']:>4} {r['failed']:>4} {r['turns']:>5} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['max']:>7.0f} {r['srv_p50']:>7.0f} {r['srv_p95']:>7.0f} "
-            f"{r['first_p50']:>7.0f} {r['overlaps']:>4} {r['skew_ms']:>5.0f} {r['sip_cpu']:>8.1f} {r['engine_cpu']:>8.1f} "
-            f"{r['sip_rss']:>7.0f} {r['engine_rss']:>7.0f} {r['lost']:>5} {r['late']:>5} {r['load']:>5.2f} "
-            f"{r['speech']:>4} {r['understood']:>5} {r['early']:>5} {r['endpoint_p50']:>5.0f} {r['steal']:>5.1f}")
+    return (
+        f"{r['calls']:>5} {r['answered']:>4} {r['failed']:>4} {r['turns']:>5} {r['p50']:>7.0f} {r['p95']:>7.0f} {r['max']:>7.0f} {r['srv_p50']:>7.0f} {r['srv_p95']:>7.0f} "
+        f"{r['first_p50']:>7.0f} {r['overlaps']:>4} {r['skew_ms']:>5.0f} {r['sip_cpu']:>8.1f} {r['engine_cpu']:>8.1f} "
+        f"{r['sip_rss']:>7.0f} {r['engine_rss']:>7.0f} {r['lost']:>5} {r['late']:>5} {r['load']:>5.2f} "
+        f"{r['speech']:>4} {r['understood']:>5} {r['early']:>5} {r['endpoint_p50']:>5.0f} {r['steal']:>5.1f}"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", default="1,4,8,12", help="comma-separated concurrency levels")
-    ap.add_argument("--workers", type=int, help="SIP worker processes (default: 4 calls per worker at the largest level)")
+    ap.add_argument(
+        "--workers", type=int, help="SIP worker processes (default: 4 calls per worker at the largest level)"
+    )
     # defaults per --speech: understood Korean answers get the dialog's real (longer) replies, so
     # the caller waits for the whole reply before speaking again (talk-over turns are not timed)
     ap.add_argument("--seconds", type=int, help="length of each call, the caller's audio (default: zh 30, ko 40)")
-    ap.add_argument("--lead", type=float, help="caller silence before speaking, through the opening question (default: zh 7.5, ko 9.0)")
+    ap.add_argument(
+        "--lead",
+        type=float,
+        help="caller silence before speaking, through the opening question (default: zh 7.5, ko 9.0)",
+    )
     ap.add_argument("--gap", type=float, help="caller silence after each sentence (default: zh 9, ko 11)")
     ap.add_argument("--player", default="aubridge,ear", help="baresip audio_player (a paced one: see baresip_caller)")
-    ap.add_argument("--speech", choices=("auto", "zh", "ko"), default="auto",
-                    help="caller language: zh needs the Mandarin model; ko uses the Korean stand-in (auto: zh if present)")
+    ap.add_argument(
+        "--speech",
+        choices=("auto", "zh", "ko"),
+        default="auto",
+        help="caller language: zh needs the Mandarin model; ko uses the Korean stand-in (auto: zh if present)",
+    )
     ap.add_argument("--target-ms", type=float, default=700, help="ear p95 target for the max-concurrency line")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (recordings, logs)")
     args = ap.parse_args()
     levels = [int(x) for x in args.calls.split(",")]
     workers = args.workers or math.ceil(max(levels) / 4)
     if missing := [t for t in (*missing_tools(), "baresip") if shutil.which(t) is None]:
-        print(f"bench_latency: missing {', '.join(missing)} (apt-get install kamailio sip-tester baresip)", file=sys.stderr)
+        print(
+            f"bench_latency: missing {', '.join(missing)} (apt-get install kamailio sip-tester baresip)",
+            file=sys.stderr,
+        )
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     env = {"IVR_DATA_DIR": str(workdir / "data"), "IVR_SECRET_KEY": "bench-latency"}
@@ -414,7 +477,11 @@ def main() -> int:
         speech = "zh" if find_model("zh-CN") else "ko"
     if speech == "ko":
         korean_site(workdir, env)
-    for name, by_speech in (("seconds", {"zh": 30, "ko": 40}), ("lead", {"zh": 7.5, "ko": 9.0}), ("gap", {"zh": 9.0, "ko": 11.0})):
+    for name, by_speech in (
+        ("seconds", {"zh": 30, "ko": 40}),
+        ("lead", {"zh": 7.5, "ko": 9.0}),
+        ("gap", {"zh": 9.0, "ko": 11.0}),
+    ):
         if getattr(args, name) is None:
             setattr(args, name, by_speech[speech])
     build = subprocess.run([str(IVR), "prompts", "build"], env={**os.environ, **env}, capture_output=True, text=True)
@@ -423,9 +490,18 @@ def main() -> int:
         return 2
     sentences = ko_sentences(workdir) if speech == "ko" else zh_sentences(workdir)
     speak = caller_script(sentences, workdir / "caller.wav", args.seconds, args.lead, args.gap)
-    cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "?")
-    print(f"bench_latency: {os.cpu_count()} cpus ({cpu_model}); kamailio + ivr serve --sip-workers {workers}; "
-          f"{args.seconds} s calls (silent {args.lead:.1f} s, sentences {args.gap:.0f} s apart, speech {speech}); work dir {workdir}")
+    cpu_model = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        "?",
+    )
+    print(
+        f"bench_latency: {os.cpu_count()} cpus ({cpu_model}); kamailio + ivr serve --sip-workers {workers}; "
+        f"{args.seconds} s calls (silent {args.lead:.1f} s, sentences {args.gap:.0f} s apart, speech {speech}); work dir {workdir}"
+    )
     rows = []
     with ExitStack() as stack:
         target, serve = start_site(stack, workdir, workers, env)
@@ -436,12 +512,14 @@ def main() -> int:
             print(row(r), flush=True)
             for err in r["errors"]:
                 print(f"      failed: {err}")
-    print("p50/p95/max: end of caller speech → first bot audio (ms, all turns of the level);\n"
-          "srv p50/p95: the same turns in the bot's own call recordings (the rest is the media path); 1st: call audio start → first prompt audio;\n"
-          "ovl: turns where the bot was still talking when the caller stopped (not timed); skew: max |len(sent)-len(heard)| ms;\n"
-          "cpu%: of one core over the level; MB: peak RSS summed; lost/late: call-end frames lost / late media ticks; load: max 1-min load;\n"
-          "asr/undst/early: stored speech turns / understood (an intent, not no_match) / ended early on a whole phrase; ep ms: p50 end of speech → endpoint;\n"
-          "steal: % of the machine's CPU time taken by the hypervisor during the level (VM jitter)")
+    print(
+        "p50/p95/max: end of caller speech → first bot audio (ms, all turns of the level);\n"
+        "srv p50/p95: the same turns in the bot's own call recordings (the rest is the media path); 1st: call audio start → first prompt audio;\n"
+        "ovl: turns where the bot was still talking when the caller stopped (not timed); skew: max |len(sent)-len(heard)| ms;\n"
+        "cpu%: of one core over the level; MB: peak RSS summed; lost/late: call-end frames lost / late media ticks; load: max 1-min load;\n"
+        "asr/undst/early: stored speech turns / understood (an intent, not no_match) / ended early on a whole phrase; ep ms: p50 end of speech → endpoint;\n"
+        "steal: % of the machine's CPU time taken by the hypervisor during the level (VM jitter)"
+    )
     print(summary(rows, args.target_ms))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -452,8 +530,10 @@ def summary(rows: list[dict], target_ms: float) -> str:
     """The largest level served within the targets, and the cost of one more call (slope between
     the smallest and largest level: the model and the processes' base cost cancel out)."""
     ok = [r["calls"] for r in rows if r["failed"] == 0 and r["lost"] == 0 and r["p95"] <= target_ms]
-    lines = [f"max concurrent calls within targets (all answered, 0 lost frames, ear p95 ≤ {target_ms:.0f} ms): "
-             f"{max(ok) if ok else 'none'} of the levels run"]
+    lines = [
+        f"max concurrent calls within targets (all answered, 0 lost frames, ear p95 ≤ {target_ms:.0f} ms): "
+        f"{max(ok) if ok else 'none'} of the levels run"
+    ]
     lo, hi = min(rows, key=lambda r: r["calls"]), max(rows, key=lambda r: r["calls"])
     if hi["calls"] > lo["calls"]:
         n = hi["calls"] - lo["calls"]
@@ -461,7 +541,8 @@ def summary(rows: list[dict], target_ms: float) -> str:
             f"per additional call ({lo['calls']} → {hi['calls']} calls): CPU {(hi['sip_cpu'] - lo['sip_cpu']) / n:.1f} % (SIP) + "
             f"{(hi['engine_cpu'] - lo['engine_cpu']) / n:.1f} % (engine) of one core; RSS "
             f"{(hi['sip_rss'] + hi['engine_rss'] - lo['sip_rss'] - lo['engine_rss']) / n:.0f} MB (the workers of the "
-            f"largest level were running at the smallest too: the model loads are not in this difference)")
+            f"largest level were running at the smallest too: the model loads are not in this difference)"
+        )
     return "\n".join(lines)
 
 

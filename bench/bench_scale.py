@@ -31,8 +31,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "scale"))  # the SIP process helpers live with the scale tests
 
+from sip_site import (  # noqa: E402
+    CallerRun,
+    Callers,
+    IvrServe,
+    Kamailio,
+    SippWorker,
+    free_tcp_port,
+    free_udp_ports,
+    missing_tools,
+    wait_for,
+)
+
 from ivr.dispatch import parse_worker, worker_range  # noqa: E402
-from sip_site import Callers, CallerRun, IvrServe, Kamailio, SippWorker, free_tcp_port, free_udp_ports, missing_tools, wait_for  # noqa: E402
 
 
 def start_local_site(stack: ExitStack, workdir: Path, kind: str, count: int) -> str:
@@ -48,11 +59,17 @@ def start_local_site(stack: ExitStack, workdir: Path, kind: str, count: int) -> 
         # one `ivr serve` with K SIP worker processes on base, base+2, ... (ports must be free)
         base = ports[0]
         workers = worker_range("127.0.0.1", base, count)
-        serve = IvrServe(workdir, "ivr-serve", ["--sip", f"127.0.0.1:{base}", "--sip-workers", str(count)], {}, free_tcp_port())
+        serve = IvrServe(
+            workdir, "ivr-serve", ["--sip", f"127.0.0.1:{base}", "--sip-workers", str(count)], {}, free_tcp_port()
+        )
         stack.callback(serve.stop)
         wait_for(serve.healthy, 120, interval=0.5, what="`ivr serve` healthy")
     kam = stack.enter_context(Kamailio(workdir, workers, kam_port))
-    wait_for(lambda: all(f.startswith("A") for f in kam.destinations().values()), 30, what="all workers active in the dispatcher")
+    wait_for(
+        lambda: all(f.startswith("A") for f in kam.destinations().values()),
+        30,
+        what="all workers active in the dispatcher",
+    )
     return f"127.0.0.1:{kam_port}"
 
 
@@ -61,8 +78,10 @@ def start_local_site(stack: ExitStack, workdir: Path, kind: str, count: int) -> 
 
 def report_calls(run: CallerRun, args: argparse.Namespace, seconds: float) -> None:
     failed = args.calls - run.completed
-    print(f"calls       placed={args.calls} answered={run.answered} completed={run.completed} failed={failed} "
-          f"({args.calls / seconds:.1f} calls/s over {seconds:.1f} s, at most {args.concurrent} up at once)")
+    print(
+        f"calls       placed={args.calls} answered={run.answered} completed={run.completed} failed={failed} "
+        f"({args.calls / seconds:.1f} calls/s over {seconds:.1f} s, at most {args.concurrent} up at once)"
+    )
 
 
 def report_spread(run: CallerRun, args: argparse.Namespace, seconds: float) -> None:
@@ -76,10 +95,14 @@ def report_spread(run: CallerRun, args: argparse.Namespace, seconds: float) -> N
 
 
 def report_answer_delay(run: CallerRun, args: argparse.Namespace, seconds: float) -> None:
-    delays = sorted(c.answered_ms - c.invite_ms for c in run.calls.values() if c.answered_ms is not None and c.invite_ms is not None)
+    delays = sorted(
+        c.answered_ms - c.invite_ms for c in run.calls.values() if c.answered_ms is not None and c.invite_ms is not None
+    )
     if delays:
         p95 = delays[min(len(delays) - 1, int(len(delays) * 0.95))]
-        print(f"answer      INVITE→200 p50={statistics.median(delays):.0f} ms  p95={p95} ms  max={delays[-1]} ms  (n={len(delays)})")
+        print(
+            f"answer      INVITE→200 p50={statistics.median(delays):.0f} ms  p95={p95} ms  max={delays[-1]} ms  (n={len(delays)})"
+        )
 
 
 def report_media_latency(run: CallerRun, args: argparse.Namespace, seconds: float) -> None:
@@ -89,7 +112,10 @@ def report_media_latency(run: CallerRun, args: argparse.Namespace, seconds: floa
 
 
 SECTIONS: list[Callable[[CallerRun, argparse.Namespace, float], None]] = [
-    report_calls, report_spread, report_answer_delay, report_media_latency,
+    report_calls,
+    report_spread,
+    report_answer_delay,
+    report_media_latency,
 ]
 
 
@@ -116,7 +142,9 @@ def main() -> int:
             where = f"local kamailio + {args.worker_count} {args.workers} workers"
         print(f"bench_scale: {args.calls} calls, {args.concurrent} concurrent, hold {args.hold_ms} ms, {where}")
         t0 = time.monotonic()
-        callers = Callers(workdir, proxy, args.calls, args.rate or args.concurrent, args.hold_ms, concurrent=args.concurrent)
+        callers = Callers(
+            workdir, proxy, args.calls, args.rate or args.concurrent, args.hold_ms, concurrent=args.concurrent
+        )
         run = callers.wait(timeout=120 + args.calls * (args.hold_ms / 1000 + 1))
         seconds = time.monotonic() - t0
         for section in SECTIONS:

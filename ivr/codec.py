@@ -54,9 +54,7 @@ class StreamResampler:
     def __init__(self, src_rate: int, dst_rate: int) -> None:
         self.src_rate, self.dst_rate = src_rate, dst_rate
         self._stream = (
-            soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="HQ")
-            if src_rate != dst_rate
-            else None
+            soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="HQ") if src_rate != dst_rate else None
         )
 
     def process(self, pcm16: bytes, last: bool = False) -> bytes:

@@ -4,8 +4,9 @@ the file and the field, instead of a traceback."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -13,8 +14,14 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
-def _parse(path: Path, error: type[ValueError], what: str, loads: Callable[[str], Any],
-           bad: type[Exception], describe: Callable[[Any], str]) -> Any:
+def _parse(
+    path: Path,
+    error: type[ValueError],
+    what: str,
+    loads: Callable[[str], Any],
+    bad: type[Exception],
+    describe: Callable[[Any], str],
+) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -30,8 +37,14 @@ def read_yaml(path: Path, error: type[ValueError], what: str = "file") -> Any:
 
 
 def read_json(path: Path, error: type[ValueError], what: str = "file") -> Any:
-    return _parse(path, error, what, json.loads, json.JSONDecodeError,
-                  lambda e: f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})")
+    return _parse(
+        path,
+        error,
+        what,
+        json.loads,
+        json.JSONDecodeError,
+        lambda e: f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})",
+    )
 
 
 def validate(model: type[M], data: Any, source: str, error: type[ValueError], prefix: str = "") -> M:
@@ -42,7 +55,9 @@ def validate(model: type[M], data: Any, source: str, error: type[ValueError], pr
         first = e.errors()[0]
         field = prefix + ".".join(str(p) for p in first["loc"]) or "(top level)"
         if first["type"] == "extra_forbidden":
-            raise error(f"{source}: field {field}: unknown field; expected one of {', '.join(model.model_fields)}") from None
+            raise error(
+                f"{source}: field {field}: unknown field; expected one of {', '.join(model.model_fields)}"
+            ) from None
         got = "" if first["type"] == "missing" else f" (got {_short(first.get('input'))})"
         raise error(f"{source}: field {field}: {first['msg']}{got}") from None
 

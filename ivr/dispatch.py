@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SET = 1  # DISPATCH_SET in deploy/kamailio/kamailio.cfg
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 class DispatchError(ValueError):
@@ -143,4 +145,6 @@ def reload(ctl_socket: str | None = None) -> None:
         raise DispatchError("kamcmd not found: install kamailio on this host") from None
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
-        raise DispatchError(f"kamcmd dispatcher.reload failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}")
+        raise DispatchError(
+            f"kamcmd dispatcher.reload failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}"
+        )

@@ -21,9 +21,10 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ivr import metrics
 from ivr.acoustic import AcousticTracker
@@ -34,7 +35,7 @@ from ivr.dtmf import DIGITS, DtmfDetector
 from ivr.events import Action, CallerInput, Dtmf, Hangup, NoInput, Say, Speech, Transfer
 from ivr.grammar import GrammarError, Grammars
 from ivr.tts import PromptAudio
-from ivr.vad import EndpointTiming, Endpointer, NoInputTimeout, SpeechStarted, Utterance
+from ivr.vad import Endpointer, EndpointTiming, NoInputTimeout, SpeechStarted, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class EngineResources:
     _book: Any = None
 
     @classmethod
-    def load(cls, settings: Any, lang: str = "zh-CN", with_asr: bool = True) -> "EngineResources":
+    def load(cls, settings: Any, lang: str = "zh-CN", with_asr: bool = True) -> EngineResources:
         from ivr.grammar import cached_grammars
         from ivr.models import find_model, load_model
 
@@ -127,7 +128,8 @@ class EngineResources:
                 t = None
             self._timings[key] = (
                 EndpointTiming(t.end_silence_ms, t.no_input_ms, t.max_speech_ms, t.complete_silence_ms)
-                if t else EndpointTiming()
+                if t
+                else EndpointTiming()
             )
         return self._timings[key]
 
@@ -340,8 +342,9 @@ class CallEngine:
         the reply that first says them is not delayed by TTS (measured: ~250 ms per new text)."""
         pieces = getattr(getattr(self.session, "dialog", None), "dynamic_pieces", None)
         if pieces is not None:
-            threading.Thread(target=self.res.prompt_audio.warm, args=(pieces(), self.rate),
-                             name="prompt-warm", daemon=True).start()
+            threading.Thread(
+                target=self.res.prompt_audio.warm, args=(pieces(), self.rate), name="prompt-warm", daemon=True
+            ).start()
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "audio":
@@ -615,13 +618,14 @@ def new_call(
     **callbacks: Any,
 ) -> CallEngine:
     """A CallSession on the configured dialog, wrapped in an engine (what transports call)."""
-    from ivr.dialog import Dialog
-    from ivr.session import CallSession
-    from ivr.case import Case
     import datetime as dt
 
-    dialog = Dialog(
-        case or Case(), resources.grammars, resources.prompt_book(), now or dt.datetime.now(), seed=seed
+    from ivr.case import Case
+    from ivr.dialog import Dialog
+    from ivr.session import CallSession
+
+    dialog = Dialog(case or Case(), resources.grammars, resources.prompt_book(), now or dt.datetime.now(), seed=seed)
+    session = CallSession(
+        store, dialog, call_id=call_id, transport=transport, caller_number=caller_number, worker=worker
     )
-    session = CallSession(store, dialog, call_id=call_id, transport=transport, caller_number=caller_number, worker=worker)
     return CallEngine(session, resources, rate, **callbacks)

@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ivr.datafile import read_yaml, validate
-
 from ivr.prompts import PromptBook
 
 REASONS = ("requested", "emotional", "distress", "confused", "dispute", "complaint")
@@ -35,7 +34,7 @@ class Condition(_Strict):
     set: bool | None = None
 
     @model_validator(mode="after")
-    def _one_subject(self) -> "Condition":
+    def _one_subject(self) -> Condition:
         if (self.slot is None) == (self.heard is None):
             raise ValueError("a condition needs exactly one of 'slot' or 'heard'")
         return self
@@ -119,7 +118,9 @@ class Flow(_Strict):
 
         def need_menu(name: str | None, where: str) -> None:
             if name is not None and name not in self.menus:
-                raise FlowError(f"{path}: field {where}: unknown menu {name!r}; expected one of {', '.join(self.menus)}")
+                raise FlowError(
+                    f"{path}: field {where}: unknown menu {name!r}; expected one of {', '.join(self.menus)}"
+                )
 
         def check_handler(h: Handler, where: str) -> None:
             for pid in h.say:

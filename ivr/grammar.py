@@ -66,7 +66,7 @@ class Timing(BaseModel):
     complete_silence_ms: int | None = None
 
     @model_validator(mode="after")
-    def _complete_within_budget(self) -> "Timing":
+    def _complete_within_budget(self) -> Timing:
         c = self.complete_silence_ms
         if c is not None and not 100 <= c <= self.end_silence_ms:
             raise ValueError(f"complete_silence_ms: expected 100..end_silence_ms ({self.end_silence_ms}), got {c}")
@@ -99,9 +99,7 @@ class Grammars:
         try:
             return self.menus[name]
         except KeyError:
-            raise GrammarError(
-                f"unknown menu {name!r}; expected one of: {', '.join(sorted(self.menus))}"
-            ) from None
+            raise GrammarError(f"unknown menu {name!r}; expected one of: {', '.join(sorted(self.menus))}") from None
 
     def phrases(self, menu: str, with_global: bool = True) -> list[str]:
         """Every phrase the recogniser should accept at `menu` (space-separated words)."""

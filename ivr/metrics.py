@@ -8,7 +8,7 @@ Labels are kept low-cardinality: reasons, menus and outcomes are small fixed set
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -22,9 +22,7 @@ REGISTRY = CollectorRegistry()  # own registry: importing twice (tests, reload) 
 
 CALLS_TOTAL = Counter("ivr_calls", "Calls started by this process", registry=REGISTRY)
 CALLS_ACTIVE = Gauge("ivr_calls_active", "Calls in progress in this process", registry=REGISTRY)
-ESCALATIONS_TOTAL = Counter(
-    "ivr_escalations", "Escalations to a human agent by reason", ["reason"], registry=REGISTRY
-)
+ESCALATIONS_TOTAL = Counter("ivr_escalations", "Escalations to a human agent by reason", ["reason"], registry=REGISTRY)
 TURN_LATENCY_SECONDS = Histogram(
     "ivr_turn_latency_seconds",
     "Caller end of speech to first bot audio",
@@ -40,13 +38,17 @@ ASR_DECODE_SECONDS = Histogram(
     registry=REGISTRY,
 )
 EARLY_ENDPOINTS = Counter(
-    "ivr_early_endpoints", "Turns ended early: the partial result was already a whole grammar phrase, by menu",
-    ["menu"], registry=REGISTRY,
+    "ivr_early_endpoints",
+    "Turns ended early: the partial result was already a whole grammar phrase, by menu",
+    ["menu"],
+    registry=REGISTRY,
 )
 # hit rate = (memory + disk) / all; "synthesized" pieces were rendered during a call
 PROMPT_PIECES = Counter(
-    "ivr_prompt_pieces", "Prompt audio pieces served, by where they came from (memory|disk|synthesized)",
-    ["source"], registry=REGISTRY,
+    "ivr_prompt_pieces",
+    "Prompt audio pieces served, by where they came from (memory|disk|synthesized)",
+    ["source"],
+    registry=REGISTRY,
 )
 
 
@@ -61,7 +63,9 @@ class DatabaseCollector(Collector):
             by_outcome = s.execute(select(Call.outcome, func.count()).group_by(Call.outcome)).all()
             active = s.scalar(select(func.count()).select_from(Call).where(Call.status == "active")) or 0
             waiting = s.execute(
-                select(Escalation.reason, func.count()).where(Escalation.status != "resolved").group_by(Escalation.reason)
+                select(Escalation.reason, func.count())
+                .where(Escalation.status != "resolved")
+                .group_by(Escalation.reason)
             ).all()
         calls = GaugeMetricFamily("ivr_db_calls", "Calls stored in the database by outcome", labels=["outcome"])
         for outcome, n in by_outcome:

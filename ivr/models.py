@@ -15,9 +15,9 @@ import threading
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ivr.settings import Settings
 
@@ -217,7 +217,9 @@ def fetch(
             if want_sha:
                 got = sha256_file(archive)
                 if got != want_sha:
-                    raise ModelError(f"{from_path or url or official.url}: sha256 mismatch: expected {want_sha}, got {got}")  # type: ignore[union-attr]
+                    raise ModelError(
+                        f"{from_path or url or official.url}: sha256 mismatch: expected {want_sha}, got {got}"
+                    )  # type: ignore[union-attr]
                 report.verified.append(f"zip sha256 {want_sha}")
             else:
                 report.unverified.append("zip sha256 (no reference checksum known)")

@@ -21,14 +21,42 @@ _UNIT_VALUE = {"十": 10, "百": 100, "千": 1000, "k": 1000, "万": 10000, "w":
 # A numeral: Arabic and Chinese units mixed (3千5, 1万2), Arabic (with optional k/w/千/万
 # multipliers) or a run of Chinese numeral characters.
 _MIXED = re.compile(r"\d+(?:[十百千万]\d+)+[十百千万]?")
-NUMERAL = re.compile(rf"{_MIXED.pattern}|\d+(?:\.\d+)?[kw千万百]*|[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿点]*")
+NUMERAL = re.compile(
+    rf"{_MIXED.pattern}|\d+(?:\.\d+)?[kw千万百]*|[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿点]*"
+)
 # "5 6 thousand": two neighbouring digits before a unit mean a range; we take its middle.
 _RANGE = re.compile(r"^([一二两三四五六七八])([二三四五六七八九])([十百千万])$")
 # A numeral followed by one of these counts something other than money.
 _RANGE_TO = re.compile(rf"(?:到|至|~|-)({NUMERAL.pattern})")
 _TAIL_RANGE = re.compile(r"^(.+[百千万])([一二两三四五六七八])([二三四五六七八九])$")
-_NOT_MONEY_AFTER = ("个月", "个星期", "个礼拜", "个人", "口人", "个孩子", "个小时", "天", "期", "号", "日",
-                    "年", "次", "周", "点", "岁", "小时", "分钟", "月", "下", "些", "直", "般", "样", "起", "定")
+_NOT_MONEY_AFTER = (
+    "个月",
+    "个星期",
+    "个礼拜",
+    "个人",
+    "口人",
+    "个孩子",
+    "个小时",
+    "天",
+    "期",
+    "号",
+    "日",
+    "年",
+    "次",
+    "周",
+    "点",
+    "岁",
+    "小时",
+    "分钟",
+    "月",
+    "下",
+    "些",
+    "直",
+    "般",
+    "样",
+    "起",
+    "定",
+)
 _MONEY_AFTER = ("块", "元", "钱", "左右", "多", "来", "出头", "上下")
 
 

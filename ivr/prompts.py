@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import cn2an
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ivr.datafile import read_yaml, validate
-
 from ivr.events import PromptSegment, Say
 
 # Placeholders a prompt may use; the dialog fills them from the case and the slots heard so far.
@@ -71,7 +71,7 @@ class PromptBook:
 
     # ---------------------------------------------------------------- loading
     @classmethod
-    def load(cls, directory: Path | str) -> "PromptBook":
+    def load(cls, directory: Path | str) -> PromptBook:
         path = Path(directory) / "prompts.yaml"
         raw = read_yaml(path, PromptError)
         if not isinstance(raw, dict) or not isinstance(raw.get("prompts"), dict):
@@ -149,7 +149,9 @@ class PromptBook:
             fresh = self.fresh_variants(prompt_id, avoid)
             variant = fresh[0] if fresh else 0
         if not 0 <= variant < len(spec.variants):
-            raise PromptError(f"{self.path}: prompt {prompt_id!r} has no variant {variant} (it has {len(spec.variants)})")
+            raise PromptError(
+                f"{self.path}: prompt {prompt_id!r} has no variant {variant} (it has {len(spec.variants)})"
+            )
         segments = self._segments(prompt_id, variant, self._plans[(prompt_id, variant)], context or {})
         return Say(
             prompt_id=prompt_id,

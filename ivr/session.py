@@ -85,7 +85,9 @@ class CallSession:
         try:
             actions = self.dialog.handle(inp)
         except Exception:
-            log.exception("call %s: error in the dialog at menu %s; handing the caller over", self.call_id, self.dialog.menu)
+            log.exception(
+                "call %s: error in the dialog at menu %s; handing the caller over", self.call_id, self.dialog.menu
+            )
             actions = self._hand_over_after_error(inp, seen)
         for turn in self.dialog.turns[seen:]:
             self._store_turn(turn, timing or {})

@@ -8,9 +8,10 @@ next thing happens (an escalation is committed before its transfer is requested)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -47,7 +48,7 @@ STALE_AFTER = dt.timedelta(hours=2)  # no real call lasts this long: one still `
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -73,7 +74,9 @@ class Call(Base):
     last_menu: Mapped[str | None] = mapped_column(String(32), index=True)
     identity: Mapped[str | None] = mapped_column(String(16))  # confirmed|denied|third_party|unknown
     slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {name: {"value", "confidence", "turn"}}
-    emotion_timeline: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"turn", "lexical", "acoustic", "score"}]
+    emotion_timeline: Mapped[list[Any]] = mapped_column(
+        JSON, default=list
+    )  # [{"turn", "lexical", "acoustic", "score"}]
     promise_date: Mapped[str | None] = mapped_column(String(10), index=True)  # ISO date
     promise_amount: Mapped[int | None] = mapped_column(Integer)
     recording_path: Mapped[str | None] = mapped_column(Text)
@@ -81,8 +84,8 @@ class Call(Base):
     turn_count: Mapped[int] = mapped_column(Integer, default=0)
     avg_turn_latency_ms: Mapped[float | None] = mapped_column(Float)
 
-    turns: Mapped[list["Turn"]] = relationship(back_populates="call", order_by="Turn.idx", cascade="all, delete-orphan")
-    escalations: Mapped[list["Escalation"]] = relationship(back_populates="call", cascade="all, delete-orphan")
+    turns: Mapped[list[Turn]] = relationship(back_populates="call", order_by="Turn.idx", cascade="all, delete-orphan")
+    escalations: Mapped[list[Escalation]] = relationship(back_populates="call", cascade="all, delete-orphan")
 
     __table_args__ = (Index("ix_calls_outcome_started", "outcome", "started_at"),)
 
@@ -103,7 +106,9 @@ class Turn(Base):
     asr_confidence: Mapped[float | None] = mapped_column(Float)
     emotion: Mapped[float | None] = mapped_column(Float)  # combined score 0..1
     bot_text: Mapped[str | None] = mapped_column(Text)
-    timing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # end_of_speech_s, asr_final_s, first_audio_s, latency_ms
+    timing: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # end_of_speech_s, asr_final_s, first_audio_s, latency_ms
 
     call: Mapped[Call] = relationship(back_populates="turns")
 
@@ -128,12 +133,14 @@ class Escalation(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     disposition: Mapped[str | None] = mapped_column(String(16))
-    transfer_status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|requested|accepted|failed|none
+    transfer_status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|requested|accepted|failed|none
     transfer_detail: Mapped[str | None] = mapped_column(Text)
     transfer_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     call: Mapped[Call] = relationship(back_populates="escalations")
-    notes: Mapped[list["EscalationNote"]] = relationship(
+    notes: Mapped[list[EscalationNote]] = relationship(
         back_populates="escalation", order_by="EscalationNote.id", cascade="all, delete-orphan"
     )
 

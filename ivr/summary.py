@@ -9,10 +9,8 @@ if TYPE_CHECKING:
     from ivr.dialog import Dialog
 
 
-def transcript(dialog: "Dialog") -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [
-        {"turn": 0, "speaker": "bot", "menu": s.menu, "text": s.text} for s in dialog.opening
-    ]
+def transcript(dialog: Dialog) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"turn": 0, "speaker": "bot", "menu": s.menu, "text": s.text} for s in dialog.opening]
     for t in dialog.turns:
         out.append({"turn": t.idx, "speaker": "caller", "menu": t.menu, "input": t.input_kind, "text": t.caller_text})
         if t.bot_text:
@@ -20,7 +18,7 @@ def transcript(dialog: "Dialog") -> list[dict[str, Any]]:
     return out
 
 
-def narrative(dialog: "Dialog") -> str:
+def narrative(dialog: Dialog) -> str:
     """e.g. 客户已确认本人；主要收入：兼职，约3000元/月；主要支出：房租、医疗；第4轮情绪激动（“别再打了”），转人工。"""
     flow, slots = dialog.flow, dialog.slots
     parts = [flow.label("identity", dialog.identity)]
@@ -60,7 +58,7 @@ def _trigger(trigger: Any) -> dict[str, Any]:
     return out
 
 
-def build(dialog: "Dialog", recording: str | None = None) -> dict[str, Any]:
+def build(dialog: Dialog, recording: str | None = None) -> dict[str, Any]:
     trigger = dialog.trigger
     return {
         "case": dialog.case.as_dict(),

@@ -24,7 +24,29 @@ from pypinyin import Style, lazy_pinyin
 from ivr.grammar import GrammarError
 
 # Words that carry no meaning in a spoken answer.  Longest first so 就是说 goes before 就是.
-FILLERS = ("就是说", "怎么说呢", "那个", "这个嘛", "然后呢", "呃", "嗯嗯", "嗯", "啊", "呀", "哎", "唉", "哦", "噢", "喔", "吧", "呢", "啦", "咯", "唔", "喂")
+FILLERS = (
+    "就是说",
+    "怎么说呢",
+    "那个",
+    "这个嘛",
+    "然后呢",
+    "呃",
+    "嗯嗯",
+    "嗯",
+    "啊",
+    "呀",
+    "哎",
+    "唉",
+    "哦",
+    "噢",
+    "喔",
+    "吧",
+    "呢",
+    "啦",
+    "咯",
+    "唔",
+    "喂",
+)
 # Hesitation, not assent: an answer made only of fillers is an answer (嗯, 嗯嗯, 啊, 哦) unless one of
 # these is in it (呃那个嗯哎 is someone still thinking, not a yes).
 HESITATIONS = ("就是说", "怎么说呢", "那个", "这个嘛", "然后呢", "呃", "哎", "唉")
@@ -74,7 +96,7 @@ class Synonyms:
     pattern: re.Pattern[str] | None
 
     @classmethod
-    def of(cls, table: dict[str, str]) -> "Synonyms":
+    def of(cls, table: dict[str, str]) -> Synonyms:
         # Longest first: 屋企人 before 屋企, 联系 (kept as is) before 系.
         words = sorted(table, key=len, reverse=True)
         return cls(table, re.compile("|".join(map(re.escape, words))) if words else None)
@@ -124,7 +146,7 @@ def strip_fillers(text: str) -> str:
 def _fold(syllable: str) -> str:
     for a, b in _INITIALS:
         if syllable.startswith(a):
-            syllable = b + syllable[len(a):]
+            syllable = b + syllable[len(a) :]
             break
     for a, b in _FINALS:
         if syllable.endswith(a):

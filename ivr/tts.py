@@ -26,9 +26,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ivr import metrics
 from ivr.audio import BadAudio, read_wav, write_wav
@@ -190,8 +190,10 @@ class PromptAudio:
     def _warn_unbuilt(self, key: str) -> None:
         if not self._warned:  # once per process: the fix is the same for every piece
             self._warned = True
-            log.warning("prompt audio not pre-rendered in %s: synthesising during the call "
-                        "(run `ivr prompts build`)", self.cache / "prompts")
+            log.warning(
+                "prompt audio not pre-rendered in %s: synthesising during the call (run `ivr prompts build`)",
+                self.cache / "prompts",
+            )
         log.debug("synthesising static prompt piece %s", key)
 
     def _load_recording(self, path: Path, rate: int) -> bytes:

@@ -36,7 +36,7 @@ from rapidfuzz import fuzz
 from ivr.dates import nearest_month_day, parse_date
 from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
-from ivr.grammar import DTMF_KEYS, Grammars, GrammarError, IntentSpec, MenuSpec, cached_grammars
+from ivr.grammar import DTMF_KEYS, GrammarError, Grammars, IntentSpec, MenuSpec, cached_grammars
 from ivr.numbers import NUMERAL, mask_numerals, parse_amount, parse_months
 from ivr.segment import Words, is_word, words
 from ivr.textnorm import NEGATORS, Normalized, Synonyms, cached_synonyms, negated, normalize, sound_key
@@ -100,7 +100,7 @@ class _Index:
     vocab: frozenset[str] = frozenset()  # every word (jieba) of its phrases, keywords, negatives, cues
 
     @classmethod
-    def build(cls, intents: dict[str, IntentSpec], synonyms: Synonyms, where: str, min_embedded: int = 1) -> "_Index":
+    def build(cls, intents: dict[str, IntentSpec], synonyms: Synonyms, where: str, min_embedded: int = 1) -> _Index:
         """`min_embedded`: shorter phrases (not keywords) only match a whole answer — a global 什么
         (repeat) said alone, not the 什么 of 什么事 or 没什么固定的."""
         patterns: list[Pattern] = []
@@ -113,11 +113,17 @@ class _Index:
                 if n.text:
                     embedded = is_kw or len(n.text) >= min_embedded
                     strong = is_kw or len(n.text) > SHORT_WORD or any(e - b > 1 for b, e in words(n.text).spans)
-                    patterns.append(Pattern(name, n.text, n.key, is_kw, embedded, _gapped(n.text) if embedded else None, strong))
+                    patterns.append(
+                        Pattern(name, n.text, n.key, is_kw, embedded, _gapped(n.text) if embedded else None, strong)
+                    )
             negatives[name] = tuple(n for n in (normalize(w, False, synonyms) for w in spec.negative) if n.text)
         texts = [p.text for p in patterns] + [n.text for ns in negatives.values() for n in ns]
-        texts += [normalize(w, False, synonyms).text for spec in intents.values() for c in spec.cues
-                  for w in re.split("[…/]", c)]
+        texts += [
+            normalize(w, False, synonyms).text
+            for spec in intents.values()
+            for c in spec.cues
+            for w in re.split("[…/]", c)
+        ]
         vocab = frozenset(t[b:e] for t in texts for b, e in words(t).spans)
         return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues), vocab)
 
@@ -137,8 +143,11 @@ class _Index:
                 continue
             if not p.embedded:
                 continue
-            hit = (_find(p, t, t, 1.0, s, w) or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, w, key=p.key))
-                   or _find_gapped(p, t, s))
+            hit = (
+                _find(p, t, t, 1.0, s, w)
+                or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, w, key=p.key))
+                or _find_gapped(p, t, s)
+            )
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
                 s.keyword, s.strong = s.keyword or p.keyword, s.strong or p.strong
@@ -170,7 +179,7 @@ class _Index:
 
 
 def _compile_cue(cue: str, synonyms: Synonyms, where: str) -> re.Pattern[str]:
-    """"已经/早就…还/转" → one of the first words, then within CUE_GAP characters one of the next."""
+    """ "已经/早就…还/转" → one of the first words, then within CUE_GAP characters one of the next."""
     parts = [[normalize(w, False, synonyms).text for w in part.split("/")] for part in cue.split("…")]
     if len(parts) < 2 or not all(all(part) for part in parts):
         raise GrammarError(f"{where}: field cues: expected words joined by … (alternatives by /), got {cue!r}")
@@ -185,8 +194,11 @@ def _gapped(text: str) -> re.Pattern[str] | None:
     if len(text) < 3 or text.startswith(NEGATORS) or NUMERAL.search(text):
         return None  # two characters with a gap are too often two other words (在老家 is not 在家)
     # nor right after a negator of the phrase: 还不想拖了 is not 还不了
-    splits = [re.escape(text[:i]) + f"[^{GAP_NEVER}]{{1,2}}" + re.escape(text[i:])
-              for i in range(1, len(text)) if text[i - 1] not in GAP_NEVER]
+    splits = [
+        re.escape(text[:i]) + f"[^{GAP_NEVER}]{{1,2}}" + re.escape(text[i:])
+        for i in range(1, len(text))
+        if text[i - 1] not in GAP_NEVER
+    ]
     return re.compile("|".join(splits))
 
 
@@ -217,7 +229,8 @@ def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, w: Words, key:
         # Nor is a sound-alike that is itself a different dictionary word (那家 is not 哪家, 那个 not 哪个).
         heard = t[start : start + len(needle)]
         shared = key is None or (
-            (len(needle) > 2 or any(a == b for a, b in zip(p.text, heard))) and (heard == p.text or not is_word(heard)))
+            (len(needle) > 2 or any(a == b for a, b in zip(p.text, heard))) and (heard == p.text or not is_word(heard))
+        )
         if shared and (p.text.startswith(NEGATORS) or not negated(t, start)):
             found = True
             s.hit(start, start + len(needle), weight, exact=key is None)
@@ -236,8 +249,10 @@ def _off_topic(s: _Score, t: str, w: Words, known: frozenset[str]) -> bool:
     of the menu's grammars.  Used when the only evidence is weak (在, 好, 是, 我在): 外面在下雨 and
     我好难啊 talk about something else and merely contain 在/好, while 是的，有事吗 and 对，是欠了你们的钱
     go on about the call (有事, 欠, 钱 are grammar words) and 在的 / 好的好的 explain all their words."""
-    return any(c and not _known(t[b:e], known) and not all(i in s.covered for i in range(b, e))
-               for (b, e), c in zip(w.spans, w.content))
+    return any(
+        c and not _known(t[b:e], known) and not all(i in s.covered for i in range(b, e))
+        for (b, e), c in zip(w.spans, w.content)
+    )
 
 
 def _fuzzy(p: Pattern, t: str, k: str, s: _Score) -> None:
@@ -263,7 +278,7 @@ def _contains(norm: Normalized, word: Normalized) -> bool:
     return word.text in norm.text or (len(word.key) >= 2 and word.key in norm.key)
 
 
-def _best(scores: dict[str, _Score], exclude: set[str] = set()) -> tuple[str | None, float]:
+def _best(scores: dict[str, _Score], exclude: frozenset[str] | set[str] = frozenset()) -> tuple[str | None, float]:
     ranked = sorted(((s.score, n) for n, s in scores.items() if n not in exclude), reverse=True)
     return (ranked[0][1], ranked[0][0]) if ranked else (None, 0.0)
 
@@ -312,8 +327,13 @@ class Understander:
         parts = CATEGORIES if intent == "expenses" else (intent,)
         menu_span = set().union(*(menu_scores[n].positions() for n in parts if n in menu_scores))
         # 没听清/不明白 next to a real answer (信号不好，回头打给你) yield to the answer when it is stronger.
-        g_name, g_score = _best({n: s for n, s in global_scores.items() if s.positions() - menu_span
-                                 and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)})
+        g_name, g_score = _best(
+            {
+                n: s
+                for n, s in global_scores.items()
+                if s.positions() - menu_span and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)
+            }
+        )
         if g_name and g_score >= GLOBAL_MIN:
             return replace(base, intent=g_name, confidence=_calibrated(global_scores, g_name, g_score), is_global=True)
         g_name, g_score = _best(global_scores)
@@ -354,12 +374,18 @@ class Understander:
             amount = parse_amount(t)
             slots: dict[str, Any] = {"amount": amount} if amount else {}
             if when is not None:
-                return "date", max(SLOT_CONFIDENCE, scores.get("date", _Score()).score), {"date": when.isoformat(), **slots}
+                return (
+                    "date",
+                    max(SLOT_CONFIDENCE, scores.get("date", _Score()).score),
+                    {"date": when.isoformat(), **slots},
+                )
             scores = {n: s for n, s in scores.items() if n != "date"}
             name, score = _best(scores)
             if name and score >= ACCEPT:
                 return name, _calibrated(scores, name, score), slots
-            return ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
+            return (
+                ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
+            )
         if "amount" in spec.intents:
             amount = parse_amount(t)
             if amount is not None:
@@ -369,8 +395,10 @@ class Understander:
         if name is None or score < ACCEPT:
             return None, score, {}
         # the slots the menu declares, whatever the intent (宽限两个月 → months=2 with extension)
-        found = {"months": parse_months(t) if "months" in spec.slots else None,
-                 "amount": parse_amount(t) if "amount" in spec.slots else None}
+        found = {
+            "months": parse_months(t) if "months" in spec.slots else None,
+            "amount": parse_amount(t) if "amount" in spec.slots else None,
+        }
         return name, _calibrated(scores, name, score), {k: v for k, v in found.items() if v}
 
     # ------------------------------------------------------------------ keys

@@ -67,8 +67,9 @@ VadEvent = SpeechStarted | Utterance | NoInputTimeout
 class Endpointer:
     """Feed caller audio of any size; get SpeechStarted / Utterance / NoInputTimeout events."""
 
-    def __init__(self, rate: int, frame_ms: int = 20, aggressiveness: int = 2,
-                 timing: EndpointTiming | None = None) -> None:
+    def __init__(
+        self, rate: int, frame_ms: int = 20, aggressiveness: int = 2, timing: EndpointTiming | None = None
+    ) -> None:
         if frame_ms not in (10, 20, 30):
             raise ValueError(f"VAD frame: expected 10, 20 or 30 ms, got {frame_ms}")
         if rate not in (8000, 16000, 32000, 48000):
@@ -177,15 +178,24 @@ class Endpointer:
                 self._loud_ms += self.frame_ms
         ring = self._end_ring
         ended = len(ring) == ring.maxlen and ring.count(False) >= END_RATIO * ring.maxlen
-        early = (not ended and self._complete and self.timing.complete_silence_ms is not None
-                 and self._quiet_ms >= self.timing.complete_silence_ms)
+        early = (
+            not ended
+            and self._complete
+            and self.timing.complete_silence_ms is not None
+            and self._quiet_ms >= self.timing.complete_silence_ms
+        )
         cut = self.now - self._speech_start >= self.timing.max_speech_ms / 1000
         if not (ended or early or cut):
             return []
         utt = Utterance(
-            pcm=b"".join(self._speech), rate=self.rate, start=self._speech_start,
-            speech_end=self._last_voiced_end if ended or early else self.now, detected_at=self.now,
-            voiced_ms=self._voiced_ms, cut=cut and not (ended or early), early=early,
+            pcm=b"".join(self._speech),
+            rate=self.rate,
+            start=self._speech_start,
+            speech_end=self._last_voiced_end if ended or early else self.now,
+            detected_at=self.now,
+            voiced_ms=self._voiced_ms,
+            cut=cut and not (ended or early),
+            early=early,
         )
         self._speech = None
         self._complete = False

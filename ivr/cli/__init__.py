@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 
-def fail(message: str, code: int = 2) -> "typer.Exit":
+def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one clear line on stderr and return the Exit to raise (SPEC.md §4: bad input → 2)."""
     print(f"ivr: error: {message}", file=sys.stderr)
     return typer.Exit(code)

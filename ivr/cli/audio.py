@@ -27,11 +27,21 @@ def models_fetch(
     from ivr.models import ModelError, fetch
 
     try:
-        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                      TransferSpeedColumn(), transient=True) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            transient=True,
+        ) as bar:
             task = bar.add_task(f"{lang}", total=None)
-            report = fetch(lang, url=url, sha256=sha256, from_path=from_,
-                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+            report = fetch(
+                lang,
+                url=url,
+                sha256=sha256,
+                from_path=from_,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     except ModelError as e:
         raise fail(str(e)) from None
     print(f"installed {lang} model in {report.path}")
@@ -48,9 +58,17 @@ def models_list(json_out: bool = typer.Option(False, "--json")) -> None:
     from ivr.settings import load_settings
 
     settings = load_settings()
-    rows = [{"lang": lang, "model": src.name, "installed": str(find_model(lang, settings) or ""),
-             "looked_in": [str(p) for p in ([settings.vosk_model] if settings.vosk_model else []) + [settings.models_dir / lang]]}
-            for lang, src in SOURCES.items()]
+    rows = [
+        {
+            "lang": lang,
+            "model": src.name,
+            "installed": str(find_model(lang, settings) or ""),
+            "looked_in": [
+                str(p) for p in ([settings.vosk_model] if settings.vosk_model else []) + [settings.models_dir / lang]
+            ],
+        }
+        for lang, src in SOURCES.items()
+    ]
     if json_out:
         print(json.dumps(rows, indent=2))
         return

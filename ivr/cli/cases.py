@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-cases_app = typer.Typer(help="The case book (`ivr serve --cases PATH`): which debtor each call is about.", no_args_is_help=True)
+cases_app = typer.Typer(
+    help="The case book (`ivr serve --cases PATH`): which debtor each call is about.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

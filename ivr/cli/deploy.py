@@ -17,14 +17,20 @@ deploy_app = typer.Typer(help="Scale-out helpers: the Kamailio dispatcher list o
 @deploy_app.command("dispatcher-list")
 def dispatcher_list(
     workers: Optional[str] = typer.Option(None, "--workers", help="HOST:PORT,HOST:PORT,... of every SIP worker"),
-    hosts: Optional[list[str]] = typer.Option(None, "--host", help="a worker host running --count workers (repeat per host)"),
+    hosts: Optional[list[str]] = typer.Option(
+        None, "--host", help="a worker host running --count workers (repeat per host)"
+    ),
     base_port: int = typer.Option(5070, "--base-port", help="SIP port of the first worker on each --host"),
     count: int = typer.Option(1, "--count", help="number of workers on each --host"),
-    step: int = typer.Option(dispatch.PORT_STEP, "--step", help="port distance between two workers on --host (as `ivr serve --sip-workers`)"),
+    step: int = typer.Option(
+        dispatch.PORT_STEP, "--step", help="port distance between two workers on --host (as `ivr serve --sip-workers`)"
+    ),
     set_id: int = typer.Option(dispatch.DEFAULT_SET, "--set-id", help="dispatcher set (DISPATCH_SET in kamailio.cfg)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here atomically (default: stdout)"),
     reload: bool = typer.Option(False, "--reload", help="then run `kamcmd dispatcher.reload`"),
-    ctl_socket: Optional[str] = typer.Option(None, "--ctl-socket", help="kamcmd -s socket, e.g. unix:/run/kamailio/kamailio_ctl"),
+    ctl_socket: Optional[str] = typer.Option(
+        None, "--ctl-socket", help="kamcmd -s socket, e.g. unix:/run/kamailio/kamailio_ctl"
+    ),
 ) -> None:
     """Write Kamailio's dispatcher.list for the SIP workers (--workers, and/or --host H [--host H2 ...]
     with --base-port/--count; all are joined)."""

@@ -108,7 +108,9 @@ def _print_transcript(report: dict, console: Console) -> None:
         heard = t["intent"] or "no match"
         if t.get("slots"):
             heard += " " + json.dumps(t["slots"], ensure_ascii=False)
-        console.print(f"[bold]{t.get('turn', ''):>3} caller[/]  [yellow]{caller}[/]  [dim]{t['menu']} → {escape(heard)}[/]")
+        console.print(
+            f"[bold]{t.get('turn', ''):>3} caller[/]  [yellow]{caller}[/]  [dim]{t['menu']} → {escape(heard)}[/]"
+        )
         if t["bot"]:
             console.print(f"[bold cyan]    bot[/]     {escape(t['bot'])}")
     esc = report.get("escalation")
@@ -187,7 +189,12 @@ def calls(
         }
         for c in _store().list_calls(limit=limit)
     ]
-    _print_rows(rows, json_out, "calls", ["id", "started_at", "transport", "debtor", "identity", "outcome", "last_menu", "turns", "promise_date"])
+    _print_rows(
+        rows,
+        json_out,
+        "calls",
+        ["id", "started_at", "transport", "debtor", "identity", "outcome", "last_menu", "turns", "promise_date"],
+    )
 
 
 def escalations(
@@ -212,7 +219,12 @@ def escalations(
         }
         for e in _store().list_escalations(status=status, limit=limit)
     ]
-    _print_rows(rows, json_out, "escalations", ["id", "priority", "reason", "status", "transfer_status", "created_at", "narrative"])
+    _print_rows(
+        rows,
+        json_out,
+        "escalations",
+        ["id", "priority", "reason", "status", "transfer_status", "created_at", "narrative"],
+    )
 
 
 def _print_rows(rows: list[dict], json_out: bool, title: str, columns: list[str]) -> None:

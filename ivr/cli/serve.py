@@ -19,15 +19,29 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    sip: Optional[str] = typer.Option(None, "--sip", help="HOST:PORT of the first SIP worker (UDP+TCP); default 127.0.0.1:5070"),
+    sip: Optional[str] = typer.Option(
+        None, "--sip", help="HOST:PORT of the first SIP worker (UDP+TCP); default 127.0.0.1:5070"
+    ),
     http: Optional[str] = typer.Option(None, "--http", help="HOST:PORT of the console/API and /media WebSocket"),
-    agent_uri: Optional[str] = typer.Option(None, "--agent-uri", help="SIP URI that escalated calls are transferred to"),
-    audiosocket: Optional[str] = typer.Option(None, "--audiosocket", help="HOST:PORT for Asterisk AudioSocket (off unless given)"),
-    sip_workers: Optional[int] = typer.Option(None, "--sip-workers", help="SIP worker processes (4 calls each), ports base, base+2, ..."),
+    agent_uri: Optional[str] = typer.Option(
+        None, "--agent-uri", help="SIP URI that escalated calls are transferred to"
+    ),
+    audiosocket: Optional[str] = typer.Option(
+        None, "--audiosocket", help="HOST:PORT for Asterisk AudioSocket (off unless given)"
+    ),
+    sip_workers: Optional[int] = typer.Option(
+        None, "--sip-workers", help="SIP worker processes (4 calls each), ports base, base+2, ..."
+    ),
     no_sip: bool = typer.Option(False, "--no-sip", help="do not start SIP workers (AudioSocket/WebSocket only)"),
-    no_media: bool = typer.Option(False, "--no-media", help="no /media WebSocket and no call engine in this process (a console-only host: no model loaded)"),
+    no_media: bool = typer.Option(
+        False,
+        "--no-media",
+        help="no /media WebSocket and no call engine in this process (a console-only host: no model loaded)",
+    ),
     case: Optional[Path] = typer.Option(None, "--case", help="one case JSON for every call (default: the demo case)"),
-    cases: Optional[Path] = typer.Option(None, "--cases", help="case book: CSV, JSON lines or folder of *.json; each call is looked up in it"),
+    cases: Optional[Path] = typer.Option(
+        None, "--cases", help="case book: CSV, JSON lines or folder of *.json; each call is looked up in it"
+    ),
 ) -> None:
     """Answer calls: SIP, AudioSocket and WebSocket media, plus the supervisor console."""
     from ivr.case import CaseError
@@ -48,9 +62,11 @@ def serve(
     except CaseBookError as e:
         for line in e.errors:
             fail(line)
-        raise fail(f"{cases}: {len(e.errors)} error(s); nothing started (check with `ivr cases check {cases}`)")
+        raise fail(
+            f"{cases}: {len(e.errors)} error(s); nothing started (check with `ivr cases check {cases}`)"
+        ) from None
     except (ValueError, CaseError) as e:
-        raise fail(str(e))
+        raise fail(str(e)) from None
     if settings.sip_workers < 1 and not no_sip:
         raise fail(f"--sip-workers must be at least 1, got {settings.sip_workers}")
     worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
@@ -61,7 +77,7 @@ def serve(
         try:  # each worker's RTP range (sip_rtp_base/sip_rtp_span) is checked before anything starts
             pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args)
         except ValueError as e:
-            raise fail(str(e))
+            raise fail(str(e)) from None
     if cases:
         logging.getLogger("ivr.serve").info("case book %s: %d cases", cases, len(source.book.cases))
     asyncio.run(_serve(settings, pool, sip_addr, http_addr, as_addr, source, not no_media))
@@ -88,17 +104,24 @@ async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bo
         app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
     audio_socket = None
     if as_addr:
-        audio_socket = AudioSocketServer(factory, settings.recordings_dir, store, as_addr[0], as_addr[1], worker=f"audiosocket:{as_addr[1]}")
+        audio_socket = AudioSocketServer(
+            factory, settings.recordings_dir, store, as_addr[0], as_addr[1], worker=f"audiosocket:{as_addr[1]}"
+        )
         await audio_socket.start()
-    server = uvicorn.Server(uvicorn.Config(app, host=http_addr[0], port=http_addr[1], log_level="warning", ws="websockets-sansio"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=http_addr[0], port=http_addr[1], log_level="warning", ws="websockets-sansio")
+    )
 
     async def watch() -> None:
         while not server.should_exit:
             if not app.state.ready and (pool is None or pool.ready):
                 app.state.ready = True
-                log.info("ready: http://%s:%d  sip %s  audiosocket %s", *http_addr,
-                         f"{sip_addr[0]}:{sip_addr[1]} x{settings.sip_workers}" if pool else "off",
-                         f"{as_addr[0]}:{as_addr[1]}" if as_addr else "off")
+                log.info(
+                    "ready: http://%s:%d  sip %s  audiosocket %s",
+                    *http_addr,
+                    f"{sip_addr[0]}:{sip_addr[1]} x{settings.sip_workers}" if pool else "off",
+                    f"{as_addr[0]}:{as_addr[1]}" if as_addr else "off",
+                )
             if pool:
                 pool.supervise()
             await asyncio.sleep(0.2)

@@ -24,7 +24,9 @@ def _store(db_url: str | None):  # type: ignore[no-untyped-def]
 def add(
     username: str = typer.Argument(..., help="login name (letters, digits, _ . -)"),
     role: str = typer.Option("agent", "--role", help="agent | supervisor | admin"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from the first line of stdin"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="read the password from the first line of stdin"
+    ),
     db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
 ) -> None:
     """Create a console user; the password is asked twice unless --password-stdin."""
@@ -45,7 +47,9 @@ def add(
 
 
 @users_app.command("list")
-def list_(db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)")) -> None:
+def list_(
+    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+) -> None:
     """List console users: name, role, active, created (UTC)."""
     from ivr.auth import list_users
 

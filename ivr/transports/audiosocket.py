@@ -93,10 +93,14 @@ class AudioSocketServer:
             # check the header before reading a payload: a stray client must not hold a slot
             kind, length = struct.unpack(">BH", await asyncio.wait_for(reader.readexactly(3), FIRST_MESSAGE_TIMEOUT_S))
             if kind != KIND_UUID or length != 16:
-                raise ProtocolError(f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {length} bytes")
+                raise ProtocolError(
+                    f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {length} bytes"
+                )
             payload = await asyncio.wait_for(reader.readexactly(16), FIRST_MESSAGE_TIMEOUT_S)
             media = await self._open(uuid.UUID(bytes=payload), writer)
-            sender = asyncio.create_task(pace_out(media, FRAME_BYTES, lambda pcm: _send(writer, KIND_AUDIO, pcm, quiet=True)))
+            sender = asyncio.create_task(
+                pace_out(media, FRAME_BYTES, lambda pcm: _send(writer, KIND_AUDIO, pcm, quiet=True))
+            )
             try:
                 reason = await self._receive(reader, media)
             finally:
@@ -113,7 +117,7 @@ class AudioSocketServer:
                 return
             reason = f"connection lost ({type(e).__name__})"
             log.warning("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             reason = "timeout waiting for Asterisk"
             log.warning("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
         finally:
@@ -134,8 +138,15 @@ class AudioSocketServer:
         # The UUID is all AudioSocket carries: it is the call id, and the case reference for a book
         # keyed by UUIDs (docs/telephony.md "Which case is this call?").
         call_id = call_uuid.hex
-        ctx = CallContext("audiosocket", RATE, call_id=call_id, worker=self.worker, case_ref=str(call_uuid),
-                          on_transfer=on_transfer, on_hangup=on_hangup)
+        ctx = CallContext(
+            "audiosocket",
+            RATE,
+            call_id=call_id,
+            worker=self.worker,
+            case_ref=str(call_uuid),
+            on_transfer=on_transfer,
+            on_hangup=on_hangup,
+        )
         media = await asyncio.to_thread(MediaCall, ctx, self.engine_factory, self.recordings_dir, self.store)
         holder["m"] = media
         log.info("audiosocket: call %s", call_id)

@@ -49,24 +49,48 @@ def real_engine_factory(
     understander = Understander(res.grammars)
     flow = load_flow(Path(res.grammars.directory) / "flow.yaml", prompts)
     if UNKNOWN_CASE_MENU not in flow.menus and not isinstance(source, OneCase):
-        raise ValueError(f"{res.grammars.directory}/flow.yaml: field menus.{UNKNOWN_CASE_MENU}: missing; expected the menu "
-                         "for calls no case matches (see docs/telephony.md)")
+        raise ValueError(
+            f"{res.grammars.directory}/flow.yaml: field menus.{UNKNOWN_CASE_MENU}: missing; expected the menu "
+            "for calls no case matches (see docs/telephony.md)"
+        )
     unknown_flow = unknown_case_flow(flow)
-    log.info("engine: grammars %s, prompts %s, ASR %s", settings.grammars_dir, settings.prompts_dir,
-             "on" if res.model is not None else "off (no model: DTMF and no-match paths only)")
+    log.info(
+        "engine: grammars %s, prompts %s, ASR %s",
+        settings.grammars_dir,
+        settings.prompts_dir,
+        "on" if res.model is not None else "off (no model: DTMF and no-match paths only)",
+    )
 
     def make(ctx: CallContext) -> CallEngine:
         found = source.lookup(ctx.case_ref, ctx.called_number, ctx.caller_number)
         if found.case is None:
-            log.warning("call %s: no case for reference %r (dialed %r, caller %r): unknown-case path, nothing about any "
-                        "debt is said", ctx.call_id, ctx.case_ref, ctx.called_number, ctx.caller_number)
+            log.warning(
+                "call %s: no case for reference %r (dialed %r, caller %r): unknown-case path, nothing about any "
+                "debt is said",
+                ctx.call_id,
+                ctx.case_ref,
+                ctx.called_number,
+                ctx.caller_number,
+            )
         elif found.how != "single":
             log.info("call %s: case %s (matched by %s)", ctx.call_id, found.case.case_id, found.how)
-        dialog = Dialog(found.case or source.placeholder(), res.grammars, prompts, now=dt.datetime.now(),
-                        understander=understander, flow=flow if found.case else unknown_flow)
+        dialog = Dialog(
+            found.case or source.placeholder(),
+            res.grammars,
+            prompts,
+            now=dt.datetime.now(),
+            understander=understander,
+            flow=flow if found.case else unknown_flow,
+        )
         session = CallSession(
-            store, dialog, call_id=ctx.call_id, transport=ctx.transport, caller_number=ctx.caller_number, worker=ctx.worker,
-            case_ref=ctx.case_ref, case_known=found.case is not None,
+            store,
+            dialog,
+            call_id=ctx.call_id,
+            transport=ctx.transport,
+            caller_number=ctx.caller_number,
+            worker=ctx.worker,
+            case_ref=ctx.case_ref,
+            case_known=found.case is not None,
         )
         # the escalation summary links the recording, which MediaCall writes to this path
         session.recording = str(Path(settings.recordings_dir) / f"{ctx.call_id}.wav")

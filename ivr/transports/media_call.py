@@ -13,9 +13,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 from ivr.events import Transfer
 from ivr.transports.recorder import StereoRecorder
@@ -76,9 +77,7 @@ class MediaCall:
         self.extra: dict[str, Any] = {}  # transport-specific numbers for the call-end line (RTP stats)
         self.ended: str | None = None
         self._end_lock = threading.Lock()
-        self.recorder = (
-            StereoRecorder(recordings_dir / f"{ctx.call_id}.wav", ctx.rate) if recordings_dir else None
-        )
+        self.recorder = StereoRecorder(recordings_dir / f"{ctx.call_id}.wav", ctx.rate) if recordings_dir else None
         self.engine = engine_factory(ctx)
 
     # -- media path: called on the transport's real-time thread; keep cheap ----------------

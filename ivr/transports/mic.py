@@ -48,8 +48,15 @@ def run(settings: Any, case: Any = None, now: dt.datetime | None = None, on_part
     dev_in, dev_out = find_devices()
     done = threading.Event()
     engine = new_call(
-        Store(settings.database_url), resources_for(settings), RATE, transport="mic", case=case, now=now,
-        on_hangup=lambda outcome: done.set(), on_transfer=lambda t: done.set(), on_partial=on_partial,
+        Store(settings.database_url),
+        resources_for(settings),
+        RATE,
+        transport="mic",
+        case=case,
+        now=now,
+        on_hangup=lambda outcome: done.set(),
+        on_transfer=lambda t: done.set(),
+        on_partial=on_partial,
     )
 
     def callback(indata, outdata, frames, _time, _status) -> None:  # PortAudio thread: keep it tiny
@@ -57,8 +64,14 @@ def run(settings: Any, case: Any = None, now: dt.datetime | None = None, on_part
         outdata[:] = engine.pull_audio(len(outdata))
 
     try:
-        stream = sd.RawStream(samplerate=RATE, blocksize=RATE * BLOCK_MS // 1000, channels=1, dtype="int16",
-                              device=(dev_in, dev_out), callback=callback)
+        stream = sd.RawStream(
+            samplerate=RATE,
+            blocksize=RATE * BLOCK_MS // 1000,
+            channels=1,
+            dtype="int16",
+            device=(dev_in, dev_out),
+            callback=callback,
+        )
     except sd.PortAudioError as e:
         engine.hangup()
         raise NoAudioDevice(f"cannot open the audio device at {RATE} Hz mono: {e}") from None

@@ -14,14 +14,15 @@ runs N such processes on ports base, base+2, ...
 from __future__ import annotations
 
 import ipaddress
-import os
 import logging
+import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pjsua2 as pj
 
@@ -139,7 +140,7 @@ class _CallPort(pj.AudioMediaPort):
 
 
 class _BotCall(pj.Call):
-    def __init__(self, server: "SipServer", acc: pj.Account, call_id: int) -> None:
+    def __init__(self, server: SipServer, acc: pj.Account, call_id: int) -> None:
         super().__init__(acc, call_id)
         self.server = server
         self.pj_id = call_id
@@ -191,7 +192,7 @@ class _BotCall(pj.Call):
 
 
 class _BotAccount(pj.Account):
-    def __init__(self, server: "SipServer") -> None:
+    def __init__(self, server: SipServer) -> None:
         super().__init__()
         self.server = server
 
@@ -347,8 +348,15 @@ class SipServer:
         self.account = _BotAccount(self)
         self.account.create(acfg, True)
         self.ep = ep
-        log.info("sip: listening on %s (udp%s), max %d calls, RTP ports %s", self.worker, "+tcp" if self.cfg.tcp else "",
-                 MAX_CALLS, f"{self.cfg.rtp_port}-{self.cfg.rtp_port + self.cfg.rtp_span - 1}" if self.cfg.rtp_span else "pjsua default")
+        log.info(
+            "sip: listening on %s (udp%s), max %d calls, RTP ports %s",
+            self.worker,
+            "+tcp" if self.cfg.tcp else "",
+            MAX_CALLS,
+            f"{self.cfg.rtp_port}-{self.cfg.rtp_port + self.cfg.rtp_span - 1}"
+            if self.cfg.rtp_span
+            else "pjsua default",
+        )
         self.ready.set()
         return ep
 
@@ -409,8 +417,11 @@ class SipServer:
             if call.media is not None:
                 call.media.flush()
                 if not call.answered and now - call.ringing_since > self.cfg.answer_timeout_s:
-                    log.warning("sip: call %s: engine not ready after %.0f s, refusing it (503)",
-                                call.media.ctx.call_id, now - call.ringing_since)
+                    log.warning(
+                        "sip: call %s: engine not ready after %.0f s, refusing it (503)",
+                        call.media.ctx.call_id,
+                        now - call.ringing_since,
+                    )
                     call.answered = True  # refuse once
                     op = pj.CallOpParam()
                     op.statusCode = 503
@@ -431,7 +442,9 @@ class SipServer:
                 call.rx_pkts, call.rx_seen = pkts, now
             elif now - call.rx_seen > self.cfg.rtp_timeout_s:
                 log.warning(
-                    "sip: call %s: no RTP for %.0f s, hanging up", call.media and call.media.ctx.call_id, now - call.rx_seen
+                    "sip: call %s: no RTP for %.0f s, hanging up",
+                    call.media and call.media.ctx.call_id,
+                    now - call.rx_seen,
                 )
                 call.rx_seen = now
                 op = pj.CallOpParam()

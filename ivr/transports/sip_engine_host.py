@@ -28,8 +28,9 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any
 
 from ivr.events import Transfer
 from ivr.transports.media_call import CallContext
@@ -66,7 +67,7 @@ def exact_frame(pcm: bytes, n_bytes: int) -> bytes:
 class RemoteEngine:
     """The Engine contract for one call, backed by the engine host."""
 
-    def __init__(self, host: "RemoteEngines", ctx: CallContext) -> None:
+    def __init__(self, host: RemoteEngines, ctx: CallContext) -> None:
         self.host = host
         self.ctx = ctx
         self.id = ctx.call_id
@@ -120,7 +121,9 @@ class RemoteEngines:
     def __init__(self, factory_spec: str | None, case_file: str | None = None, cases_path: str | None = None) -> None:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no pjsua2 state inherited
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=serve_engines, args=(child, factory_spec, case_file, cases_path), name="engine-host", daemon=True)
+        self.proc = ctx.Process(
+            target=serve_engines, args=(child, factory_spec, case_file, cases_path), name="engine-host", daemon=True
+        )
         self.proc.start()
         child.close()
         self.calls: dict[str, RemoteEngine] = {}
@@ -141,9 +144,20 @@ class RemoteEngines:
             raise RuntimeError("engine host process is not running")
         engine = RemoteEngine(self, ctx)
         self.calls[ctx.call_id] = engine
-        self.send(("open", ctx.call_id, {"transport": ctx.transport, "rate": ctx.rate,
-                                         "caller_number": ctx.caller_number, "worker": ctx.worker,
-                                         "case_ref": ctx.case_ref, "called_number": ctx.called_number}))
+        self.send(
+            (
+                "open",
+                ctx.call_id,
+                {
+                    "transport": ctx.transport,
+                    "rate": ctx.rate,
+                    "caller_number": ctx.caller_number,
+                    "worker": ctx.worker,
+                    "case_ref": ctx.case_ref,
+                    "called_number": ctx.called_number,
+                },
+            )
+        )
         return engine
 
     def send(self, msg: Msg) -> None:
@@ -237,7 +251,9 @@ class RemoteEngines:
 # ---------------------------------------------------------------- engine host process
 
 
-def serve_engines(conn: Connection, factory_spec: str | None, case_file: str | None = None, cases_path: str | None = None) -> None:
+def serve_engines(
+    conn: Connection, factory_spec: str | None, case_file: str | None = None, cases_path: str | None = None
+) -> None:
     import sys
 
     from ivr.settings import load_settings
@@ -287,8 +303,15 @@ def serve_engines(conn: Connection, factory_spec: str | None, case_file: str | N
         engine.hangup()
 
 
-def _handle(kind: str, call_id: str, payload: Any, engines: dict[str, Any], factory: Any,
-            send: Callable[..., None], replies: list[Msg]) -> None:
+def _handle(
+    kind: str,
+    call_id: str,
+    payload: Any,
+    engines: dict[str, Any],
+    factory: Any,
+    send: Callable[..., None],
+    replies: list[Msg],
+) -> None:
     """One message from the SIP worker, in the engine host."""
     if kind == "open":
         ctx = CallContext(call_id=call_id, **payload)
@@ -299,12 +322,17 @@ def _handle(kind: str, call_id: str, payload: Any, engines: dict[str, Any], fact
         if started is None:
             send(("opened", call_id, None))
         else:  # answer once the call row is stored (see CallEngine.started), without blocking this loop
-            threading.Thread(target=lambda: (started.wait(OPEN_WAIT_S), send(("opened", call_id, None))),
-                             name="engine-open", daemon=True).start()
+            threading.Thread(
+                target=lambda: (started.wait(OPEN_WAIT_S), send(("opened", call_id, None))),
+                name="engine-open",
+                daemon=True,
+            ).start()
         return
     engine = engines.get(call_id)
     if kind == "pull":
-        replies.append(("audio", call_id, exact_frame(engine.pull_audio(payload), payload) if engine else bytes(payload)))
+        replies.append(
+            ("audio", call_id, exact_frame(engine.pull_audio(payload), payload) if engine else bytes(payload))
+        )
     elif engine is None:
         return
     elif kind == "push":

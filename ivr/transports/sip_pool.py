@@ -41,18 +41,24 @@ def worker_ports(base: int, n: int) -> list[int]:
 def rtp_ranges(rtp_base: int, span: int, sip_ports: list[int]) -> list[range]:
     """The RTP port range of each worker (one per SIP port, in order); ValueError names the bad setting."""
     if span < MIN_RTP_SPAN or span % 2:
-        raise ValueError(f"sip_rtp_span: expected an even number of ports >= {MIN_RTP_SPAN} "
-                         f"(RTP+RTCP for {CALLS_PER_WORKER} calls), got {span}")
+        raise ValueError(
+            f"sip_rtp_span: expected an even number of ports >= {MIN_RTP_SPAN} "
+            f"(RTP+RTCP for {CALLS_PER_WORKER} calls), got {span}"
+        )
     if rtp_base % 2 or not 1024 <= rtp_base:
         raise ValueError(f"sip_rtp_base: expected an even port >= 1024 (RTP ports are even), got {rtp_base}")
     ranges = [range(rtp_base + i * span, rtp_base + (i + 1) * span) for i in range(len(sip_ports))]
     last = ranges[-1].stop - 1 if ranges else rtp_base
     if last > 65535:
-        raise ValueError(f"sip_rtp_base {rtp_base} + {len(sip_ports)} worker(s) x sip_rtp_span {span}: "
-                         f"ports up to {last}, beyond 65535")
+        raise ValueError(
+            f"sip_rtp_base {rtp_base} + {len(sip_ports)} worker(s) x sip_rtp_span {span}: "
+            f"ports up to {last}, beyond 65535"
+        )
     if clash := [p for p in sip_ports if rtp_base <= p <= last]:
-        raise ValueError(f"RTP ports {rtp_base}-{last} (sip_rtp_base, sip_rtp_span {span} x {len(sip_ports)} "
-                         f"worker(s)) overlap the SIP port(s) {', '.join(map(str, clash))}: move one of them")
+        raise ValueError(
+            f"RTP ports {rtp_base}-{last} (sip_rtp_base, sip_rtp_span {span} x {len(sip_ports)} "
+            f"worker(s)) overlap the SIP port(s) {', '.join(map(str, clash))}: move one of them"
+        )
     return ranges
 
 
@@ -62,8 +68,10 @@ def worker_rtp_range(settings: Any, sip_port: int) -> range:
     base = int(str(settings.sip).rpartition(":")[2] or 5070)
     index, odd = divmod(sip_port - base, 2)
     if index < 0 or odd:
-        raise ValueError(f"SIP port {sip_port} is not one of the worker ports {base}, {base + 2}, ... of "
-                         f"sip={settings.sip!r}: set IVR_SIP to the first worker's address or pass --rtp-port")
+        raise ValueError(
+            f"SIP port {sip_port} is not one of the worker ports {base}, {base + 2}, ... of "
+            f"sip={settings.sip!r}: set IVR_SIP to the first worker's address or pass --rtp-port"
+        )
     return rtp_ranges(settings.sip_rtp_base, settings.sip_rtp_span, worker_ports(base, index + 1))[-1]
 
 
@@ -113,9 +121,20 @@ class SipPool:
 
     def _spawn(self, w: _Worker) -> None:
         w.ready_file.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "ivr.transports.sip_worker", "--listen", f"{w.host}:{w.port}",
-               "--ready-file", str(w.ready_file), "--rtp-port", str(w.rtp.start), "--rtp-span", str(len(w.rtp)),
-               *self.extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ivr.transports.sip_worker",
+            "--listen",
+            f"{w.host}:{w.port}",
+            "--ready-file",
+            str(w.ready_file),
+            "--rtp-port",
+            str(w.rtp.start),
+            "--rtp-span",
+            str(len(w.rtp)),
+            *self.extra_args,
+        ]
         w.proc = subprocess.Popen(cmd, env=self._env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         w.started = time.monotonic()
         log.info("sip: worker pid %d on %s:%d, RTP %d-%d", w.proc.pid, w.host, w.port, w.rtp.start, w.rtp.stop - 1)

@@ -23,7 +23,9 @@ from ivr.transports.sip_engine_host import RemoteEngines
 from ivr.transports.sip_pool import rtp_ranges, worker_rtp_range
 
 
-def load_factory(spec: str | None, settings, case_file: str | None = None, cases_path: str | None = None) -> EngineFactory:
+def load_factory(
+    spec: str | None, settings, case_file: str | None = None, cases_path: str | None = None
+) -> EngineFactory:
     """`module:function` returning an EngineFactory given settings; default: the real call engine
     (calls looked up in the case book `cases_path`, else the case in `case_file`, else the demo case)."""
     if not spec:
@@ -41,18 +43,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", help="module:function building the engine factory (tests)")
     p.add_argument("--case", help="case JSON for the calls (default: the demo case)")
     p.add_argument("--cases", help="case book (CSV, JSON lines or folder) to look each call up in")
-    p.add_argument("--rtp-port", type=int, help="first RTP port of this worker's range (default: from sip_rtp_base, "
-                   "sip_rtp_span and this worker's place after the `sip` base port)")
+    p.add_argument(
+        "--rtp-port",
+        type=int,
+        help="first RTP port of this worker's range (default: from sip_rtp_base, "
+        "sip_rtp_span and this worker's place after the `sip` base port)",
+    )
     p.add_argument("--rtp-span", type=int, help="ports in the RTP range (default: sip_rtp_span)")
     p.add_argument("--rtp-timeout", type=float, default=10.0)
-    p.add_argument("--answer-timeout", type=float, default=10.0,
-                   help="seconds a call may ring while its engine is built before it is refused with 503")
+    p.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a call may ring while its engine is built before it is refused with 503",
+    )
     p.add_argument("--no-tcp", action="store_true")
     p.add_argument("--ready-file", type=Path, help="created once the worker answers calls")
     p.add_argument("--in-process", action="store_true", help="run engines in this process (measurements only)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
     settings = load_settings()
     try:
         host, port = parse_hostport(args.listen, 5070)
@@ -69,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(settings.database_url)
     # calls this worker left active when it died are over: close them before taking new ones
     if closed := store.close_stale_calls(worker=f"{host}:{port}"):
-        logging.getLogger("ivr.sip").warning("closed %d call(s) left active by a previous run of %s:%d", closed, host, port)
+        logging.getLogger("ivr.sip").warning(
+            "closed %d call(s) left active by a previous run of %s:%d", closed, host, port
+        )
     cfg = SipConfig(
         host=host,
         port=port,

@@ -110,8 +110,7 @@ def simulate(
     store = store or Store(settings.database_url)
     clock = FastClock() if fast else RealClock()
     transferred: list[Any] = []
-    engine = new_call(store, res, rate, transport="wav", case=case, now=now, seed=seed,
-                      on_transfer=transferred.append)
+    engine = new_call(store, res, rate, transport="wav", case=case, now=now, seed=seed, on_transfer=transferred.append)
     try:
         caller, bot = _run(engine, turns, rate, clock, fast, transferred)
         if transferred:  # no agent to ring here: the hand-off counts as accepted

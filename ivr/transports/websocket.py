@@ -78,10 +78,16 @@ def _json(text: str) -> dict[str, Any]:
     return msg
 
 
-async def _serve(ws: WebSocket, factory: EngineFactory, recordings_dir: Path | None, store: Any, agent_uri: str) -> None:
+async def _serve(
+    ws: WebSocket, factory: EngineFactory, recordings_dir: Path | None, store: Any, agent_uri: str
+) -> None:
     q = ws.query_params
-    meta: dict[str, Any] = {"rate": q.get("rate") or q.get("sampleRate"), "call_id": q.get("call_id"), "caller": q.get("caller"),
-                            "case_id": q.get("case_id")}
+    meta: dict[str, Any] = {
+        "rate": q.get("rate") or q.get("sampleRate"),
+        "call_id": q.get("call_id"),
+        "caller": q.get("caller"),
+        "case_id": q.get("case_id"),
+    }
     media: MediaCall | None = None
     sender: asyncio.Task | None = None
     reason = "?"
@@ -93,7 +99,9 @@ async def _serve(ws: WebSocket, factory: EngineFactory, recordings_dir: Path | N
             if msg["type"] == "websocket.disconnect":
                 return
             if msg.get("text") is None:
-                raise BadStream(1008, "audio before the start message: send {\"event\": \"start\", \"sampleRate\": 8000} first")
+                raise BadStream(
+                    1008, 'audio before the start message: send {"event": "start", "sampleRate": 8000} first'
+                )
             first = _json(msg["text"])
             meta["rate"] = first.get("sampleRate", first.get("sample_rate", first.get("rate")))
             meta["call_id"] = first.get("callId") or first.get("call_id") or meta["call_id"]
@@ -106,7 +114,7 @@ async def _serve(ws: WebSocket, factory: EngineFactory, recordings_dir: Path | N
     except BadStream as e:
         code, reason = e.code, str(e)
         log.warning("websocket call %s: bad stream: %s", media and media.ctx.call_id, reason)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         code, reason = 1008, f"no start message within {START_TIMEOUT_S:.0f} s"
         log.warning("websocket: %s", reason)
     except (WebSocketDisconnect, RuntimeError) as e:
@@ -121,7 +129,13 @@ async def _serve(ws: WebSocket, factory: EngineFactory, recordings_dir: Path | N
 
 
 async def _open(
-    ws: WebSocket, factory: EngineFactory, recordings_dir: Path | None, store: Any, agent_uri: str, rate: int, meta: dict
+    ws: WebSocket,
+    factory: EngineFactory,
+    recordings_dir: Path | None,
+    store: Any,
+    agent_uri: str,
+    rate: int,
+    meta: dict,
 ) -> MediaCall:
     loop = asyncio.get_running_loop()
 
@@ -131,7 +145,9 @@ async def _open(
     def on_transfer(t: Transfer) -> None:  # engine thread
         ws.state.transfer = t
         mark_transfer(store, t, "requested", f"websocket: {agent_uri}")
-        send_json_threadsafe({"event": "transfer", "target": agent_uri, "reason": t.reason, "escalation_id": t.escalation_id})
+        send_json_threadsafe(
+            {"event": "transfer", "target": agent_uri, "reason": t.reason, "escalation_id": t.escalation_id}
+        )
 
     def on_hangup(outcome: str) -> None:
         ws.state.bot_reason = f"bot hangup ({outcome})"
@@ -139,8 +155,15 @@ async def _open(
         asyncio.run_coroutine_threadsafe(_close(ws, 1000, ws.state.bot_reason), loop)
 
     case_ref = str(meta["case_id"])[:64] if meta.get("case_id") else None  # the call row keeps 64 characters
-    ctx = CallContext("websocket", rate, worker="websocket", caller_number=meta.get("caller"), case_ref=case_ref,
-                      on_transfer=on_transfer, on_hangup=on_hangup)
+    ctx = CallContext(
+        "websocket",
+        rate,
+        worker="websocket",
+        caller_number=meta.get("caller"),
+        case_ref=case_ref,
+        on_transfer=on_transfer,
+        on_hangup=on_hangup,
+    )
     if meta.get("call_id"):
         ctx.call_id = str(meta["call_id"])[:36]
     media = await asyncio.to_thread(MediaCall, ctx, factory, recordings_dir, store)

@@ -16,9 +16,15 @@ class Conflict(RuntimeError):
     """The escalation is not in a state that allows the action (message says why, in Chinese)."""
 
 
-def record(store: Store, username: str, action: str, target_type: str, target_id: object, detail: str | None = None) -> None:
+def record(
+    store: Store, username: str, action: str, target_type: str, target_id: object, detail: str | None = None
+) -> None:
     with store.session() as s:
-        s.add(AuditEntry(username=username, action=action, target_type=target_type, target_id=str(target_id), detail=detail))
+        s.add(
+            AuditEntry(
+                username=username, action=action, target_type=target_type, target_id=str(target_id), detail=detail
+            )
+        )
 
 
 def _open(s, esc_id: int) -> Escalation:
@@ -47,8 +53,11 @@ def add_note(store: Store, esc_id: int, username: str, text: str) -> None:
         if s.get(Escalation, esc_id) is None:
             raise NotFound(f"escalation {esc_id} not found")
         s.add(EscalationNote(escalation_id=esc_id, author=username, text=text))
-        s.add(AuditEntry(username=username, action="note", target_type="escalation", target_id=str(esc_id),
-                         detail=text[:200]))
+        s.add(
+            AuditEntry(
+                username=username, action="note", target_type="escalation", target_id=str(esc_id), detail=text[:200]
+            )
+        )
 
 
 def resolve(store: Store, esc_id: int, username: str, disposition: str, note: str | None = None) -> None:
@@ -64,5 +73,8 @@ def resolve(store: Store, esc_id: int, username: str, disposition: str, note: st
         esc.status, esc.disposition, esc.resolved_at = "resolved", disposition, now
         if note and note.strip():
             s.add(EscalationNote(escalation_id=esc_id, author=username, text=note.strip()[:MAX_NOTE]))
-        s.add(AuditEntry(username=username, action="resolve", target_type="escalation", target_id=str(esc_id),
-                         detail=disposition))
+        s.add(
+            AuditEntry(
+                username=username, action="resolve", target_type="escalation", target_id=str(esc_id), detail=disposition
+            )
+        )

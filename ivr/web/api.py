@@ -122,7 +122,9 @@ async def claim_escalation(esc_id: int, request: Request, user: CurrentUser = De
 
 
 @router.post("/escalations/{esc_id}/notes", tags=["escalations"])
-async def note_escalation(esc_id: int, body: NoteIn, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+async def note_escalation(
+    esc_id: int, body: NoteIn, request: Request, user: CurrentUser = Depends(current_user)
+) -> dict:
     await run_action(actions.add_note, store_of(request), esc_id, user.username, body.text)
     return {"ok": True, "id": esc_id}
 
@@ -183,7 +185,10 @@ async def get_recording(call_id: str, request: Request, user: CurrentUser = Depe
 
 @router.get("/calls/{call_id}/waveform", tags=["calls"], summary="Waveform peaks (0..1) of the recording")
 async def get_waveform(
-    call_id: str, request: Request, buckets: int = Query(default=800, ge=10, le=4000), user: CurrentUser = Depends(current_user)
+    call_id: str,
+    request: Request,
+    buckets: int = Query(default=800, ge=10, le=4000),
+    user: CurrentUser = Depends(current_user),
 ) -> dict:
     path = await recording_file(request, call_id)
     return await run_in_threadpool(peaks, path, buckets)
@@ -215,8 +220,13 @@ async def get_analytics(
 
 
 PROMISE_COLUMNS = (
-    ("promise_date", "承诺还款日期"), ("promise_amount", "承诺金额(元)"), ("debtor_name", "客户姓名"),
-    ("case_id", "案件号"), ("caller_number", "来电号码"), ("started_at", "通话时间(UTC)"), ("id", "通话ID"),
+    ("promise_date", "承诺还款日期"),
+    ("promise_amount", "承诺金额(元)"),
+    ("debtor_name", "客户姓名"),
+    ("case_id", "案件号"),
+    ("caller_number", "来电号码"),
+    ("started_at", "通话时间(UTC)"),
+    ("id", "通话ID"),
 )
 
 
@@ -238,7 +248,9 @@ async def export_promises(
     user: CurrentUser = Depends(require("supervisor")),
 ) -> Response:
     rows = await run_in_threadpool(queries.promises, store_of(request), date_from, date_to)
-    await run_in_threadpool(actions.record, store_of(request), user.username, "export", "call", "promises", f"{len(rows)} rows")
+    await run_in_threadpool(
+        actions.record, store_of(request), user.username, "export", "call", "promises", f"{len(rows)} rows"
+    )
     return Response(
         promises_csv(rows),
         media_type="text/csv; charset=utf-8",
@@ -260,14 +272,18 @@ async def get_audit(
 @router.get("/users", tags=["users"])
 async def get_users(request: Request, user: CurrentUser = Depends(require("admin"))) -> list[dict]:
     users = await run_in_threadpool(auth.list_users, store_of(request))
-    return [{"username": u.username, "role": u.role, "active": bool(u.active), "created_at": queries.iso(u.created_at)}
-            for u in users]
+    return [
+        {"username": u.username, "role": u.role, "active": bool(u.active), "created_at": queries.iso(u.created_at)}
+        for u in users
+    ]
 
 
 @router.post("/users", tags=["users"], status_code=201)
 async def create_user(body: UserIn, request: Request, user: CurrentUser = Depends(require("admin"))) -> dict:
     try:
-        await run_in_threadpool(auth.add_user, store_of(request), body.username, body.role, body.password, user.username)
+        await run_in_threadpool(
+            auth.add_user, store_of(request), body.username, body.role, body.password, user.username
+        )
     except auth.UserError as e:
         raise HTTPException(409 if "exists" in str(e) else 422, str(e)) from None
     return {"username": body.username, "role": body.role}

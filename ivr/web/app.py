@@ -8,9 +8,9 @@ scrape network; set `IVR_METRICS_TOKEN` to require `Authorization: Bearer <token
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
@@ -43,7 +43,7 @@ def _localtime(value: str | None, fmt: str = "%m-%d %H:%M") -> str:
     """ISO UTC ("...Z") → UTC+8 wall clock, the time supervisors work in."""
     if not value:
         return ""
-    t = dt.datetime.fromisoformat(value.rstrip("Z")).replace(tzinfo=dt.timezone.utc)
+    t = dt.datetime.fromisoformat(value.rstrip("Z")).replace(tzinfo=dt.UTC)
     return t.astimezone(queries.DISPLAY_TZ).strftime(fmt)
 
 
@@ -122,15 +122,17 @@ def create_app(settings: Settings | None = None, *, ready: bool = False, store: 
             user = None
             if request.session.get("user"):
                 user = CurrentUser(request.session["user"], "")
-            return pages.render(request, "error.html", user, status_code=exc.status_code, status=exc.status_code,
-                                message=exc.detail)
+            return pages.render(
+                request, "error.html", user, status_code=exc.status_code, status=exc.status_code, message=exc.detail
+            )
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         # One readable line per problem: "body.disposition: Input should be 'promise_taken', ... (got 'x')"
         problems = [
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')} (got {e.get('input')!r})" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')} (got {e.get('input')!r})"
+            for e in exc.errors()
         ]
         if _wants_html(request):
             return await http_error(request, StarletteHTTPException(422, "; ".join(problems)))

@@ -3,7 +3,7 @@ a 0..1 line with a threshold (emotion timeline) and a mirrored waveform."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
@@ -40,7 +40,9 @@ def columns(items: Sequence[tuple[str, float]], title: str, width: int = 720, he
             f'fill="{ACCENT}"><title>{escape(lab)}: {v:g}</title></rect>'
         )
         if i % every == 0:
-            parts.append(f'<text x="{x + step / 2:.1f}" y="{height - 8}" text-anchor="middle" class="axis">{escape(lab)}</text>')
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{height - 8}" text-anchor="middle" class="axis">{escape(lab)}</text>'
+            )
     return _svg(width, height, "".join(parts), title)
 
 

@@ -12,7 +12,9 @@ from typing import Any
 # 18-char resident ID (last char may be X) or legacy 15 digits; checked before phones (longer first).
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}|\d{6})(\d{3}[\dXx]|\d{1})?(?![0-9A-Za-z])")
 # Mainland mobile (optionally +86/86 prefixed) and landlines with area code.
-_PHONE_RE = re.compile(r"(?<!\d)(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)|(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
+_PHONE_RE = re.compile(
+    r"(?<!\d)(\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)|(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)"
+)
 # Spoken digit strings as ASR transcribes them ("一 三 八 ..."); masked when 7+ digits in a row.
 _DIGIT_WORDS = "零〇一二三四五六七八九幺"
 _SPOKEN_RE = re.compile(rf"(?:[{_DIGIT_WORDS}]\s*){{6,}}[{_DIGIT_WORDS}]")

@@ -47,13 +47,24 @@ async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login")
 async def login_submit(
-    request: Request, username: str = Form(max_length=64), password: str = Form(max_length=256), next: str = Form("/queue")
+    request: Request,
+    username: str = Form(max_length=64),
+    password: str = Form(max_length=256),
+    next: str = Form("/queue"),
 ) -> Response:
     store = store_of(request)
     user = await run_in_threadpool(auth.authenticate, store, username, password)
     if user is None:
         await run_in_threadpool(actions.record, store, username, "login_failed", "user", username)
-        return render(request, "login.html", None, status_code=401, next=safe_next(next), error="用户名或密码错误", username=username)
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=401,
+            next=safe_next(next),
+            error="用户名或密码错误",
+            username=username,
+        )
     start_session(request, CurrentUser(user.username, user.role))
     await run_in_threadpool(actions.record, store, user.username, "login", "user", user.username)
     return RedirectResponse(safe_next(next), status_code=303)
@@ -113,7 +124,9 @@ async def _call_extras(request: Request, call: dict, trigger_turn: int | None = 
     points = [(f"第{p['turn']}轮", p["score"]) for p in call["emotion"]]
     marked = next((i for i, p in enumerate(call["emotion"]) if p["turn"] == trigger_turn), None)
     return {
-        "emotion_svg": charts.timeline(points, "情绪变化", threshold=queries.EMOTION_THRESHOLD, marked=marked, width=860),
+        "emotion_svg": charts.timeline(
+            points, "情绪变化", threshold=queries.EMOTION_THRESHOLD, marked=marked, width=860
+        ),
         "wave": wave,
         "wave_svg": charts.waveform(wave["peaks"]) if wave and "peaks" in wave else "",
         "dispositions": DISPOSITIONS,
@@ -136,13 +149,19 @@ async def claim(esc_id: int, request: Request, user: CurrentUser = Depends(curre
 
 
 @router.post("/escalations/{esc_id}/notes")
-async def note(esc_id: int, request: Request, text: str = Form(""), user: CurrentUser = Depends(current_user)) -> Response:
+async def note(
+    esc_id: int, request: Request, text: str = Form(""), user: CurrentUser = Depends(current_user)
+) -> Response:
     return await _act(request, esc_id, actions.add_note, user.username, text)
 
 
 @router.post("/escalations/{esc_id}/resolve")
 async def resolve(
-    esc_id: int, request: Request, disposition: str = Form(""), note: str = Form(""), user: CurrentUser = Depends(current_user)
+    esc_id: int,
+    request: Request,
+    disposition: str = Form(""),
+    note: str = Form(""),
+    user: CurrentUser = Depends(current_user),
 ) -> Response:
     return await _act(request, esc_id, actions.resolve, user.username, disposition, note)
 
@@ -172,12 +191,20 @@ async def calls_page(
     page: int = 1,
 ) -> HTMLResponse:
     f = queries.CallFilter(
-        _parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"),
-        outcome or None, reason or None, menu or None, (q or "").strip()[:64] or None, max(1, page),
+        _parse_date(date_from, "date_from"),
+        _parse_date(date_to, "date_to"),
+        outcome or None,
+        reason or None,
+        menu or None,
+        (q or "").strip()[:64] or None,
+        max(1, page),
     )
     data = queries.present(await run_in_threadpool(queries.search_calls, store_of(request), f), user.masked)
-    params = {k: v for k, v in dict(date_from=date_from, date_to=date_to, outcome=outcome, reason=reason,
-                                    menu=menu, q=q).items() if v}
+    params = {
+        k: v
+        for k, v in dict(date_from=date_from, date_to=date_to, outcome=outcome, reason=reason, menu=menu, q=q).items()
+        if v
+    }
     return render(request, "calls.html", user, data=data, f=params, qs=urlencode(params))
 
 
@@ -195,17 +222,28 @@ async def call_page(call_id: str, request: Request, user: CurrentUser = Depends(
 
 @router.get("/analytics")
 async def analytics_page(
-    request: Request, user: CurrentUser = Depends(require("supervisor")), date_from: str | None = None, date_to: str | None = None
+    request: Request,
+    user: CurrentUser = Depends(require("supervisor")),
+    date_from: str | None = None,
+    date_to: str | None = None,
 ) -> HTMLResponse:
     start, end = api.default_range(_parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"))
     a = await run_in_threadpool(queries.analytics, store_of(request), start, end)
     svgs = {
         "per_day": charts.columns([(d["date"][5:], d["calls"]) for d in a["calls_per_day"]], "每日通话量", width=1180),
-        "reasons": charts.bars([(r["label"], r["count"]) for r in a["escalations_by_reason"]], "转人工原因",
-                               width=560, color="#dc2626"),
-        "funnel": charts.bars([(f["label"], f["reached"]) for f in a["funnel"]], "各环节到达通话数", unit=" 通", width=1180),
-        "dropoff": charts.bars([(f["label"], f["dropped"]) for f in a["funnel"] if f["dropped"]], "未完成通话的停止环节",
-                               unit=" 通", width=560, color="#f59e0b"),
+        "reasons": charts.bars(
+            [(r["label"], r["count"]) for r in a["escalations_by_reason"]], "转人工原因", width=560, color="#dc2626"
+        ),
+        "funnel": charts.bars(
+            [(f["label"], f["reached"]) for f in a["funnel"]], "各环节到达通话数", unit=" 通", width=1180
+        ),
+        "dropoff": charts.bars(
+            [(f["label"], f["dropped"]) for f in a["funnel"] if f["dropped"]],
+            "未完成通话的停止环节",
+            unit=" 通",
+            width=560,
+            color="#f59e0b",
+        ),
     }
     return render(request, "analytics.html", user, a=a, svgs=svgs)
 

@@ -25,7 +25,12 @@ QUEUE_LIMIT = 200
 DISPLAY_TZ = dt.timezone(dt.timedelta(hours=8))
 EMOTION_THRESHOLD = 0.7
 # List views never show the JSON columns: not decoding them halves the cost of a 50-row page.
-LIST_OPTIONS = (defer(Call.case), defer(Call.slots), defer(Call.emotion_timeline), defer(Escalation.summary))  # drawn on the timeline; the dialog's own threshold lives in the grammars
+LIST_OPTIONS = (
+    defer(Call.case),
+    defer(Call.slots),
+    defer(Call.emotion_timeline),
+    defer(Escalation.summary),
+)  # drawn on the timeline; the dialog's own threshold lives in the grammars
 
 
 def iso(t: dt.datetime | None) -> str | None:
@@ -34,12 +39,12 @@ def iso(t: dt.datetime | None) -> str | None:
 
 def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """A UTC+8 calendar day as naive-UTC [start, end) bounds for the stored times."""
-    start = dt.datetime.combine(day, dt.time(), DISPLAY_TZ).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    start = dt.datetime.combine(day, dt.time(), DISPLAY_TZ).astimezone(dt.UTC).replace(tzinfo=None)
     return start, start + dt.timedelta(days=1)
 
 
 def local_date(t: dt.datetime) -> dt.date:
-    return t.replace(tzinfo=dt.timezone.utc).astimezone(DISPLAY_TZ).date()
+    return t.replace(tzinfo=dt.UTC).astimezone(DISPLAY_TZ).date()
 
 
 # ---------------------------------------------------------------- queue
@@ -152,8 +157,13 @@ def profile(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
     by_menu = _last_by_menu(turns)
 
     def line(key: str, label: str, value: str | None, t: Turn | None) -> dict[str, Any]:
-        return {"key": key, "label": label, "value": value or "未获取", "confidence": t.confidence if t else None,
-                "turn": t.idx if t else None}
+        return {
+            "key": key,
+            "label": label,
+            "value": value or "未获取",
+            "confidence": t.confidence if t else None,
+            "turn": t.idx if t else None,
+        }
 
     opening = by_menu.get("opening")
     identity = call.identity or (opening.intent if opening else None)
@@ -161,10 +171,12 @@ def profile(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
 
     src, amt = by_menu.get("income_source"), by_menu.get("income_amount")
     income = " ".join(
-        x for x in (
+        x
+        for x in (
             labels.label(labels.INTENTS, src.intent) if src else None,
             f"约{_fmt_amount(amt.slots['amount'])}/月" if amt and (amt.slots or {}).get("amount") is not None else None,
-        ) if x
+        )
+        if x
     )
     lines.append(line("income", "收入", income, amt or src))
 
@@ -173,7 +185,9 @@ def profile(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
     lines.append(line("expenses", "支出", "、".join(labels.label(labels.EXPENSES, c) for c in cats or []), exp))
 
     unusual = by_menu.get("unusual_expense")
-    lines.append(line("unusual", "意外损失", labels.label(labels.INTENTS, unusual.intent) if unusual else None, unusual))
+    lines.append(
+        line("unusual", "意外损失", labels.label(labels.INTENTS, unusual.intent) if unusual else None, unusual)
+    )
 
     plan = by_menu.get("plan")
     plan_text = None
@@ -197,8 +211,14 @@ def emotion_points(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
     points = []
     for p in call.emotion_timeline or []:
         if isinstance(p, dict) and p.get("score") is not None:
-            points.append({"turn": p.get("turn"), "score": float(p["score"]), "lexical": p.get("lexical"),
-                           "acoustic": p.get("acoustic")})
+            points.append(
+                {
+                    "turn": p.get("turn"),
+                    "score": float(p["score"]),
+                    "lexical": p.get("lexical"),
+                    "acoustic": p.get("acoustic"),
+                }
+            )
     if not points:
         points = [{"turn": t.idx, "score": float(t.emotion)} for t in turns if t.emotion is not None]
     return points
@@ -243,8 +263,10 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any] | None:
         profile=profile(call, turns),
         emotion=emotion_points(call, turns),
         turns=[_turn_item(t) for t in turns],
-        escalations=[{"id": e.id, "reason": e.reason, "reason_label": labels.label(labels.REASONS, e.reason),
-                      "status": e.status} for e in escs],
+        escalations=[
+            {"id": e.id, "reason": e.reason, "reason_label": labels.label(labels.REASONS, e.reason), "status": e.status}
+            for e in escs
+        ],
     )
     return item
 
@@ -260,16 +282,25 @@ def escalation_detail(store: Store, esc_id: int) -> dict[str, Any] | None:
     item.update(
         trigger_turn=esc.trigger_turn,
         summary=esc.summary or {},
-        opening=next((t.get("text") for t in (esc.summary or {}).get("transcript", [])
-                      if isinstance(t, dict) and t.get("turn") == 0 and t.get("speaker") == "bot"), None),
+        opening=next(
+            (
+                t.get("text")
+                for t in (esc.summary or {}).get("transcript", [])
+                if isinstance(t, dict) and t.get("turn") == 0 and t.get("speaker") == "bot"
+            ),
+            None,
+        ),
         claimed_at=iso(esc.claimed_at),
         disposition_label=labels.label(labels.DISPOSITIONS, esc.disposition) if esc.disposition else None,
         transfer_detail=esc.transfer_detail,
         notes=notes,
         call=call_detail(store, esc.call_id),
         # who looked at, listened to or changed this hand-off, newest first
-        audit=sorted(audit(store, "escalation", str(esc_id)) + audit(store, "call", esc.call_id),
-                     key=lambda a: a["id"], reverse=True),
+        audit=sorted(
+            audit(store, "escalation", str(esc_id)) + audit(store, "call", esc.call_id),
+            key=lambda a: a["id"],
+            reverse=True,
+        ),
     )
     return item
 
@@ -306,21 +337,34 @@ class CallFilter:
             query = query.where(Call.id.in_(select(Escalation.call_id).where(Escalation.reason == self.reason)))
         if self.q:
             like = f"%{self.q.strip()}%"
-            query = query.where(or_(Call.caller_number.like(like), Call.case_id.like(like),
-                                    Call.debtor_name.like(like), Call.id.like(f"{self.q.strip()}%")))
+            query = query.where(
+                or_(
+                    Call.caller_number.like(like),
+                    Call.case_id.like(like),
+                    Call.debtor_name.like(like),
+                    Call.id.like(f"{self.q.strip()}%"),
+                )
+            )
         return query
 
 
 def search_calls(store: Store, f: CallFilter) -> dict[str, Any]:
     first_reason = (
-        select(Escalation.reason).where(Escalation.call_id == Call.id)
-        .order_by(Escalation.priority).limit(1).correlate(Call).scalar_subquery()
+        select(Escalation.reason)
+        .where(Escalation.call_id == Call.id)
+        .order_by(Escalation.priority)
+        .limit(1)
+        .correlate(Call)
+        .scalar_subquery()
     )
     with store.session() as s:
         total = s.scalar(f.apply(select(func.count()).select_from(Call))) or 0
         rows = s.execute(
-            f.apply(select(Call, first_reason)).order_by(Call.started_at.desc())
-            .limit(f.per_page).offset((f.page - 1) * f.per_page).options(*LIST_OPTIONS[:3])
+            f.apply(select(Call, first_reason))
+            .order_by(Call.started_at.desc())
+            .limit(f.per_page)
+            .offset((f.page - 1) * f.per_page)
+            .options(*LIST_OPTIONS[:3])
         ).all()
     return {
         "total": total,
@@ -352,23 +396,38 @@ def analytics(store: Store, date_from: dt.date, date_to: dt.date) -> dict[str, A
     timed = Call.avg_turn_latency_ms.is_not(None)
     with store.session() as s:
         by_day = s.execute(
-            select(day, Call.outcome, func.count(), func.count(Call.promise_date),
-                   func.sum(case((timed, Call.turn_count), else_=0)),
-                   func.sum(case((timed, Call.turn_count * Call.avg_turn_latency_ms), else_=0.0)))
-            .where(*in_range).group_by(day, Call.outcome)
+            select(
+                day,
+                Call.outcome,
+                func.count(),
+                func.count(Call.promise_date),
+                func.sum(case((timed, Call.turn_count), else_=0)),
+                func.sum(case((timed, Call.turn_count * Call.avg_turn_latency_ms), else_=0.0)),
+            )
+            .where(*in_range)
+            .group_by(day, Call.outcome)
         ).all()
-        dropped = dict(s.execute(
-            select(Call.last_menu, func.count()).where(*in_range, or_(Call.outcome.is_(None), Call.outcome != "completed"))
-            .group_by(Call.last_menu)
-        ).all())
+        dropped = dict(
+            s.execute(
+                select(Call.last_menu, func.count())
+                .where(*in_range, or_(Call.outcome.is_(None), Call.outcome != "completed"))
+                .group_by(Call.last_menu)
+            ).all()
+        )
         reasons = s.execute(
-            select(Escalation.reason, func.count()).join(Call, Call.id == Escalation.call_id)
-            .where(*in_range).group_by(Escalation.reason)
+            select(Escalation.reason, func.count())
+            .join(Call, Call.id == Escalation.call_id)
+            .where(*in_range)
+            .group_by(Escalation.reason)
         ).all()
-        reached = dict(s.execute(
-            select(Turn.menu, func.count(func.distinct(Turn.call_id))).join(Call, Call.id == Turn.call_id)
-            .where(*in_range).group_by(Turn.menu)
-        ).all())
+        reached = dict(
+            s.execute(
+                select(Turn.menu, func.count(func.distinct(Turn.call_id)))
+                .join(Call, Call.id == Turn.call_id)
+                .where(*in_range)
+                .group_by(Turn.menu)
+            ).all()
+        )
     per_day: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     promised = latency_turns = 0
@@ -417,7 +476,9 @@ def promises(store: Store, date_from: dt.date | None = None, date_to: dt.date | 
     return [_call_item(c) for c in calls]
 
 
-def audit(store: Store, target_type: str | None = None, target_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def audit(
+    store: Store, target_type: str | None = None, target_id: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
     q = select(AuditEntry)
     if target_type:
         q = q.where(AuditEntry.target_type == target_type)
@@ -425,8 +486,18 @@ def audit(store: Store, target_type: str | None = None, target_id: str | None = 
         q = q.where(AuditEntry.target_id == target_id)
     with store.session() as s:
         rows = list(s.scalars(q.order_by(AuditEntry.id.desc()).limit(limit)))
-    return [{"id": a.id, "at": iso(a.at), "username": a.username, "action": a.action,
-             "target_type": a.target_type, "target_id": a.target_id, "detail": a.detail} for a in rows]
+    return [
+        {
+            "id": a.id,
+            "at": iso(a.at),
+            "username": a.username,
+            "action": a.action,
+            "target_type": a.target_type,
+            "target_id": a.target_id,
+            "detail": a.detail,
+        }
+        for a in rows
+    ]
 
 
 # ---------------------------------------------------------------- masking for the agent role

@@ -16,14 +16,30 @@ from sqlalchemy import insert
 
 from ivr.store import REASON_PRIORITY, Call, Escalation, Store, Turn, utcnow
 
-FLOW = ["opening", "purpose", "income_source", "income_amount", "expenses", "unusual_expense", "plan", "promise", "closing"]
+FLOW = [
+    "opening",
+    "purpose",
+    "income_source",
+    "income_amount",
+    "expenses",
+    "unusual_expense",
+    "plan",
+    "promise",
+    "closing",
+]
 ANSWERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "opening": [("是我，什么事？", "confirm", {})],
     "purpose": [("知道，最近手头紧。", "ack", {})],
-    "income_source": [("在工厂上班，每月发工资。", "salary", {}), ("做点兼职。", "part_time", {}), ("现在没工作。", "none", {})],
+    "income_source": [
+        ("在工厂上班，每月发工资。", "salary", {}),
+        ("做点兼职。", "part_time", {}),
+        ("现在没工作。", "none", {}),
+    ],
     "income_amount": [("大概三千块。", "amount", {"amount": 3000}), ("五千左右。", "amount", {"amount": 5000})],
-    "expenses": [("房租和孩子上学。", "expenses", {"categories": ["rent", "education"]}),
-                 ("看病花了不少。", "expenses", {"categories": ["medical", "food"]})],
+    "expenses": [
+        ("房租和孩子上学。", "expenses", {"categories": ["rent", "education"]}),
+        ("看病花了不少。", "expenses", {"categories": ["medical", "food"]}),
+    ],
     "unusual_expense": [("没有。", "none", {}), ("前阵子住院了。", "medical_emergency", {})],
     "plan": [("分三期吧。", "installment", {"months": 3}), ("能不能延期一个月。", "extension", {})],
     "promise": [("下周五还。", "date", {}), ("月底前还两千。", "date", {"amount": 2000})],
@@ -49,14 +65,37 @@ TRIGGERS = {
     "confused": ("听不懂你在说什么。", 0.3),
 }
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "建华", "志强"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "建华",
+    "志强",
+]
 
 
 def _phone(rng: random.Random) -> str:
     return f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
 
 
-def synth_call(rng: random.Random, started: dt.datetime, force_reason: str | None = None) -> tuple[dict, list[dict], dict | None]:
+def synth_call(
+    rng: random.Random, started: dt.datetime, force_reason: str | None = None
+) -> tuple[dict, list[dict], dict | None]:
     """One call's rows: (call, turns, escalation or None)."""
     call_id = uuid.uuid4().hex
     name = rng.choice(SURNAMES) + rng.choice(GIVEN)
@@ -72,39 +111,81 @@ def synth_call(rng: random.Random, started: dt.datetime, force_reason: str | Non
         score = round(rng.uniform(0.05, 0.35), 2)
         if reason and i == last + 1:
             text, score = TRIGGERS[reason]
-            intent = {"distress": "distress", "emotional": "stop_calling", "complaint": "complaint",
-                      "dispute": "already_paid", "requested": "human", "confused": "confused"}[reason]
+            intent = {
+                "distress": "distress",
+                "emotional": "stop_calling",
+                "complaint": "complaint",
+                "dispute": "already_paid",
+                "requested": "human",
+                "confused": "confused",
+            }[reason]
             tslots = {}
         t += dt.timedelta(seconds=rng.uniform(6, 15))
         latency = round(rng.uniform(350, 900), 1)
-        turns.append({"call_id": call_id, "idx": i, "at": t, "menu": menu, "input_kind": "speech", "caller_text": text,
-                      "intent": intent, "slots": tslots, "confidence": round(rng.uniform(0.7, 0.98), 2),
-                      "asr_confidence": round(rng.uniform(0.75, 0.99), 2), "emotion": score,
-                      # the bot's answer to this turn: the next menu's question
-                      "bot_text": BOT[FLOW[min(i, len(FLOW) - 1)]].format(name=name, days=rng.randrange(5, 90),
-                                                                          amount=rng.randrange(2, 30) * 500),
-                      "timing": {"latency_ms": latency}})
+        turns.append(
+            {
+                "call_id": call_id,
+                "idx": i,
+                "at": t,
+                "menu": menu,
+                "input_kind": "speech",
+                "caller_text": text,
+                "intent": intent,
+                "slots": tslots,
+                "confidence": round(rng.uniform(0.7, 0.98), 2),
+                "asr_confidence": round(rng.uniform(0.75, 0.99), 2),
+                "emotion": score,
+                # the bot's answer to this turn: the next menu's question
+                "bot_text": BOT[FLOW[min(i, len(FLOW) - 1)]].format(
+                    name=name, days=rng.randrange(5, 90), amount=rng.randrange(2, 30) * 500
+                ),
+                "timing": {"latency_ms": latency},
+            }
+        )
         emotion.append({"turn": i, "lexical": score, "acoustic": round(score * 0.8, 2), "score": score})
         for k, v in tslots.items():
             slots[k] = {"value": v, "confidence": turns[-1]["confidence"], "turn": i}
     promise_date = None
     if outcome == "completed":
         promise_date = (started.date() + dt.timedelta(days=rng.randrange(3, 20))).isoformat()
-    call = {"id": call_id, "started_at": started, "ended_at": t, "transport": rng.choice(["sip", "sip", "sip", "audiosocket"]),
-            "worker": "sip-1", "caller_number": _phone(rng), "case_id": f"C{rng.randrange(10**7):07d}", "debtor_name": name,
-            "case": {"name": name, "amount": rng.randrange(2, 30) * 500}, "status": "ended", "outcome": outcome,
-            "last_menu": FLOW[last], "identity": "confirmed", "slots": slots, "emotion_timeline": emotion,
-            "promise_date": promise_date, "promise_amount": rng.choice([None, 1000, 2000, 3000]) if promise_date else None,
-            "recording_path": None, "duration_s": round((t - started).total_seconds(), 1), "turn_count": len(turns),
-            "avg_turn_latency_ms": round(sum(x["timing"]["latency_ms"] for x in turns) / len(turns), 1)}
+    call = {
+        "id": call_id,
+        "started_at": started,
+        "ended_at": t,
+        "transport": rng.choice(["sip", "sip", "sip", "audiosocket"]),
+        "worker": "sip-1",
+        "caller_number": _phone(rng),
+        "case_id": f"C{rng.randrange(10**7):07d}",
+        "debtor_name": name,
+        "case": {"name": name, "amount": rng.randrange(2, 30) * 500},
+        "status": "ended",
+        "outcome": outcome,
+        "last_menu": FLOW[last],
+        "identity": "confirmed",
+        "slots": slots,
+        "emotion_timeline": emotion,
+        "promise_date": promise_date,
+        "promise_amount": rng.choice([None, 1000, 2000, 3000]) if promise_date else None,
+        "recording_path": None,
+        "duration_s": round((t - started).total_seconds(), 1),
+        "turn_count": len(turns),
+        "avg_turn_latency_ms": round(sum(x["timing"]["latency_ms"] for x in turns) / len(turns), 1),
+    }
     esc = None
     if reason:
         trig = turns[-1]
-        esc = {"call_id": call_id, "created_at": t, "reason": reason, "priority": REASON_PRIORITY[reason],
-               "trigger_turn": trig["idx"], "trigger_text": trig["caller_text"],
-               "summary": {"identity": "confirmed", "trigger": {"reason": reason, "turn": trig["idx"]}},
-               "narrative": f"客户已确认本人；第{trig['idx']}轮（“{trig['caller_text']}”），转人工。",
-               "status": "waiting", "transfer_status": "accepted"}
+        esc = {
+            "call_id": call_id,
+            "created_at": t,
+            "reason": reason,
+            "priority": REASON_PRIORITY[reason],
+            "trigger_turn": trig["idx"],
+            "trigger_text": trig["caller_text"],
+            "summary": {"identity": "confirmed", "trigger": {"reason": reason, "turn": trig["idx"]}},
+            "narrative": f"客户已确认本人；第{trig['idx']}轮（“{trig['caller_text']}”），转人工。",
+            "status": "waiting",
+            "transfer_status": "accepted",
+        }
     return call, turns, esc
 
 
@@ -123,9 +204,13 @@ def populate(store: Store, n_calls: int, days: int = 30, open_escalations: int =
             escs.append(e)
     escs.sort(key=lambda e: e["created_at"])
     for e in escs[: max(0, len(escs) - open_escalations)]:
-        e.update(status="resolved", claimed_by="agent1", claimed_at=e["created_at"] + dt.timedelta(minutes=1),
-                 resolved_at=e["created_at"] + dt.timedelta(minutes=rng.randrange(3, 30)),
-                 disposition=rng.choice(["promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action"]))
+        e.update(
+            status="resolved",
+            claimed_by="agent1",
+            claimed_at=e["created_at"] + dt.timedelta(minutes=1),
+            resolved_at=e["created_at"] + dt.timedelta(minutes=rng.randrange(3, 30)),
+            disposition=rng.choice(["promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action"]),
+        )
     with store.session() as s:
         for table, rows in ((Call, calls), (Turn, turns), (Escalation, escs)):
             for i in range(0, len(rows), 5000):
@@ -133,8 +218,13 @@ def populate(store: Store, n_calls: int, days: int = 30, open_escalations: int =
     return {"calls": len(calls), "turns": len(turns), "escalations": len(escs)}
 
 
-def make_call(store: Store, reason: str | None = "distress", recording: str | None = None, caller_number: str | None = None,
-              seed: int = 1) -> tuple[str, int | None]:
+def make_call(
+    store: Store,
+    reason: str | None = "distress",
+    recording: str | None = None,
+    caller_number: str | None = None,
+    seed: int = 1,
+) -> tuple[str, int | None]:
     """One call written through `Store` as a session would: returns (call id, escalation id)."""
     c, turns, e = synth_call(random.Random(seed), utcnow() - dt.timedelta(minutes=2), force_reason=reason)
     c.update(recording_path=recording, caller_number=caller_number or c["caller_number"])
@@ -144,5 +234,7 @@ def make_call(store: Store, reason: str | None = "distress", recording: str | No
     if e is None:
         return c["id"], None
     e.pop("created_at")
-    esc = store.add_escalation(c["id"], e.pop("reason"), **{k: v for k, v in e.items() if k not in ("call_id", "priority")})
+    esc = store.add_escalation(
+        c["id"], e.pop("reason"), **{k: v for k, v in e.items() if k not in ("call_id", "priority")}
+    )
     return c["id"], esc.id

@@ -8,8 +8,8 @@ API clients) or a `csrf_token` form field (HTML forms).  `SameSite=Lax` cookies 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool

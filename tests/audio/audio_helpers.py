@@ -60,8 +60,7 @@ class RecordingSession:
         pass
 
 
-def korean_turn(model, speech_pcm: bytes, tmp_path: Path, cache_dir: Path, menu_yaml: str,
-                on_partial=None) -> tuple:
+def korean_turn(model, speech_pcm: bytes, tmp_path: Path, cache_dir: Path, menu_yaml: str, on_partial=None) -> tuple:
     """One caller turn through the real CallEngine with the real Korean model: a grammars folder
     with `menu_yaml` as menu 'ko' (plus a global 'repeat'), 2.5 s of silence, the speech, 1.5 s of
     silence, pushed and pulled 20 ms at a time.  Returns (Speech, its timing record)."""

@@ -56,5 +56,7 @@ def test_mic_without_audio_device_is_a_clear_error(data_dir) -> None:
         pytest.skip("this machine has audio devices")
     r = subprocess.run([str(REPO / ".venv" / "bin" / "ivr"), "mic"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
-    assert r.stderr.strip() == ("ivr: error: no microphone and speaker found (sounddevice lists 0 audio devices); "
-                                "use `ivr simulate CALLER.wav` on a machine without audio hardware")
+    assert r.stderr.strip() == (
+        "ivr: error: no microphone and speaker found (sounddevice lists 0 audio devices); "
+        "use `ivr simulate CALLER.wav` on a machine without audio hardware"
+    )

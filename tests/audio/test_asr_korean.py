@@ -8,12 +8,11 @@ import logging
 import threading
 
 import pytest
+from audio_helpers import korean_turn
 
 from ivr import asr
 from ivr.asr import CallRecognizer, compile_grammar, decode
 from ivr.audio import silence
-
-from audio_helpers import korean_turn
 
 WORDS = ["네", "아니요", "안녕하세요"]
 
@@ -107,14 +106,21 @@ def test_parallel_calls_have_independent_recognisers(korean_model, korean_speech
     assert results == {"네": "네|네|네|", "안녕하세요": "안녕하세요|안녕하세요|안녕하세요|"}
 
 
-def test_engine_streams_partials_and_passes_words_to_the_session(korean_model, korean_speech, tmp_path, settings) -> None:
+def test_engine_streams_partials_and_passes_words_to_the_session(
+    korean_model, korean_speech, tmp_path, settings
+) -> None:
     """Real model inside the real engine: the menu grammar is used, partials arrive during speech,
     the final Speech carries words, confidences and an acoustic score."""
     partials: list[str] = []
-    speech, timing = korean_turn(korean_model, korean_speech("안녕하세요"), tmp_path, settings.cache_dir,
-                                 "intents:\n  agree: {phrases: ['네']}\n  refuse: {phrases: ['아니요']}\n"
-                                 "  hello: {phrases: ['안녕하세요']}\ntiming: {end_silence_ms: 500}\n",
-                                 on_partial=partials.append)
+    speech, timing = korean_turn(
+        korean_model,
+        korean_speech("안녕하세요"),
+        tmp_path,
+        settings.cache_dir,
+        "intents:\n  agree: {phrases: ['네']}\n  refuse: {phrases: ['아니요']}\n"
+        "  hello: {phrases: ['안녕하세요']}\ntiming: {end_silence_ms: 500}\n",
+        on_partial=partials.append,
+    )
     assert speech.text == "안녕하세요" and speech.words[0].word == "안녕하세요"
     assert 0 < speech.asr_confidence <= 1 and 0 <= speech.acoustic_emotion <= 1
     assert partials and timing["asr_source"] == "grammar"

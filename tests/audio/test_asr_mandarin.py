@@ -18,16 +18,26 @@ from ivr.understanding import Understander
 pytestmark = pytest.mark.mandarin
 
 EXPECTED = {  # tts_zh file → (menu it answers, intent)
-    "opening_confirm": ("opening", "confirm"), "opening_deny": ("opening", "deny"),
-    "opening_third_party": ("opening", "third_party"), "purpose_ack": ("purpose", "ack"),
-    "purpose_dispute": ("purpose", "dispute"), "income_salary": ("income_source", "salary"),
-    "income_part_time": ("income_source", "part_time"), "income_unstable": ("income_source", "unstable"),
-    "income_none": ("income_source", "none"), "amount_3000": ("income_amount", "amount"),
-    "expenses_rent_food": ("expenses", "expenses"), "unusual_medical": ("unusual_expense", "medical_emergency"),
-    "plan_installment": ("plan", "installment"), "plan_extension": ("plan", "extension"),
-    "promise_friday": ("promise", "date"), "human_request": ("opening", "human"),
-    "angry_stop": ("purpose", "stop_calling"), "distress": ("plan", "distress"),
-    "confused": ("opening", "confused"), "repeat": ("purpose", "repeat"),
+    "opening_confirm": ("opening", "confirm"),
+    "opening_deny": ("opening", "deny"),
+    "opening_third_party": ("opening", "third_party"),
+    "purpose_ack": ("purpose", "ack"),
+    "purpose_dispute": ("purpose", "dispute"),
+    "income_salary": ("income_source", "salary"),
+    "income_part_time": ("income_source", "part_time"),
+    "income_unstable": ("income_source", "unstable"),
+    "income_none": ("income_source", "none"),
+    "amount_3000": ("income_amount", "amount"),
+    "expenses_rent_food": ("expenses", "expenses"),
+    "unusual_medical": ("unusual_expense", "medical_emergency"),
+    "plan_installment": ("plan", "installment"),
+    "plan_extension": ("plan", "extension"),
+    "promise_friday": ("promise", "date"),
+    "human_request": ("opening", "human"),
+    "angry_stop": ("purpose", "stop_calling"),
+    "distress": ("plan", "distress"),
+    "confused": ("opening", "confused"),
+    "repeat": ("purpose", "repeat"),
 }
 
 

@@ -36,10 +36,22 @@ def bad_files(d: Path) -> dict[str, tuple[Path, str]]:
     mulaw = d / "mulaw.wav"
     data = ulaw_encode(ok)
     fmt = struct.pack("<HHIIHH", 7, 1, 8000, 8000, 1, 8)
-    mulaw.write_bytes(b"RIFF" + struct.pack("<I", 4 + 8 + 16 + 8 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
-                      + b"data" + struct.pack("<I", len(data)) + data)
+    mulaw.write_bytes(
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + 16 + 8 + len(data))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
     return {
-        "rate": (write_raw_wav(d / "r44.wav", 44100, 1, 2, ok), "sample rate: expected 8000 Hz or 16000 Hz, got 44100 Hz"),
+        "rate": (
+            write_raw_wav(d / "r44.wav", 44100, 1, 2, ok),
+            "sample rate: expected 8000 Hz or 16000 Hz, got 44100 Hz",
+        ),
         "stereo": (write_raw_wav(d / "st.wav", 16000, 2, 2, ok), "channels: expected 1 (mono), got 2"),
         "8bit": (write_raw_wav(d / "b8.wav", 16000, 1, 1, bytes(1600)), "sample width: expected 16-bit, got 8-bit"),
         "truncated": (trunc, "truncated: header declares 3200 samples, file holds 2700"),

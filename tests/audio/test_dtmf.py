@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from audio_helpers import AISHELL, TTS_ZH
 
 from ivr.audio import read_wav, silence
 from ivr.codec import resample, to_int16, ulaw_decode, ulaw_encode
 from ivr.dtmf import DIGITS, DtmfDetector, tone
-
-from audio_helpers import AISHELL, TTS_ZH
 
 
 @pytest.mark.parametrize("rate", [8000, 16000])

@@ -6,13 +6,12 @@ model inside the real engine."""
 from __future__ import annotations
 
 import pytest
+from audio_helpers import REPO, TTS_ZH, korean_turn, read_wav, speech_bounds
 
 from ivr.asr import CompiledGrammar
 from ivr.audio import silence
 from ivr.grammar import GrammarError, load_grammars
-from ivr.vad import EndpointTiming, Endpointer, Utterance
-
-from audio_helpers import REPO, TTS_ZH, korean_turn, read_wav, speech_bounds
+from ivr.vad import Endpointer, EndpointTiming, Utterance
 
 BUDGET_MS, COMPLETE_MS = 900, 250
 
@@ -24,8 +23,16 @@ def test_only_phrases_nothing_continues_are_complete() -> None:
 
 def test_a_phrase_is_finished_when_every_continuation_means_the_same() -> None:
     """是我 → 是我本人 changes nothing (confirm); 是 → 是谁 (ask_who) does."""
-    phrases = {"是": "confirm", "是 我": "confirm", "是 我 本人": "confirm", "是 谁": "ask_who",
-               "不 是": "deny", "不 是 我": "deny", "三": None, "三 千": None}
+    phrases = {
+        "是": "confirm",
+        "是 我": "confirm",
+        "是 我 本人": "confirm",
+        "是 谁": "ask_who",
+        "不 是": "deny",
+        "不 是 我": "deny",
+        "三": None,
+        "三 千": None,
+    }
     g = CompiledGrammar(tuple(phrases), (), tuple(phrases.values()))
     assert g.complete == {"是 我", "是 我 本人", "是 谁", "不 是", "不 是 我", "三 千"}
 
@@ -89,8 +96,9 @@ def test_menus_without_complete_silence_always_wait_the_budget() -> None:
 
 def test_complete_silence_longer_than_the_budget_is_a_grammar_error(tmp_path) -> None:
     (tmp_path / "global.yaml").write_text("intents: {}\n", encoding="utf-8")
-    (tmp_path / "m.yaml").write_text("intents:\n  a: {phrases: [好]}\ntiming: {end_silence_ms: 500, complete_silence_ms: 800}\n",
-                                     encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(
+        "intents:\n  a: {phrases: [好]}\ntiming: {end_silence_ms: 500, complete_silence_ms: 800}\n", encoding="utf-8"
+    )
     with pytest.raises(GrammarError, match=r"m\.yaml.*complete_silence_ms.*got 800"):
         load_grammars(tmp_path)
 
@@ -110,9 +118,14 @@ def test_shipped_short_answer_menus_end_early_and_slot_menus_do_not() -> None:
 
 
 def _turn(korean_model, korean_speech, tmp_path, settings, word: str, timing: str) -> dict:
-    speech, t = korean_turn(korean_model, korean_speech(word), tmp_path, settings.cache_dir,
-                            "intents:\n  agree: {phrases: ['네']}\n  thanks: {phrases: ['네 감사합니다']}\n"
-                            f"  hello: {{phrases: ['안녕하세요']}}\ntiming: {timing}\n")
+    speech, t = korean_turn(
+        korean_model,
+        korean_speech(word),
+        tmp_path,
+        settings.cache_dir,
+        "intents:\n  agree: {phrases: ['네']}\n  thanks: {phrases: ['네 감사합니다']}\n"
+        f"  hello: {{phrases: ['안녕하세요']}}\ntiming: {timing}\n",
+    )
     return {**t, "text": speech.text}
 
 

@@ -118,14 +118,16 @@ def test_farewell_before_hangup_is_not_cut_by_talk_over(store, resources) -> Non
         eng = make_engine(store, resources)
         bot = lockstep(eng, caller)
         eng.hangup()
-        x = to_int16(bot)[int(eng.turns[0]["first_audio_s"] * RATE):]  # from the farewell's first sample
+        x = to_int16(bot)[int(eng.turns[0]["first_audio_s"] * RATE) :]  # from the farewell's first sample
         block = RATE // 100
         return sum(1 for i in range(0, len(x) - block, block) if x[i : i + block].any())
 
     key = silence(7000, RATE) + tone("2", 100, RATE)
     quiet = voiced_blocks_after_key(key + silence(20000, RATE))
     talk = speech("angry_stop")
-    talked_over = voiced_blocks_after_key(key + silence(1500, RATE) + talk + silence(20000 - 1500 - len(talk) // 2 * 1000 // RATE, RATE))
+    talked_over = voiced_blocks_after_key(
+        key + silence(1500, RATE) + talk + silence(20000 - 1500 - len(talk) // 2 * 1000 // RATE, RATE)
+    )
     assert quiet > 200  # the farewell is at least 2 s of speech
     assert abs(talked_over - quiet) <= 5
 
@@ -187,8 +189,10 @@ def test_transport_rate_48k_is_converted(store, resources) -> None:
 def test_two_calls_in_parallel_are_independent(store, resources) -> None:
     engines = [make_engine(store, resources) for _ in range(2)]
     keys = ["1", "2"]
-    threads = [threading.Thread(target=lockstep, args=(e, silence(8000, RATE) + tone(k, 100, RATE) + silence(2000, RATE)))
-               for e, k in zip(engines, keys)]
+    threads = [
+        threading.Thread(target=lockstep, args=(e, silence(8000, RATE) + tone(k, 100, RATE) + silence(2000, RATE)))
+        for e, k in zip(engines, keys)
+    ]
     for t in threads:
         t.start()
     for t in threads:

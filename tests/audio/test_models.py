@@ -50,8 +50,13 @@ def http_dir(tmp_path: Path):
 @pytest.fixture
 def test_source(monkeypatch: pytest.MonkeyPatch):
     """Register a 'xx' language whose official manifest is FILES (like zh-CN's from SOURCE.md)."""
-    src = ModelSource("vosk-model-test", "http://127.0.0.1:9/none.zip", None, None,
-                      {rel: (sha(data), len(data)) for rel, data in FILES.items()})
+    src = ModelSource(
+        "vosk-model-test",
+        "http://127.0.0.1:9/none.zip",
+        None,
+        None,
+        {rel: (sha(data), len(data)) for rel, data in FILES.items()},
+    )
     monkeypatch.setitem(models.SOURCES, "xx", src)
     return src
 
@@ -66,11 +71,16 @@ def test_fetch_over_http_verifies_and_installs(settings, http_dir, test_source) 
     assert any("sha256" in v for v in report.verified)
 
 
-def test_official_manifest_checked_when_the_official_checksum_is_used(settings, http_dir, test_source, monkeypatch) -> None:
+def test_official_manifest_checked_when_the_official_checksum_is_used(
+    settings, http_dir, test_source, monkeypatch
+) -> None:
     www, base = http_dir
     z = make_zip(www)
-    monkeypatch.setitem(models.SOURCES, "xx", ModelSource(test_source.name, f"{base}/model.zip", None,
-                                                          sha(z.read_bytes()), test_source.manifest))
+    monkeypatch.setitem(
+        models.SOURCES,
+        "xx",
+        ModelSource(test_source.name, f"{base}/model.zip", None, sha(z.read_bytes()), test_source.manifest),
+    )
     report = fetch("xx", settings=settings)  # official URL + official sha256 + manifest
     assert any("3 files match" in v for v in report.verified)
 
@@ -120,16 +130,28 @@ def test_env_var_wins_over_models_dir(settings, tmp_path, monkeypatch, korean_mo
 def test_cli_fetch_and_list(data_dir, http_dir, test_source) -> None:
     www, base = http_dir
     z = make_zip(www)
-    ok = subprocess.run([str(IVR), "models", "fetch", "zh-CN", "--url", f"{base}/model.zip",
-                         "--sha256", sha(z.read_bytes())], capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [str(IVR), "models", "fetch", "zh-CN", "--url", f"{base}/model.zip", "--sha256", sha(z.read_bytes())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "installed zh-CN model" in ok.stdout
     listed = subprocess.run([str(IVR), "models", "list"], capture_output=True, text=True, timeout=60)
     assert str(data_dir / "models" / "zh-CN") in listed.stdout
-    bad = subprocess.run([str(IVR), "models", "fetch", "zh-CN", "--url", f"{base}/model.zip", "--sha256", "1" * 64],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [str(IVR), "models", "fetch", "zh-CN", "--url", f"{base}/model.zip", "--sha256", "1" * 64],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "sha256 mismatch" in bad.stderr and "Traceback" not in bad.stderr
-    offline = subprocess.run([str(IVR), "models", "fetch", "zh-CN", "--from", str(data_dir / "missing.zip")],
-                             capture_output=True, text=True, timeout=60)
+    offline = subprocess.run(
+        [str(IVR), "models", "fetch", "zh-CN", "--from", str(data_dir / "missing.zip")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert offline.returncode == 2 and "missing.zip: not found" in offline.stderr

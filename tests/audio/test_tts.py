@@ -23,7 +23,7 @@ def prompts_dir(tmp_path: Path) -> Path:
     d = tmp_path / "audio_prompts"
     d.mkdir()
     (d / "prompts.yaml").write_text(
-        'prompts:\n'
+        "prompts:\n"
         '  greet:\n    variants: ["您好，这里是客服中心。", "您好。"]\n'
         '  owe:\n    rate: 0.7\n    variants: ["您的欠款是{amount}，请按1。"]\n',
         encoding="utf-8",
@@ -87,7 +87,10 @@ def test_same_text_renders_identically_in_every_process() -> None:
     import sys
 
     code = "import sys,hashlib; from ivr.tts import Synthesizer; print(hashlib.sha256(Synthesizer().synth('请问您是张伟本人吗', 8000)).hexdigest())"
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    digests = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     here = Synthesizer()
     assert here.backend == "espeak-ng"
     assert here.synth("请问您是张伟本人吗", 8000) == here.synth("请问您是张伟本人吗", 8000)
@@ -113,7 +116,9 @@ def test_espeak_fallback_when_pyttsx3_fails(tmp_path, monkeypatch) -> None:
 def test_prompts_build_cli(data_dir) -> None:
     import subprocess
 
-    r = subprocess.run([str(REPO / ".venv" / "bin" / "ivr"), "prompts", "build"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "ivr"), "prompts", "build"], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     n = len(PromptBook.load(REPO / "audio_prompts").static_segments())
     assert f"{n} static pieces" in r.stdout

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from ivr.audio import read_wav, silence
-from ivr.vad import EndpointTiming, Endpointer, NoInputTimeout, SpeechStarted, Utterance
-
 from audio_helpers import TTS_ZH, espeak, speech_bounds
 
+from ivr.audio import read_wav, silence
+from ivr.vad import Endpointer, EndpointTiming, NoInputTimeout, SpeechStarted, Utterance
 
 
 def utterances(events) -> list[Utterance]:
@@ -39,8 +37,10 @@ def test_silence_budget_decides_whether_a_pause_ends_the_turn() -> None:
     """是的，我是本人 twice, 1.4 s apart: the comma pause (~0.35 s) splits only under a tight budget."""
     a = read_wav(TTS_ZH / "opening_confirm.wav").pcm
     pcm = silence(500, 16000) + a + silence(600, 16000) + a + silence(2500, 16000)
-    counts = {ms: len(utterances(Endpointer(16000, timing=EndpointTiming(end_silence_ms=ms)).feed(pcm)))
-              for ms in (400, 700, 2000)}
+    counts = {
+        ms: len(utterances(Endpointer(16000, timing=EndpointTiming(end_silence_ms=ms)).feed(pcm)))
+        for ms in (400, 700, 2000)
+    }
     assert counts == {400: 4, 700: 2, 2000: 1}
 
 

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_helpers import REPO, TTS_ZH, loud_blocks
+from test_audio_io import bad_files
 
 from ivr.audio import read_wav, silence, write_wav
 from ivr.codec import to_int16
 from ivr.dtmf import tone
 from ivr.transports.wavfile import DEMO_WAV, simulate, split_turns
-
-from test_audio_io import bad_files
 
 IVR = REPO / ".venv" / "bin" / "ivr"
 NOW_ISO = "2026-11-18T10:30:00"
@@ -51,12 +50,22 @@ def script(tmp_path: Path) -> list[Path]:
 def test_scripted_call_and_timing_match_the_recording(settings, store, tmp_path, script) -> None:
     import datetime as dt
 
-    report = simulate(script, now=dt.datetime(2026, 11, 18, 10, 30), fast=True, out_dir=tmp_path / "rec",
-                      settings=settings, store=store)
+    report = simulate(
+        script,
+        now=dt.datetime(2026, 11, 18, 10, 30),
+        fast=True,
+        out_dir=tmp_path / "rec",
+        settings=settings,
+        store=store,
+    )
     turns = report["turns"]
     # no Mandarin model here: speech is heard (VAD) but not understood → no-match; keys work
     assert [(t["input"], t["intent"]) for t in turns] == [
-        ("speech", None), ("dtmf", "confirm"), ("speech", None), ("dtmf", "human")]
+        ("speech", None),
+        ("dtmf", "confirm"),
+        ("speech", None),
+        ("dtmf", "human"),
+    ]
     assert report["outcome"] == "escalated" and report["escalation"]["reason"] == "requested"
     assert all(t["bot"] for t in turns)
 
@@ -98,8 +107,9 @@ def test_bundled_demo_is_reproducible() -> None:
 
 @pytest.mark.slow
 def test_cli_simulate_demo_json(data_dir) -> None:
-    r = subprocess.run([str(IVR), "simulate", "--fast", "--json", "--now", NOW_ISO],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(IVR), "simulate", "--fast", "--json", "--now", NOW_ISO], capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)  # stdout is pure JSON (no TTS chatter)
     inputs = [t["input"] for t in report["turns"]]
@@ -112,7 +122,9 @@ def test_cli_simulate_demo_json(data_dir) -> None:
 @pytest.mark.parametrize("kind", ["rate", "stereo", "8bit", "truncated", "not_wav"])
 def test_cli_bad_audio_exits_2_with_one_line(tmp_path: Path, data_dir, kind: str) -> None:
     path, expected = bad_files(tmp_path)[kind]
-    r = subprocess.run([str(IVR), "simulate", str(path), "--fast", "--json"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [str(IVR), "simulate", str(path), "--fast", "--json"], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and expected in lines[0], r.stderr

@@ -26,9 +26,12 @@ NOW = "2026-11-18T10:30"  # a Wednesday: the sidecar dates are resolved against 
 
 def _outcome(stdout: str) -> dict:
     out = json.loads(stdout)
-    return {"outcome": out["outcome"], "reason": (out["escalation"] or {}).get("reason"),
-            "promise_date": (out["promise"] or {}).get("date"),
-            "turns": " | ".join(f"{t['menu']}: {t['caller']} → {t['intent']}" for t in out["turns"])}
+    return {
+        "outcome": out["outcome"],
+        "reason": (out["escalation"] or {}).get("reason"),
+        "promise_date": (out["promise"] or {}).get("date"),
+        "turns": " | ".join(f"{t['menu']}: {t['caller']} → {t['intent']}" for t in out["turns"]),
+    }
 
 
 def _expected(script: Path) -> dict:
@@ -62,8 +65,14 @@ def test_blind_call_outcome(script: Path, simulate) -> None:
 def test_blind_call_through_the_installed_command(tmp_path: Path) -> None:
     script = CALLS / "happy_dongbei.txt"
     env = {**os.environ, "IVR_DATA_DIR": str(tmp_path), "IVR_DB_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}"}
-    p = subprocess.run([str(IVR), "simulate", "--text", str(script), "--now", NOW, "--json"],
-                       capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    p = subprocess.run(
+        [str(IVR), "simulate", "--text", str(script), "--now", NOW, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     got = _outcome(p.stdout)
     turns = got.pop("turns")

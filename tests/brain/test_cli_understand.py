@@ -24,7 +24,10 @@ def test_json_output_with_slots_and_fixed_now() -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert {k: out[k] for k in ("menu", "intent", "slots")} == {
-        "menu": "promise", "intent": "date", "slots": {"date": "2026-12-10", "amount": 2000}}
+        "menu": "promise",
+        "intent": "date",
+        "slots": {"date": "2026-12-10", "amount": 2000},
+    }
     assert 0.5 <= out["confidence"] <= 1.0
 
 

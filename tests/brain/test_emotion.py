@@ -13,9 +13,13 @@ from ivr.grammar import GrammarError
 @pytest.mark.parametrize(
     "text, cue",
     [
-        ("你们别再给我打电话了", "stop_calling"), ("再打 我 就 拉黑 你们", "stop_calling"),
-        ("烦不烦啊", "annoyance"), ("凭什么听你们的", "anger"), ("傻逼", "abuse"),
-        ("我要去银保监会投诉你们", "complaint"), ("真的撐不下去了", "distress"),
+        ("你们别再给我打电话了", "stop_calling"),
+        ("再打 我 就 拉黑 你们", "stop_calling"),
+        ("烦不烦啊", "annoyance"),
+        ("凭什么听你们的", "anger"),
+        ("傻逼", "abuse"),
+        ("我要去银保监会投诉你们", "complaint"),
+        ("真的撐不下去了", "distress"),
     ],
 )
 def test_cues(text: str, cue: str) -> None:

@@ -27,9 +27,25 @@ KEYS = {
     "opening": {"1": "confirm", "2": "deny", "3": "third_party", "9": "busy"},
     "purpose": {"1": "ack", "2": "dispute", "3": "already_paid"},
     "income_source": {"1": "salary", "2": "part_time", "3": "unstable", "4": "none"},
-    "expenses": {"1": "rent", "2": "utilities", "3": "food", "4": "education", "5": "medical",
-                 "6": "entertainment", "7": "social", "8": "family", "9": "other_debt", "#": "unknown"},
-    "unusual_expense": {"1": "accident", "2": "medical_emergency", "3": "investment_loss", "4": "job_loss", "5": "none"},
+    "expenses": {
+        "1": "rent",
+        "2": "utilities",
+        "3": "food",
+        "4": "education",
+        "5": "medical",
+        "6": "entertainment",
+        "7": "social",
+        "8": "family",
+        "9": "other_debt",
+        "#": "unknown",
+    },
+    "unusual_expense": {
+        "1": "accident",
+        "2": "medical_emergency",
+        "3": "investment_loss",
+        "4": "job_loss",
+        "5": "none",
+    },
     "plan": {"1": "full", "2": "installment", "3": "extension", "4": "partial", "5": "cannot"},
 }
 
@@ -73,8 +89,10 @@ def test_a_new_synonym_is_data_only(tmp_path: Path) -> None:
     before = Understander(load_grammars(d)).understand("income_source", "我是做外贸跟单的")
     assert before.intent != "salary"
     path = d / "income_source.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("    keywords: [工资,", "    keywords: [外贸 跟单, 工资,"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    keywords: [工资,", "    keywords: [外贸 跟单, 工资,"),
+        encoding="utf-8",
+    )
     assert Understander(load_grammars(d)).understand("income_source", "我是做外贸跟单的").intent == "salary"
     assert Understander(load_grammars(d)).understand("plan", "你们真磨叽").cues == ()
     emotion = d / "emotion.yaml"

@@ -51,10 +51,14 @@ def test_heldout_is_large_and_not_copied_from_grammars(path: Path, grammar_texts
 
 
 SPEC_INTENTS = {
-    "opening": {"confirm", "deny", "third_party", "ask_who", "busy"}, "purpose": {"ack", "dispute", "already_paid"},
-    "income_source": {"salary", "part_time", "unstable", "none"}, "income_amount": {"amount", "unknown"},
-    "expenses": {"expenses"}, "unusual_expense": {"accident", "medical_emergency", "investment_loss", "job_loss", "none"},
-    "plan": {"full", "installment", "extension", "partial", "cannot"}, "promise": {"date"},
+    "opening": {"confirm", "deny", "third_party", "ask_who", "busy"},
+    "purpose": {"ack", "dispute", "already_paid"},
+    "income_source": {"salary", "part_time", "unstable", "none"},
+    "income_amount": {"amount", "unknown"},
+    "expenses": {"expenses"},
+    "unusual_expense": {"accident", "medical_emergency", "investment_loss", "job_loss", "none"},
+    "plan": {"full", "installment", "extension", "partial", "cannot"},
+    "promise": {"date"},
 }
 SPEC_GLOBAL = {"human", "repeat", "confused", "complaint", "stop_calling", "distress", "abuse"}
 

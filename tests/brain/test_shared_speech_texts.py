@@ -11,17 +11,26 @@ from .conftest import NOW, REPO
 
 TEXTS = REPO.parent / "shared" / "testdata" / "speech" / "tts_zh" / "texts.tsv"
 EXPECTED = {  # recording id → (menu, intent, slots)
-    "opening_confirm": ("opening", "confirm", {}), "opening_deny": ("opening", "deny", {}),
-    "opening_third_party": ("opening", "third_party", {}), "purpose_ack": ("purpose", "ack", {}),
-    "purpose_dispute": ("purpose", "dispute", {}), "income_salary": ("income_source", "salary", {}),
-    "income_part_time": ("income_source", "part_time", {}), "income_unstable": ("income_source", "unstable", {}),
-    "income_none": ("income_source", "none", {}), "amount_3000": ("income_amount", "amount", {"amount": 3000}),
+    "opening_confirm": ("opening", "confirm", {}),
+    "opening_deny": ("opening", "deny", {}),
+    "opening_third_party": ("opening", "third_party", {}),
+    "purpose_ack": ("purpose", "ack", {}),
+    "purpose_dispute": ("purpose", "dispute", {}),
+    "income_salary": ("income_source", "salary", {}),
+    "income_part_time": ("income_source", "part_time", {}),
+    "income_unstable": ("income_source", "unstable", {}),
+    "income_none": ("income_source", "none", {}),
+    "amount_3000": ("income_amount", "amount", {"amount": 3000}),
     "expenses_rent_food": ("expenses", "expenses", {"categories": ["rent", "utilities", "food"]}),
     "unusual_medical": ("unusual_expense", "medical_emergency", {}),
-    "plan_installment": ("plan", "installment", {"months": 6}), "plan_extension": ("plan", "extension", {"months": 1}),
-    "promise_friday": ("promise", "date", {"date": "2026-11-27"}), "human_request": ("opening", "human", {}),
-    "angry_stop": ("purpose", "stop_calling", {}), "distress": ("plan", "distress", {}),
-    "confused": ("income_source", "confused", {}), "repeat": ("expenses", "repeat", {}),
+    "plan_installment": ("plan", "installment", {"months": 6}),
+    "plan_extension": ("plan", "extension", {"months": 1}),
+    "promise_friday": ("promise", "date", {"date": "2026-11-27"}),
+    "human_request": ("opening", "human", {}),
+    "angry_stop": ("purpose", "stop_calling", {}),
+    "distress": ("plan", "distress", {}),
+    "confused": ("income_source", "confused", {}),
+    "repeat": ("expenses", "repeat", {}),
 }
 
 

@@ -14,27 +14,27 @@ from .conftest import NOW
 # menu, caller answer (typed, ASR-spaced, homophone or traditional), expected intent
 CASES = [
     ("opening", "对的对的就是我", "confirm"),
-    ("opening", "我 是 本 人 你 说 吧", "confirm"),       # Vosk-style spaces
-    ("opening", "市 我", "confirm"),                       # homophone 市我 = 是我
-    ("opening", "那个 嗯 就是说 是我", "confirm"),          # fillers
-    ("opening", "係，我就係本人", "confirm"),               # 係 = 是 (traditional / Cantonese)
+    ("opening", "我 是 本 人 你 说 吧", "confirm"),  # Vosk-style spaces
+    ("opening", "市 我", "confirm"),  # homophone 市我 = 是我
+    ("opening", "那个 嗯 就是说 是我", "confirm"),  # fillers
+    ("opening", "係，我就係本人", "confirm"),  # 係 = 是 (traditional / Cantonese)
     ("opening", "不是我，你们打错了", "deny"),
-    ("opening", "不 市 我", "deny"),                       # negated homophone
+    ("opening", "不 市 我", "deny"),  # negated homophone
     ("opening", "我是他表姐，他不在这", "third_party"),
     ("opening", "你谁啊，哪儿打来的", "ask_who"),
     ("opening", "开着车呢不方便接", "busy"),
     ("purpose", "这个账我知道", "ack"),
-    ("purpose", "我不太知道这个事", "dispute"),              # softened negation
+    ("purpose", "我不太知道这个事", "dispute"),  # softened negation
     ("purpose", "我上礼拜已经还过了", "already_paid"),
     ("income_source", "每个月在单位领工资", "salary"),
-    ("income_source", "我没上班了", "none"),                # 没上班 ≠ 上班
+    ("income_source", "我没上班了", "none"),  # 没上班 ≠ 上班
     ("income_source", "平时跑跑滴滴", "part_time"),
     ("income_source", "在菜市场摆摊", "unstable"),
-    ("income_source", "現在沒有任何收入", "none"),          # traditional
+    ("income_source", "現在沒有任何收入", "none"),  # traditional
     ("unusual_expense", "没有，一切都还好", "none"),
     ("unusual_expense", "去年炒股票亏了十几万", "investment_loss"),
     ("unusual_expense", "我被公司裁员了", "job_loss"),
-    ("plan", "能 不 能 分 七 还", "installment"),             # homophone 分七 = 分期
+    ("plan", "能 不 能 分 七 还", "installment"),  # homophone 分七 = 分期
     ("plan", "一次性全部还了吧", "full"),
     ("plan", "能不能再宽限我几天", "extension"),
     ("plan", "实在是拿不出钱来", "cannot"),
@@ -81,8 +81,11 @@ def test_global_intents_win_over_menu_intents(nlu: Understander) -> None:
 
 
 def test_distress_wins_over_everything(nlu: Understander) -> None:
-    for menu, text in [("opening", "是我，我真不想活了"), ("plan", "转人工吧，反正我也活不下去了"),
-                       ("promise", "明天？我都想去跳楼了")]:
+    for menu, text in [
+        ("opening", "是我，我真不想活了"),
+        ("plan", "转人工吧，反正我也活不下去了"),
+        ("promise", "明天？我都想去跳楼了"),
+    ]:
         u = nlu.understand(menu, text, NOW)
         assert (u.intent, u.is_global) == ("distress", True), (text, u)
         assert "distress" in u.cues
@@ -103,11 +106,19 @@ def test_ask_who_and_busy_only_at_opening(nlu: Understander) -> None:
 @pytest.mark.parametrize(
     "menu, keys, intent, slots",
     [
-        ("opening", "1", "confirm", {}), ("opening", "2", "deny", {}), ("opening", "3", "third_party", {}),
-        ("opening", "9", "busy", {}), ("purpose", "3", "already_paid", {}), ("income_source", "4", "none", {}),
-        ("unusual_expense", "5", "none", {}), ("plan", "2", "installment", {}), ("closing", "1", "ack", {}),
-        ("plan", "0", "human", {}), ("expenses", "*", "repeat", {}),
-        ("income_amount", "3000#", "amount", {"amount": 3000}), ("income_amount", "#", "unknown", {}),
+        ("opening", "1", "confirm", {}),
+        ("opening", "2", "deny", {}),
+        ("opening", "3", "third_party", {}),
+        ("opening", "9", "busy", {}),
+        ("purpose", "3", "already_paid", {}),
+        ("income_source", "4", "none", {}),
+        ("unusual_expense", "5", "none", {}),
+        ("plan", "2", "installment", {}),
+        ("closing", "1", "ack", {}),
+        ("plan", "0", "human", {}),
+        ("expenses", "*", "repeat", {}),
+        ("income_amount", "3000#", "amount", {"amount": 3000}),
+        ("income_amount", "#", "unknown", {}),
         ("expenses", "1", "expenses", {"categories": ["rent"]}),
         ("expenses", "9", "expenses", {"categories": ["other_debt"]}),
         ("expenses", "135#", "expenses", {"categories": ["rent", "food", "medical"]}),
@@ -124,8 +135,10 @@ def test_dtmf(nlu: Understander, menu: str, keys: str, intent: str, slots: dict)
     assert u.is_global == (intent in ("human", "repeat"))
 
 
-@pytest.mark.parametrize("menu, keys", [("opening", "7"), ("plan", "8"), ("promise", "1332#"), ("promise", "12#"),
-                                        ("opening", "x"), ("opening", "")])
+@pytest.mark.parametrize(
+    "menu, keys",
+    [("opening", "7"), ("plan", "8"), ("promise", "1332#"), ("promise", "12#"), ("opening", "x"), ("opening", "")],
+)
 def test_dtmf_unknown_keys_are_no_match(nlu: Understander, menu: str, keys: str) -> None:
     u = nlu.understand_dtmf(menu, keys, NOW)
     assert u.intent is None and u.confidence == 0.0
@@ -141,8 +154,12 @@ def test_unknown_menu_names_the_valid_ones(nlu: Understander) -> None:
 def test_module_level_helpers_use_repo_grammars() -> None:
     assert default_understander() is default_understander()
     u = understand("opening", "对，是我", NOW)
-    assert u.intent == "confirm" and u.as_json() == {"menu": "opening", "intent": "confirm", "slots": {},
-                                                     "confidence": round(u.confidence, 3)}
+    assert u.intent == "confirm" and u.as_json() == {
+        "menu": "opening",
+        "intent": "confirm",
+        "slots": {},
+        "confidence": round(u.confidence, 3),
+    }
 
 
 def test_garbage_never_raises(nlu: Understander) -> None:
@@ -162,11 +179,11 @@ def test_garbage_never_raises(nlu: Understander) -> None:
 @pytest.mark.parametrize(
     "menu, text, intent",
     [
-        ("opening", "系我 乜嘢事", "confirm"),               # 粤: 系 = 是, 乜嘢 = 什么 (grammars/synonyms.yaml)
-        ("opening", "我同佢系屋企人", "third_party"),        # 佢 = 他, 屋企人 = 家里人
-        ("income_source", "莫得工作", "none"),              # 川: 莫得 = 没有
-        ("income_source", "什么工作都没有", "none"),         # 什么X都没有 = 没X
-        ("purpose", "我没有欠过这个钱", "dispute"),          # 没有欠 = 没欠
+        ("opening", "系我 乜嘢事", "confirm"),  # 粤: 系 = 是, 乜嘢 = 什么 (grammars/synonyms.yaml)
+        ("opening", "我同佢系屋企人", "third_party"),  # 佢 = 他, 屋企人 = 家里人
+        ("income_source", "莫得工作", "none"),  # 川: 莫得 = 没有
+        ("income_source", "什么工作都没有", "none"),  # 什么X都没有 = 没X
+        ("purpose", "我没有欠过这个钱", "dispute"),  # 没有欠 = 没欠
     ],
 )
 def test_regional_words_and_negation_forms(nlu: Understander, menu: str, text: str, intent: str) -> None:
@@ -182,13 +199,13 @@ def test_synonyms_keep_words_that_contain_a_mapped_character() -> None:
 
 def test_cues_join_words_a_few_characters_apart(nlu: Understander) -> None:
     assert nlu.understand("purpose", "钱早就给你们转过去了", NOW).intent == "already_paid"  # 早就 … 转
-    assert nlu.understand("plan", "先给你们打两千", NOW).intent == "partial"               # 先 … 打
+    assert nlu.understand("plan", "先给你们打两千", NOW).intent == "partial"  # 先 … 打
     assert nlu.understand("plan", "下个月", NOW).intent != "extension"  # a month alone is no request
 
 
 def test_gapped_phrases_but_never_across_a_negator(nlu: Understander) -> None:
-    assert nlu.understand("plan", "你脑子有病吧", NOW).intent == "abuse"          # 你 … 有病吧
-    assert nlu.understand("plan", "全额还 不想再拖了", NOW).intent == "full"     # not 还不了
+    assert nlu.understand("plan", "你脑子有病吧", NOW).intent == "abuse"  # 你 … 有病吧
+    assert nlu.understand("plan", "全额还 不想再拖了", NOW).intent == "full"  # not 还不了
     assert nlu.understand("income_source", "在老家种地", NOW).intent == "unstable"  # 在老家 is not 在家
 
 
@@ -255,12 +272,16 @@ def test_accepting_a_proposed_date(nlu: Understander, text: str) -> None:
     assert u.intent == "accept" and u.confidence >= 0.5, u
 
 
-@pytest.mark.parametrize("text, intent", [("好的，下周五还", "date"), ("那天不一定可以", "unknown"), ("那天恐怕不行", None)])
+@pytest.mark.parametrize(
+    "text, intent", [("好的，下周五还", "date"), ("那天不一定可以", "unknown"), ("那天恐怕不行", None)]
+)
 def test_accept_yields_to_a_date_or_a_doubt(nlu: Understander, text: str, intent: str | None) -> None:
     assert nlu.understand("promise", text, NOW).intent == intent
 
 
-@pytest.mark.parametrize("text, iso", [("上周五就还了", "2026-11-13"), ("上个月十号", "2026-10-10"), ("11月1号", "2026-11-01")])
+@pytest.mark.parametrize(
+    "text, iso", [("上周五就还了", "2026-11-13"), ("上个月十号", "2026-10-10"), ("11月1号", "2026-11-01")]
+)
 def test_past_dates_stay_in_the_past(nlu: Understander, text: str, iso: str) -> None:
     # the dialog refuses a past date and asks again; it must see that it is past
     assert nlu.understand("promise", text, NOW).slots["date"] == iso

@@ -54,9 +54,14 @@ NOT_ABOUT_THE_CALL = [
 
 # Real short answers that must keep working.
 SHORT_ANSWERS = [
-    ("opening", "在", "confirm"), ("opening", "在的在的", "confirm"), ("opening", "嗯嗯", "confirm"),
-    ("opening", "对 是我 有事吗", "confirm"), ("opening", "我在 你说", "confirm"),
-    ("purpose", "对 我知道的", "ack"), ("promise", "好的 就这么办", "accept"), ("closing", "好 谢谢", "ack"),
+    ("opening", "在", "confirm"),
+    ("opening", "在的在的", "confirm"),
+    ("opening", "嗯嗯", "confirm"),
+    ("opening", "对 是我 有事吗", "confirm"),
+    ("opening", "我在 你说", "confirm"),
+    ("purpose", "对 我知道的", "ack"),
+    ("promise", "好的 就这么办", "accept"),
+    ("closing", "好 谢谢", "ack"),
 ]
 
 
@@ -77,12 +82,15 @@ def test_short_answers_still_match(nlu: Understander, menu: str, text: str, inte
     assert nlu.understand(menu, text, NOW).intent == intent
 
 
-@pytest.mark.parametrize("menu,text", [
-    ("promise", "行人太多了过不去"),     # 行 inside 行人
-    ("promise", "好像有点感冒"),         # 好 inside 好像
-    ("opening", "是不是快下班了"),       # 不是 inside 是不是 is not a denial
-    ("opening", "那家店的东西挺好吃"),    # 那家 is a word, not an ASR slip for 哪家
-])
+@pytest.mark.parametrize(
+    "menu,text",
+    [
+        ("promise", "行人太多了过不去"),  # 行 inside 行人
+        ("promise", "好像有点感冒"),  # 好 inside 好像
+        ("opening", "是不是快下班了"),  # 不是 inside 是不是 is not a denial
+        ("opening", "那家店的东西挺好吃"),  # 那家 is a word, not an ASR slip for 哪家
+    ],
+)
 def test_a_short_grammar_word_inside_another_word_is_not_a_hit(nlu: Understander, menu: str, text: str) -> None:
     u = nlu.understand(menu, text, NOW)
     assert u.intent is None, f"{text!r} → {u.intent} ({u.confidence:.2f})"

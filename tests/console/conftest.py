@@ -3,7 +3,7 @@ real users (argon2 hashes), an httpx client per role, and headless Debian chromi
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -12,8 +12,16 @@ from ivr.web.threaded import ThreadedServer as LiveServer
 
 PASSWORD = "correct-horse-9"
 ROLES = ("agent", "supervisor", "admin")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
-
-from pathlib import Path
 
 TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "speech"
 
@@ -42,9 +41,20 @@ def recorded(store, data_dir):
 def test_anonymous_requests_are_refused(client, esc):
     anon = client()
     call_id, esc_id = esc
-    for path in ("/api/escalations", f"/api/escalations/{esc_id}", "/api/calls", f"/api/calls/{call_id}",
-                 "/api/analytics", "/api/promises.csv", "/api/audit", "/api/users", "/api/me",
-                 f"/api/calls/{call_id}/recording", f"/api/calls/{call_id}/waveform", "/api/escalations/stream"):
+    for path in (
+        "/api/escalations",
+        f"/api/escalations/{esc_id}",
+        "/api/calls",
+        f"/api/calls/{call_id}",
+        "/api/analytics",
+        "/api/promises.csv",
+        "/api/audit",
+        "/api/users",
+        "/api/me",
+        f"/api/calls/{call_id}/recording",
+        f"/api/calls/{call_id}/waveform",
+        "/api/escalations/stream",
+    ):
         r = anon.get(path)
         assert r.status_code == 401, path
         assert r.json() == {"detail": "not logged in"}
@@ -75,9 +85,11 @@ def test_login_returns_role_and_csrf_then_logout_ends_session(client):
 def test_state_changes_need_the_csrf_token(client, esc):
     _, esc_id = esc
     c = client("agent", csrf=False)
-    for path, body in ((f"/api/escalations/{esc_id}/claim", None),
-                       (f"/api/escalations/{esc_id}/notes", {"text": "x"}),
-                       (f"/api/escalations/{esc_id}/resolve", {"disposition": "callback"})):
+    for path, body in (
+        (f"/api/escalations/{esc_id}/claim", None),
+        (f"/api/escalations/{esc_id}/notes", {"text": "x"}),
+        (f"/api/escalations/{esc_id}/resolve", {"disposition": "callback"}),
+    ):
         r = c.post(path, json=body)
         assert r.status_code == 403 and "CSRF" in r.json()["detail"], path
         r = c.post(path, json=body, headers={"X-CSRF-Token": "forged"})
@@ -111,7 +123,9 @@ def test_roles_limit_analytics_audit_and_users(client):
 def test_queue_is_in_priority_order_with_waiting_time(client, store):
     from ivr.web.sampledata import make_call
 
-    ids = {reason: make_call(store, reason, seed=i)[1] for i, reason in enumerate(["confused", "emotional", "distress"])}
+    ids = {
+        reason: make_call(store, reason, seed=i)[1] for i, reason in enumerate(["confused", "emotional", "distress"])
+    }
     q = client("supervisor").get("/api/escalations").json()
     assert [e["reason"] for e in q["open"]] == ["distress", "emotional", "confused"]
     assert [e["id"] for e in q["open"]] == [ids["distress"], ids["emotional"], ids["confused"]]
@@ -146,11 +160,15 @@ def test_claimed_by_someone_else_is_a_conflict(client, esc):
 
 def test_unknown_ids_are_404_json(client):
     c = client("admin")
-    for method, path, body in (("get", "/api/escalations/999", None), ("post", "/api/escalations/999/claim", None),
-                               ("post", "/api/escalations/999/notes", {"text": "x"}),
-                               ("post", "/api/escalations/999/resolve", {"disposition": "callback"}),
-                               ("get", "/api/calls/nope", None), ("get", "/api/calls/nope/recording", None),
-                               ("get", "/api/calls/nope/waveform", None)):
+    for method, path, body in (
+        ("get", "/api/escalations/999", None),
+        ("post", "/api/escalations/999/claim", None),
+        ("post", "/api/escalations/999/notes", {"text": "x"}),
+        ("post", "/api/escalations/999/resolve", {"disposition": "callback"}),
+        ("get", "/api/calls/nope", None),
+        ("get", "/api/calls/nope/recording", None),
+        ("get", "/api/calls/nope/waveform", None),
+    ):
         r = getattr(c, method)(path, json=body) if body else getattr(c, method)(path)
         assert r.status_code == 404, path
         assert "not found" in r.json()["detail"] or "no recording" in r.json()["detail"], path
@@ -179,7 +197,9 @@ def test_bad_input_is_422_naming_the_field(client, esc):
 def test_agent_sees_masked_numbers_supervisor_sees_them_whole(client, store, esc):
     call_id, esc_id = esc
     store.update_call(call_id, case={"name": "张伟", "phone": "13900001111", "id_number": "110101199003071234"})
-    store.add_turn(call_id, idx=20, menu="promise", input_kind="speech", caller_text="我电话13700002222身份证110101199003071234")
+    store.add_turn(
+        call_id, idx=20, menu="promise", input_kind="speech", caller_text="我电话13700002222身份证110101199003071234"
+    )
     agent, sup = client("agent"), client("supervisor")
     assert sup.post(f"/api/escalations/{esc_id}/notes", json={"text": "客户新号码13700002222"}).status_code == 200
     for path in (f"/api/escalations/{esc_id}", f"/api/calls/{call_id}", "/api/escalations", "/api/calls"):
@@ -187,7 +207,10 @@ def test_agent_sees_masked_numbers_supervisor_sees_them_whole(client, store, esc
         assert PHONE not in text and "13700002222" not in text and "110101199003071234" not in text, path
     assert "138****5678" in agent.get("/api/escalations").text
     d = agent.get(f"/api/calls/{call_id}").json()
-    assert d["case"]["phone"] == "139****1111" and d["turns"][-1]["caller_text"] == "我电话137****2222身份证1101**********1234"
+    assert (
+        d["case"]["phone"] == "139****1111"
+        and d["turns"][-1]["caller_text"] == "我电话137****2222身份证1101**********1234"
+    )
     page = agent.get(f"/escalations/{esc_id}").text
     assert PHONE not in page and "138****5678" in page
     assert PHONE in sup.get(f"/api/escalations/{esc_id}").text
@@ -221,8 +244,13 @@ def test_call_search_and_filters(client, store):
     assert c.get("/api/calls", params={"date_from": "2000-01-01", "date_to": "2000-01-02"}).json()["total"] == 0
     detail = c.get(f"/api/calls/{call_id}").json()
     assert [t["idx"] for t in detail["turns"]] == list(range(1, len(detail["turns"]) + 1))
-    assert detail["profile"][0] == {"key": "identity", "label": "身份", "value": "已确认本人",
-                                    "confidence": detail["turns"][0]["confidence"], "turn": 1}
+    assert detail["profile"][0] == {
+        "key": "identity",
+        "label": "身份",
+        "value": "已确认本人",
+        "confidence": detail["turns"][0]["confidence"],
+        "turn": 1,
+    }
 
 
 def test_recording_is_served_with_range_and_waveform(client, recorded):
@@ -295,14 +323,19 @@ def test_promises_csv_for_follow_up(client, store):
 
 def test_admin_creates_users_with_validation(client):
     admin = client("admin")
-    assert admin.post("/api/users", json={"username": "li.na", "role": "agent", "password": "longenough"}).status_code == 201
+    assert (
+        admin.post("/api/users", json={"username": "li.na", "role": "agent", "password": "longenough"}).status_code
+        == 201
+    )
     r = admin.post("/api/users", json={"username": "li.na", "role": "agent", "password": "longenough"})
     assert r.status_code == 409 and "already exists" in r.json()["detail"]
     r = admin.post("/api/users", json={"username": "x y", "role": "agent", "password": "longenough"})
     assert r.status_code == 422 and "username" in r.json()["detail"]
     r = admin.post("/api/users", json={"username": "wang", "role": "agent", "password": "short"})
     assert r.status_code == 422 and "at least 8" in r.json()["detail"]
-    assert admin.post("/api/users", json={"username": "wang", "role": "boss", "password": "longenough"}).status_code == 422
+    assert (
+        admin.post("/api/users", json={"username": "wang", "role": "boss", "password": "longenough"}).status_code == 422
+    )
     assert "li.na" in [u["username"] for u in admin.get("/api/users").json()]
     assert client().post("/api/login", json={"username": "li.na", "password": "longenough"}).status_code == 200
 
@@ -340,8 +373,16 @@ def test_metrics_token_when_configured(settings, store):
 
 def test_openapi_lists_every_api_route_and_docs_work_offline(client):
     spec = client().get("/openapi.json").json()
-    for path in ("/api/escalations", "/api/escalations/{esc_id}/resolve", "/api/calls", "/api/calls/{call_id}/recording",
-                 "/api/analytics", "/api/promises.csv", "/healthz", "/metrics"):
+    for path in (
+        "/api/escalations",
+        "/api/escalations/{esc_id}/resolve",
+        "/api/calls",
+        "/api/calls/{call_id}/recording",
+        "/api/analytics",
+        "/api/promises.csv",
+        "/healthz",
+        "/metrics",
+    ):
         assert path in spec["paths"], path
     docs = client("agent").get("/docs").text
     assert "/static-docs/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
@@ -363,8 +404,15 @@ def test_html_forms_work_with_the_page_token(client, esc):
     assert admin.post(f"/escalations/{esc_id}/notes", data={"csrf_token": token, "text": "回访"}).status_code == 303
     admin.post(f"/escalations/{esc_id}/resolve", data={"csrf_token": token, "disposition": "callback"})
     d = admin.get(f"/api/escalations/{esc_id}").json()
-    assert (d["status"], d["claimed_by"], d["disposition"], d["notes"][0]["text"]) == ("resolved", "admin1", "callback", "回访")
-    r = admin.post("/users", data={"csrf_token": token, "username": "zhao", "role": "supervisor", "password": "longenough"})
+    assert (d["status"], d["claimed_by"], d["disposition"], d["notes"][0]["text"]) == (
+        "resolved",
+        "admin1",
+        "callback",
+        "回访",
+    )
+    r = admin.post(
+        "/users", data={"csrf_token": token, "username": "zhao", "role": "supervisor", "password": "longenough"}
+    )
     assert r.status_code == 303 and "已添加用户 zhao" in admin.get("/users").text
     html = admin.get("/calls?page=abc", headers={"accept": "text/html"})
     assert html.status_code == 422 and "输入有误" in html.text and "page" in html.text

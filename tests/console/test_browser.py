@@ -30,9 +30,20 @@ def run_simulated_call(data_dir: Path, script: str) -> dict:
 
     env = dict(os.environ, IVR_DATA_DIR=str(data_dir), IVR_DB_URL=f"sqlite:///{data_dir / 'ivr.sqlite3'}")
     out = subprocess.run(
-        [str(Path(sys.executable).with_name("ivr")), "simulate", "--text", str(REPO / "examples" / script),
-         "--case", str(REPO / "examples" / "case.json"), "--json"],
-        capture_output=True, text=True, env=env, timeout=120, cwd=REPO,
+        [
+            str(Path(sys.executable).with_name("ivr")),
+            "simulate",
+            "--text",
+            str(REPO / "examples" / script),
+            "--case",
+            str(REPO / "examples" / "case.json"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -101,8 +112,13 @@ def test_supervisor_sees_live_escalation_plays_claims_resolves(page, server, sto
     page.click("#resolve")
     page.wait_for_selector("#esc-status >> text=已解决")
     audit = page.locator("#audit").inner_text()
-    for word in ("supervisor1 查看", "supervisor1 认领", "supervisor1 添加备注", "supervisor1 解决（困难还款计划）",
-                 "supervisor1 收听录音"):
+    for word in (
+        "supervisor1 查看",
+        "supervisor1 认领",
+        "supervisor1 添加备注",
+        "supervisor1 解决（困难还款计划）",
+        "supervisor1 收听录音",
+    ):
         assert word in audit, word
 
     page.goto("/queue")

@@ -116,8 +116,16 @@ def test_users_cli_add_and_list(settings, store, monkeypatch):
     assert authenticate(store, "boss", "very-secret").role == "admin"
 
 
-@pytest.mark.parametrize("url, expected", [("/calls?page=2", "/calls?page=2"), ("//evil.example", "/queue"),
-                                           ("/\\evil.example", "/queue"), ("https://evil.example", "/queue"), (None, "/queue")])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("/calls?page=2", "/calls?page=2"),
+        ("//evil.example", "/queue"),
+        ("/\\evil.example", "/queue"),
+        ("https://evil.example", "/queue"),
+        (None, "/queue"),
+    ],
+)
 def test_login_redirect_stays_on_site(url, expected):
     from ivr.web.pages import safe_next
 

@@ -68,22 +68,35 @@ def test_json_lines_and_folder(tmp_path):
 
 
 def test_every_bad_row_is_reported_with_file_line_field_and_value(tmp_path):
-    path = write(tmp_path / "cases.csv", "\n".join([
-        HEADER,
-        ROW_LI,
-        "C-3,陈静,abc,10,安信消费金融,400-800-1234,,消费贷",  # line 3: amount not a number
-        "C-4,,100,10,安信消费金融,400-800-1234,,消费贷",  # line 4: no name
-        "C-5,周敏,100,-1,安信消费金融,400-800-1234,,消费贷",  # line 5: negative days
-        "C-6,吴磊,100,1,安信消费金融,400-800-1234,1.38001E+10,消费贷",  # line 6: Excel ate the number
-        "C 7,赵六,100,1,安信消费金融,400-800-1234,,消费贷",  # line 7: space in the id
-        "C-8,钱七,100,1,安信消费金融,400-800-1234,,消费贷,extra",  # line 8: one cell too many
-    ]) + "\n")
+    path = write(
+        tmp_path / "cases.csv",
+        "\n".join(
+            [
+                HEADER,
+                ROW_LI,
+                "C-3,陈静,abc,10,安信消费金融,400-800-1234,,消费贷",  # line 3: amount not a number
+                "C-4,,100,10,安信消费金融,400-800-1234,,消费贷",  # line 4: no name
+                "C-5,周敏,100,-1,安信消费金融,400-800-1234,,消费贷",  # line 5: negative days
+                "C-6,吴磊,100,1,安信消费金融,400-800-1234,1.38001E+10,消费贷",  # line 6: Excel ate the number
+                "C 7,赵六,100,1,安信消费金融,400-800-1234,,消费贷",  # line 7: space in the id
+                "C-8,钱七,100,1,安信消费金融,400-800-1234,,消费贷,extra",  # line 8: one cell too many
+            ]
+        )
+        + "\n",
+    )
     errs = errors_of(path)
     assert len(errs) == 6, errs
     assert errs[0].startswith(f"{path}:3: field amount:") and "'abc'" in errs[0]
     assert errs[1] == f"{path}:4: field name: required in a case book, missing or empty"
-    assert errs[2].startswith(f"{path}:5: field days_overdue:") and "greater than or equal to 0" in errs[2] and "-1" in errs[2]
-    assert errs[3].startswith(f"{path}:6: field caller_number: expected a phone number") and "format the column as text" in errs[3]
+    assert (
+        errs[2].startswith(f"{path}:5: field days_overdue:")
+        and "greater than or equal to 0" in errs[2]
+        and "-1" in errs[2]
+    )
+    assert (
+        errs[3].startswith(f"{path}:6: field caller_number: expected a phone number")
+        and "format the column as text" in errs[3]
+    )
     assert errs[4].startswith(f"{path}:7: field case_id: expected 1-64 letters") and "'C 7'" in errs[4]
     assert errs[5] == f"{path}:8: 9 cells but the header has 8 columns"
     cases, listed = read_cases(path)
@@ -91,11 +104,18 @@ def test_every_bad_row_is_reported_with_file_line_field_and_value(tmp_path):
 
 
 def test_duplicate_ids_and_numbers_name_both_rows(tmp_path):
-    path = write(tmp_path / "cases.csv", "\n".join([
-        HEADER, ROW_LI, ROW_WANG,
-        "C-1,李娜,100,1,安信消费金融,400-800-1234,,消费贷",
-        "C-9,孙八,100,1,安信消费金融,400-800-1234,+86 138 0013 8000,消费贷",  # same number as C-1, other spelling
-    ]))
+    path = write(
+        tmp_path / "cases.csv",
+        "\n".join(
+            [
+                HEADER,
+                ROW_LI,
+                ROW_WANG,
+                "C-1,李娜,100,1,安信消费金融,400-800-1234,,消费贷",
+                "C-9,孙八,100,1,安信消费金融,400-800-1234,+86 138 0013 8000,消费贷",  # same number as C-1, other spelling
+            ]
+        ),
+    )
     errs = errors_of(path)
     assert errs == [
         f"{path}:4: field case_id: duplicate case id 'C-1' (first at {path}:2)",
@@ -104,11 +124,14 @@ def test_duplicate_ids_and_numbers_name_both_rows(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("case_id,name,amount\nC-1,李娜,1\n", "header: missing column(s) days_overdue, company, phone"),
-    (HEADER + ",balance\n", "header: unknown column(s) 'balance'"),
-    (HEADER + "\n", "no cases (expected at least one row)"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("case_id,name,amount\nC-1,李娜,1\n", "header: missing column(s) days_overdue, company, phone"),
+        (HEADER + ",balance\n", "header: unknown column(s) 'balance'"),
+        (HEADER + "\n", "no cases (expected at least one row)"),
+    ],
+)
 def test_header_problems_and_empty_books(tmp_path, text, expected):
     path = write(tmp_path / "cases.csv", text)
     (err,) = errors_of(path)
@@ -162,7 +185,9 @@ def test_unknown_case_dialog_names_no_person_and_hangs_up(grammars, book, unders
     and the call row records the dialer's reference but no case."""
     cases = CaseBook.load(EXAMPLE)
     flow = unknown_case_flow(load_flow(REPO / "grammars" / "flow.yaml", book))
-    dialog = Dialog(cases.placeholder(), grammars, book, now=dt.datetime(2026, 11, 18, 10, 30), understander=understander, flow=flow)
+    dialog = Dialog(
+        cases.placeholder(), grammars, book, now=dt.datetime(2026, 11, 18, 10, 30), understander=understander, flow=flow
+    )
     session = CallSession(store, dialog, call_id="u1", transport="sip", case_ref="C-9999", case_known=False)
     actions = session.start()
     said = "".join(getattr(a, "text", "") for a in actions)
@@ -175,8 +200,9 @@ def test_unknown_case_dialog_names_no_person_and_hangs_up(grammars, book, unders
 
 
 def ivr(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", "from ivr.cli import main; main()", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_cases_check_and_serve_refuse_a_bad_book(tmp_path, data_dir):

@@ -28,7 +28,16 @@ def _db_row(store, sql: str, *args):
 
 def test_happy_path_promise_is_stored(call, store):
     c = call()
-    c.say("是我", "知道的", "我现在跑外卖，算兼职", "一个月大概三千块", "房租，还有看病吃药", "没有了", "上个月刚失业了", "分六期吧")
+    c.say(
+        "是我",
+        "知道的",
+        "我现在跑外卖，算兼职",
+        "一个月大概三千块",
+        "房租，还有看病吃药",
+        "没有了",
+        "上个月刚失业了",
+        "分六期吧",
+    )
     last = c.say("下周五")
     assert isinstance(last[-1], Hangup) and last[-1].outcome == "completed"
     d = c.session.dialog
@@ -40,12 +49,26 @@ def test_happy_path_promise_is_stored(call, store):
     assert any(a.prompt_id == "plan.ask_hardship" for a in c.heard if isinstance(a, Say))
     c.session.end()
     row = store.get_call(c.session.call_id)
-    assert (row.outcome, row.identity, row.promise_date, row.promise_amount) == ("completed", "confirmed", "2026-11-27", 584)
+    assert (row.outcome, row.identity, row.promise_date, row.promise_amount) == (
+        "completed",
+        "confirmed",
+        "2026-11-27",
+        584,
+    )
     assert row.slots["income_source"]["value"] == "part_time" and row.slots["income_amount"]["value"] == 3000
     assert row.slots["expenses"]["value"] == ["rent", "medical"] and row.slots["plan"]["turn"] == 8
     turns = store.call_turns(c.session.call_id)
-    assert [t.menu for t in turns] == ["opening", "purpose", "income_source", "income_amount", "expenses",
-                                       "expenses", "unusual_expense", "plan", "promise"]
+    assert [t.menu for t in turns] == [
+        "opening",
+        "purpose",
+        "income_source",
+        "income_amount",
+        "expenses",
+        "expenses",
+        "unusual_expense",
+        "plan",
+        "promise",
+    ]
     assert turns[3].slots == {"amount": 3000} and turns[0].bot_text.startswith(("感谢", "谢谢"))
     report = c.session.report()
     assert report["outcome"] == "completed" and report["escalation"] is None
@@ -118,15 +141,30 @@ def test_escalation_is_committed_before_the_transfer_is_returned(call, store):
     out = c.say("转人工")
     t = _transfer(out)
     assert t.reason == "requested"
-    row = _db_row(store, "select reason, priority, trigger_turn, trigger_text, narrative, status from escalations where id=?", t.escalation_id)
+    row = _db_row(
+        store,
+        "select reason, priority, trigger_turn, trigger_text, narrative, status from escalations where id=?",
+        t.escalation_id,
+    )
     assert row is not None, "escalation must be durable before the Transfer reaches the transport"
     reason, priority, turn, text, narrative, status = row
     assert (reason, priority, turn, text, status) == ("requested", 4, 4, "转人工", "waiting")
-    assert narrative.startswith("客户已确认本人；主要收入：兼职") and "第4轮客户要求人工服务（“转人工”），转人工。" in narrative
+    assert (
+        narrative.startswith("客户已确认本人；主要收入：兼职")
+        and "第4轮客户要求人工服务（“转人工”），转人工。" in narrative
+    )
     esc = store.list_escalations()[0]
     summary = esc.summary
-    assert summary["identity"] == "confirmed" and summary["trigger"] == {"reason": "requested", "turn": 4, "text": "转人工"}
-    assert summary["slots"]["income_source"] == {"value": "part_time", "confidence": pytest.approx(summary["slots"]["income_source"]["confidence"]), "turn": 3}
+    assert summary["identity"] == "confirmed" and summary["trigger"] == {
+        "reason": "requested",
+        "turn": 4,
+        "text": "转人工",
+    }
+    assert summary["slots"]["income_source"] == {
+        "value": "part_time",
+        "confidence": pytest.approx(summary["slots"]["income_source"]["confidence"]),
+        "turn": 3,
+    }
     assert [e["turn"] for e in summary["emotion_timeline"]] == [1, 2, 3, 4]
     assert summary["transcript"][0]["speaker"] == "bot" and summary["transcript"][-2]["text"] == "转人工"
     assert summary["transcript"][-1]["text"] == out[-2].text  # the transfer notice the caller heard
@@ -259,7 +297,18 @@ def test_empathy_and_soothing_lines_never_repeat_in_one_call(new_dialog):
     for seed in range(8):
         d = new_dialog(seed=seed)
         said = [a for a in d.start() if isinstance(a, Say)]
-        for line in ["是我", "你们好烦啊", "知道", "没有收入", "房租", "就这些", "上个月失业了", "还不起", "分三期", "下周五"]:
+        for line in [
+            "是我",
+            "你们好烦啊",
+            "知道",
+            "没有收入",
+            "房租",
+            "就这些",
+            "上个月失业了",
+            "还不起",
+            "分三期",
+            "下周五",
+        ]:
             said += [a for a in d.handle(Speech(line)) if isinstance(a, Say)]
         feelings = [a.text for a in said if a.prompt_id in ("empathy", "soothe")]
         assert len(feelings) >= 4 and len(feelings) == len(set(feelings)), feelings
@@ -347,7 +396,9 @@ def test_a_shaky_recognition_is_asked_again_not_believed(new_dialog):
     d.handle(Speech("兼职", asr_confidence=0.8))
     assert d.slots["income_source"].confidence == pytest.approx(0.8 * d.turns[-1].confidence, rel=0.01)
     # distress is never dropped for low ASR confidence
-    assert any(isinstance(a, Transfer) and a.reason == "distress" for a in d.handle(Speech("不想活了", asr_confidence=0.1)))
+    assert any(
+        isinstance(a, Transfer) and a.reason == "distress" for a in d.handle(Speech("不想活了", asr_confidence=0.1))
+    )
 
 
 def test_an_unreadable_date_slot_is_a_miss_not_a_crash(new_dialog):

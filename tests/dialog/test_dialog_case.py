@@ -24,7 +24,7 @@ def test_defaults_and_example_case():
         ('{"amount": "3500"}', "field amount: Input should be a valid integer (got '3500')"),
         ('{"amount": -5}', "field amount: Input should be greater than 0"),
         ('{"nmae": "王"}', "field nmae: unknown field; expected one of case_id, name"),
-        ('[1, 2]', "expected a JSON object, got list"),
+        ("[1, 2]", "expected a JSON object, got list"),
         ('{"name": "王",', "not valid JSON (line 1"),
     ],
 )

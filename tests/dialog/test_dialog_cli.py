@@ -39,10 +39,22 @@ def test_happy_path_json_matches_the_spec_and_is_stored(run, data_dir: Path):
     assert {"turns", "outcome", "escalation", "promise"} <= set(out)
     assert out["outcome"] == "completed" and out["escalation"] is None
     assert out["promise"] == {"date": "2026-11-27", "amount": 584}
-    assert [t["intent"] for t in out["turns"]] == ["confirm", "ack", "part_time", "amount", "expenses", "none", "job_loss", "installment", "date"]
+    assert [t["intent"] for t in out["turns"]] == [
+        "confirm",
+        "ack",
+        "part_time",
+        "amount",
+        "expenses",
+        "none",
+        "job_loss",
+        "installment",
+        "date",
+    ]
     assert all({"menu", "caller", "intent", "slots", "bot"} <= set(t) for t in out["turns"])
     with sqlite3.connect(data_dir / "ivr.sqlite3") as con:
-        row = con.execute("select outcome, promise_date, transport, turn_count from calls where id=?", (out["call_id"],)).fetchone()
+        row = con.execute(
+            "select outcome, promise_date, transport, turn_count from calls where id=?", (out["call_id"],)
+        ).fetchone()
     assert row == ("completed", "2026-11-27", "text", 9)
 
 
@@ -95,7 +107,11 @@ def test_bad_input_exits_2_with_one_line(run, tmp_path: Path, args: list[str], m
     script = _script(tmp_path, "是我\n")
     (tmp_path / "case.json").write_text('{"amount": "lots"}', encoding="utf-8")
     (tmp_path / "bad.txt").write_text("是我\n# comment\n#dtfm 1\n", encoding="utf-8")
-    subst = {"{script}": str(script), "{badcase}": str(tmp_path / "case.json"), "{badscript}": str(tmp_path / "bad.txt")}
+    subst = {
+        "{script}": str(script),
+        "{badcase}": str(tmp_path / "case.json"),
+        "{badscript}": str(tmp_path / "bad.txt"),
+    }
     p = run("simulate", *[subst.get(a, a) for a in args], "--json")
     assert p.returncode == 2
     assert p.stdout == ""

@@ -12,8 +12,16 @@ from ivr.prompts import PromptBook, PromptError, spoken_date, yuan
 
 from .conftest import REPO
 
-CONTEXT = {"name": "张伟", "amount": "三千五百元", "days": 30, "date": "12月1日星期二", "months": 3,
-           "company": "安信消费金融", "phone": "400-800-1234", "plan": "分3期还款"}
+CONTEXT = {
+    "name": "张伟",
+    "amount": "三千五百元",
+    "days": 30,
+    "date": "12月1日星期二",
+    "months": 3,
+    "company": "安信消费金融",
+    "phone": "400-800-1234",
+    "plan": "分3期还款",
+}
 
 
 def _forbidden() -> list[str]:

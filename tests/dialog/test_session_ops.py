@@ -43,7 +43,7 @@ def _metrics_after_a_call(url: str, store, new_dialog) -> None:
 
     session = CallSession(store, new_dialog(), transport="text")
     session.start()
-    session.handle(NoInput())                # silence at the opening
+    session.handle(NoInput())  # silence at the opening
     session.handle(Speech("苹果 香蕉 西瓜"))  # nothing the opening understands
     during = _scrape(url)
     assert delta(during, "ivr_calls_active") == 1 and delta(during, "ivr_db_calls_active") == 1
@@ -99,7 +99,9 @@ def test_an_error_in_the_dialog_hands_the_caller_over(grammars, book, understand
     # the escalation was committed first (visible to another connection) and says why
     path = store.url.split("///", 1)[1]
     with sqlite3.connect(path) as con:
-        reason, turn = con.execute("SELECT reason, trigger_turn FROM escalations WHERE id = ?", (transfer.escalation_id,)).fetchone()
+        reason, turn = con.execute(
+            "SELECT reason, trigger_turn FROM escalations WHERE id = ?", (transfer.escalation_id,)
+        ).fetchone()
     assert (reason, turn) == ("confused", 2)
     esc = store.list_escalations()[0]
     assert esc.summary["trigger"] == {"reason": "confused", "turn": 2, "text": "我知道", "cause": "internal_error"}
@@ -158,8 +160,10 @@ def test_an_older_database_file_gets_the_new_column(settings):
     Store(settings.database_url).engine.dispose()
     with sqlite3.connect(path) as con:  # a database created before calls.ended_reason existed
         con.execute("ALTER TABLE calls DROP COLUMN ended_reason")
-        con.execute("INSERT INTO calls (id, started_at, transport, [case], status, slots, emotion_timeline, turn_count)"
-                    " VALUES ('x', '2026-01-01 00:00:00', 'sip', '{}', 'active', '{}', '[]', 0)")
+        con.execute(
+            "INSERT INTO calls (id, started_at, transport, [case], status, slots, emotion_timeline, turn_count)"
+            " VALUES ('x', '2026-01-01 00:00:00', 'sip', '{}', 'active', '{}', '[]', 0)"
+        )
     st = Store(settings.database_url)
     assert st.close_stale_calls(now=dt.datetime(2026, 1, 2)) == 1
     assert st.get_call("x").ended_reason == "stale"

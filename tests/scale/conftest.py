@@ -81,7 +81,19 @@ def pg_cluster() -> Iterator[PgCluster]:
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {datadir} -c fsync=off -c max_connections=200"
     try:
         subprocess.run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(datadir / "server.log"), "-w", "-t", "60", "start"],
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-o",
+                opts,
+                "-l",
+                str(datadir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             **run,
         )
     except subprocess.CalledProcessError as e:
@@ -90,7 +102,11 @@ def pg_cluster() -> Iterator[PgCluster]:
     try:
         yield PgCluster(port=port, datadir=datadir)
     finally:
-        subprocess.run([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"], user=user, capture_output=True)
+        subprocess.run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"],
+            user=user,
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

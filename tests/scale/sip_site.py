@@ -15,9 +15,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ivr import dispatch
 
@@ -76,17 +77,39 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 class Kamailio:
     """kamailio -DD -E with deploy/kamailio/kamailio.cfg on 127.0.0.1:port."""
 
-    def __init__(self, workdir: Path, workers: list[dispatch.Worker], port: int, ping_interval: int = 1,
-                 no_reply_timeout_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        workers: list[dispatch.Worker],
+        port: int,
+        ping_interval: int = 1,
+        no_reply_timeout_ms: int | None = None,
+    ) -> None:
         self.port = port
         self.list_file = workdir / "dispatcher.list"
         self.ctl = f"unix:{workdir / 'kamailio_ctl'}"
         self.log = workdir / "kamailio.log"
         dispatch.write(self.list_file, workers)
         cmd = [
-            "kamailio", "-DD", "-E", "-f", str(KAMAILIO_CFG), "-m", "64", "-M", "8",
-            "-A", f"LISTEN=udp:127.0.0.1:{port}", "-A", f'DISPATCHER_LIST="{self.list_file}"',
-            "-A", f'CTL_SOCKET="{self.ctl}"', "-A", f"PING_INTERVAL={ping_interval}", "-A", "CHILDREN=2",
+            "kamailio",
+            "-DD",
+            "-E",
+            "-f",
+            str(KAMAILIO_CFG),
+            "-m",
+            "64",
+            "-M",
+            "8",
+            "-A",
+            f"LISTEN=udp:127.0.0.1:{port}",
+            "-A",
+            f'DISPATCHER_LIST="{self.list_file}"',
+            "-A",
+            f'CTL_SOCKET="{self.ctl}"',
+            "-A",
+            f"PING_INTERVAL={ping_interval}",
+            "-A",
+            "CHILDREN=2",
         ]
         if no_reply_timeout_ms is not None:  # else the shipped default of kamailio.cfg
             cmd += ["-A", f"NO_REPLY_TIMEOUT_MS={no_reply_timeout_ms}"]
@@ -104,7 +127,9 @@ class Kamailio:
 
     def destinations(self) -> dict[str, str]:
         """{worker uri: dispatcher flags}; 'A…' active, 'I…' inactive (P = being probed)."""
-        out = subprocess.run(["kamcmd", "-s", self.ctl, "dispatcher.list"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["kamcmd", "-s", self.ctl, "dispatcher.list"], capture_output=True, text=True, check=True
+        ).stdout
         return dict(re.findall(r"URI: (\S+)\s+FLAGS: (\S+)", out))
 
     def set_workers(self, workers: list[dispatch.Worker]) -> None:
@@ -115,7 +140,7 @@ class Kamailio:
         _stop(self.proc)
         self._log.close()
 
-    def __enter__(self) -> "Kamailio":
+    def __enter__(self) -> Kamailio:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -133,9 +158,23 @@ class SippWorker:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["sipp", "-sf", str(self.scenario), "-aa", "-i", "127.0.0.1", "-p", str(self.port), "-nostdin",
-             "-trace_err", "-error_file", str(self.workdir / f"uas-{self.port}-errors.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir,
+            [
+                "sipp",
+                "-sf",
+                str(self.scenario),
+                "-aa",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-nostdin",
+                "-trace_err",
+                "-error_file",
+                str(self.workdir / f"uas-{self.port}-errors.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.workdir,
         )
 
     def kill(self) -> None:
@@ -162,14 +201,22 @@ class IvrServe:
         self.name, self.http = name, f"http://127.0.0.1:{http_port}"
         self.log = workdir / f"{name}.log"
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([str(IVR), "serve", "--http", f"127.0.0.1:{http_port}", *args], env={**os.environ, **env},
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [str(IVR), "serve", "--http", f"127.0.0.1:{http_port}", *args],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def healthy(self) -> bool:
         import httpx
 
         if self.proc.poll() is not None:
-            raise RuntimeError(f"ivr serve {self.name} exited {self.proc.returncode}: {self.log.read_text(errors='replace')[-1500:]}")
+            raise RuntimeError(
+                f"ivr serve {self.name} exited {self.proc.returncode}: {self.log.read_text(errors='replace')[-1500:]}"
+            )
         try:
             return httpx.get(f"{self.http}/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:
@@ -232,15 +279,47 @@ class CallerRun:
 class Callers:
     """`calls` sipp calls through the balancer at `rate` calls/s, each held `hold_ms`."""
 
-    def __init__(self, workdir: Path, proxy: str, calls: int, rate: float, hold_ms: int = 200,
-                 concurrent: int | None = None, name: str = "callers", scenario: Path = UAC_XML) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        proxy: str,
+        calls: int,
+        rate: float,
+        hold_ms: int = 200,
+        concurrent: int | None = None,
+        name: str = "callers",
+        scenario: Path = UAC_XML,
+    ) -> None:
         self.log = workdir / f"{name}.log"
         self.log.unlink(missing_ok=True)
         local_port = free_udp_ports(1)[0]
-        cmd = ["sipp", proxy, "-sf", str(scenario), "-s", "ivr", "-i", "127.0.0.1", "-p", str(local_port),
-               "-m", str(calls), "-r", str(rate), "-d", str(hold_ms), "-nostdin", "-timeout", "60s",
-               "-trace_logs", "-log_file", str(self.log),
-               "-trace_err", "-error_file", str(self.log.with_name(f"{name}-errors.log"))]
+        cmd = [
+            "sipp",
+            proxy,
+            "-sf",
+            str(scenario),
+            "-s",
+            "ivr",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(local_port),
+            "-m",
+            str(calls),
+            "-r",
+            str(rate),
+            "-d",
+            str(hold_ms),
+            "-nostdin",
+            "-timeout",
+            "60s",
+            "-trace_logs",
+            "-log_file",
+            str(self.log),
+            "-trace_err",
+            "-error_file",
+            str(self.log.with_name(f"{name}-errors.log")),
+        ]
         if concurrent:
             cmd += ["-l", str(concurrent)]
         self.started = time.monotonic()
@@ -282,5 +361,7 @@ def parse_caller_log(path: Path) -> dict[int, CallRecord]:
     return calls
 
 
-def place_calls(workdir: Path, proxy: str, calls: int, rate: float, hold_ms: int = 200, name: str = "callers") -> CallerRun:
+def place_calls(
+    workdir: Path, proxy: str, calls: int, rate: float, hold_ms: int = 200, name: str = "callers"
+) -> CallerRun:
     return Callers(workdir, proxy, calls, rate, hold_ms, name=name).wait()

@@ -18,10 +18,21 @@ def main(url: str, worker: str, n_calls: int) -> None:
         call_id = uuid.uuid4().hex
         store.start_call(call_id, transport="sip", worker=worker, case={"debtor": "张三", "amount": 3000 + i})
         for idx, (menu, text) in enumerate([("opening", "是我"), ("purpose", "知道"), ("income_source", "打零工")], 1):
-            store.add_turn(call_id, idx=idx, menu=menu, input_kind="speech", caller_text=text,
-                           slots={"turn": idx}, timing={"latency_ms": 300 + idx})
-        store.add_escalation(call_id, REASONS[i % len(REASONS)], trigger_turn=3,
-                             summary={"worker": worker, "narrative": "客户已确认本人"})
+            store.add_turn(
+                call_id,
+                idx=idx,
+                menu=menu,
+                input_kind="speech",
+                caller_text=text,
+                slots={"turn": idx},
+                timing={"latency_ms": 300 + idx},
+            )
+        store.add_escalation(
+            call_id,
+            REASONS[i % len(REASONS)],
+            trigger_turn=3,
+            summary={"worker": worker, "narrative": "客户已确认本人"},
+        )
         store.update_call(call_id, status="ended", outcome="escalated")
         print(call_id, flush=True)
     store.engine.dispose()

@@ -11,16 +11,31 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sip_site import (
+    IVR,
+    Callers,
+    IvrServe,
+    Kamailio,
+    free_tcp_port,
+    free_udp_ports,
+    missing_tools,
+    place_calls,
+    wait_for,
+)
 from sqlalchemy import select
 
-from ivr.store import Call, Store
 from ivr.dispatch import parse_workers
-from sip_site import IVR, Callers, IvrServe, Kamailio, free_tcp_port, free_udp_ports, missing_tools, place_calls, wait_for
+from ivr.store import Call, Store
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(bool(missing_tools()), reason=f"SIP tools missing: {', '.join(missing_tools())} (apt-get install kamailio sip-tester)"),
-    pytest.mark.skipif(importlib.util.find_spec("pjsua2") is None, reason="pjsua2 (pjsua2-python wheel) not installed: no SIP workers"),
+    pytest.mark.skipif(
+        bool(missing_tools()),
+        reason=f"SIP tools missing: {', '.join(missing_tools())} (apt-get install kamailio sip-tester)",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("pjsua2") is None, reason="pjsua2 (pjsua2-python wheel) not installed: no SIP workers"
+    ),
 ]
 
 PASSWORD = "scale-test-Passw0rd!"
@@ -45,8 +60,14 @@ def _stored_workers(db_url: str) -> Counter[str]:
 
 
 def _ivr(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(IVR), *args], input=stdin or "", capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        [str(IVR), *args],
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
     assert done.returncode == 0, f"ivr {' '.join(args)}: {done.stderr.strip()[-500:]}"
     return done
 
@@ -63,17 +84,28 @@ def site(tmp_path: Path, pg_url: str):
     servers = [
         IvrServe(tmp_path, "worker1", ["--sip", f"127.0.0.1:{sip1}", "--sip-workers", "1"], env, free_tcp_port()),
         # two "hosts" on one machine: the second gets the next RTP range (on real hosts both keep the default)
-        IvrServe(tmp_path, "worker2", ["--sip", f"127.0.0.1:{sip2}", "--sip-workers", "1"], {**env, "IVR_SIP_RTP_BASE": "10100"},
-                 free_tcp_port()),
+        IvrServe(
+            tmp_path,
+            "worker2",
+            ["--sip", f"127.0.0.1:{sip2}", "--sip-workers", "1"],
+            {**env, "IVR_SIP_RTP_BASE": "10100"},
+            free_tcp_port(),
+        ),
         IvrServe(tmp_path, "console", ["--no-sip"], env, free_tcp_port()),
     ]
     try:
-        wait_for(lambda: all(s.healthy() for s in servers), 120, interval=0.3, what="three `ivr serve` processes healthy")
+        wait_for(
+            lambda: all(s.healthy() for s in servers), 120, interval=0.3, what="three `ivr serve` processes healthy"
+        )
         listing = tmp_path / "dispatcher.list"
         _ivr("deploy", "dispatcher-list", "--workers", workers, "-o", str(listing))
         with Kamailio(tmp_path, parse_workers(workers), kam_port) as kam:
             assert kam.list_file.read_text() == listing.read_text()  # the CLI writes what the balancer reads
-            wait_for(lambda: all(f.startswith("A") for f in kam.destinations().values()), 15, what="both workers answer OPTIONS")
+            wait_for(
+                lambda: all(f.startswith("A") for f in kam.destinations().values()),
+                15,
+                what="both workers answer OPTIONS",
+            )
             yield kam, servers, f"127.0.0.1:{kam_port}", (f"127.0.0.1:{sip1}", f"127.0.0.1:{sip2}"), pg_url
     finally:
         for s in servers:

@@ -8,15 +8,18 @@ import time
 from pathlib import Path
 
 import pytest
+from sip_site import KAMAILIO_CFG, Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
 
 from ivr.dispatch import Worker
-from sip_site import KAMAILIO_CFG, Callers, Kamailio, SippWorker, free_udp_ports, missing_tools, place_calls, wait_for
 
 SIPP_DIR = Path(__file__).with_name("sipp")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(bool(missing_tools()), reason=f"SIP tools missing: {', '.join(missing_tools())} (apt-get install kamailio sip-tester)"),
+    pytest.mark.skipif(
+        bool(missing_tools()),
+        reason=f"SIP tools missing: {', '.join(missing_tools())} (apt-get install kamailio sip-tester)",
+    ),
 ]
 
 
@@ -42,7 +45,9 @@ def site(tmp_path: Path):
 def test_calls_are_spread_round_robin_over_the_workers(site, tmp_path: Path) -> None:
     kam, a, b, proxy = site
     run = place_calls(tmp_path, proxy, calls=6, rate=10)
-    assert run.returncode == 0, f"sipp callers failed: {(tmp_path / 'callers-errors.log').read_text(errors='replace')[-800:]}"
+    assert run.returncode == 0, (
+        f"sipp callers failed: {(tmp_path / 'callers-errors.log').read_text(errors='replace')[-800:]}"
+    )
     assert run.answered == run.completed == 6
     assert run.spread() == {a.worker.hostport: 3, b.worker.hostport: 3}
 
@@ -64,7 +69,9 @@ def test_a_killed_worker_is_skipped_then_taken_back(site, tmp_path: Path) -> Non
     before = [c for c in calls if c.answered_ms is not None and c.answered_ms < killed_at]
     after = [c for c in calls if c.invite_ms is not None and c.invite_ms > killed_at]
     assert {c.worker for c in before} == {a.worker.hostport, b.worker.hostport}
-    assert len(after) >= 8 and all(c.worker == a.worker.hostport for c in after), "calls after the kill reached the dead worker"
+    assert len(after) >= 8 and all(c.worker == a.worker.hostport for c in after), (
+        "calls after the kill reached the dead worker"
+    )
     assert all(c.ok for c in after), f"calls placed after the kill failed: {[c.number for c in after if not c.ok]}"
     # only a call that was up on the killed worker at that moment may lose its BYE
     lost = [c for c in calls if not c.ok]
@@ -83,7 +90,9 @@ def failover_answer_ms(workdir: Path, no_reply_timeout_ms: int | None = None) ->
     pa, pb, pk = free_udp_ports(3)
     a, b = SippWorker(workdir, pa), SippWorker(workdir, pb)
     try:
-        with Kamailio(workdir, [a.worker, b.worker], pk, ping_interval=30, no_reply_timeout_ms=no_reply_timeout_ms) as kam:
+        with Kamailio(
+            workdir, [a.worker, b.worker], pk, ping_interval=30, no_reply_timeout_ms=no_reply_timeout_ms
+        ) as kam:
             wait_for(lambda: _active(kam, a, b), 10, what="both workers active")
             b.freeze()
             run = place_calls(workdir, f"127.0.0.1:{pk}", calls=2, rate=20, name="frozen")
@@ -117,7 +126,10 @@ def test_regenerated_dispatcher_list_is_picked_up_by_reload(tmp_path: Path) -> N
 
             kam.set_workers([a.worker, b.worker])  # what `ivr deploy dispatcher-list --reload` does
             wait_for(lambda: _active(kam, a, b), 10, what="both workers active after reload")
-            assert place_calls(tmp_path, proxy, calls=4, rate=10, name="two").spread() == {a.worker.hostport: 2, b.worker.hostport: 2}
+            assert place_calls(tmp_path, proxy, calls=4, rate=10, name="two").spread() == {
+                a.worker.hostport: 2,
+                b.worker.hostport: 2,
+            }
     finally:
         a.stop()
         b.stop()
@@ -126,7 +138,9 @@ def test_regenerated_dispatcher_list_is_picked_up_by_reload(tmp_path: Path) -> N
 def test_no_live_worker_gives_callers_a_clear_503(tmp_path: Path) -> None:
     dead, pk = free_udp_ports(2)
     with Kamailio(tmp_path, [Worker("127.0.0.1", dead)], pk) as kam:
-        wait_for(lambda: kam.destinations()[f"sip:127.0.0.1:{dead}"].startswith("I"), 10, what="dead worker marked inactive")
+        wait_for(
+            lambda: kam.destinations()[f"sip:127.0.0.1:{dead}"].startswith("I"), 10, what="dead worker marked inactive"
+        )
         t0 = time.monotonic()
         run = place_calls(tmp_path, f"127.0.0.1:{pk}", calls=1, rate=10, name="nobody")
         assert run.answered == 0 and run.returncode != 0
@@ -142,8 +156,14 @@ def test_transfer_refer_and_notify_are_loose_routed_through_the_balancer(tmp_pat
     try:
         with Kamailio(tmp_path, [worker.worker], pk) as kam:
             wait_for(lambda: _active(kam, worker), 10, what="worker active")
-            callers = Callers(tmp_path, f"127.0.0.1:{pk}", calls=2, rate=5, name="transferred",
-                              scenario=SIPP_DIR / "caller_transferred.xml")
+            callers = Callers(
+                tmp_path,
+                f"127.0.0.1:{pk}",
+                calls=2,
+                rate=5,
+                name="transferred",
+                scenario=SIPP_DIR / "caller_transferred.xml",
+            )
             assert callers.wait(timeout=20).returncode == 0, callers.errors()
     finally:
         worker.stop()

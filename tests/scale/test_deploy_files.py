@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sip_site import KAMAILIO_CFG, REPO
 
 from ivr.settings import load_settings
-from sip_site import KAMAILIO_CFG, REPO
 
 DEPLOY = REPO / "deploy"
 

@@ -58,8 +58,23 @@ def test_cli_writes_the_file_atomically_and_joins_both_forms(tmp_path: Path) -> 
     out = tmp_path / "kamailio" / "dispatcher.list"
     out.parent.mkdir()
     out.write_text("1 sip:10.9.9.9:5070 0 0\n")  # an older list is replaced, not appended to
-    result = runner.invoke(app, ["deploy", "dispatcher-list", "--workers", "10.0.0.3:5070", "--host", "10.0.0.2",
-                                 "--base-port", "5070", "--count", "2", "-o", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "deploy",
+            "dispatcher-list",
+            "--workers",
+            "10.0.0.3:5070",
+            "--host",
+            "10.0.0.2",
+            "--base-port",
+            "5070",
+            "--count",
+            "2",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert _destinations(out.read_text()) == ["sip:10.0.0.3:5070", "sip:10.0.0.2:5070", "sip:10.0.0.2:5072"]
     assert [p.name for p in out.parent.iterdir()] == ["dispatcher.list"]  # no temp file left behind
@@ -72,7 +87,9 @@ def test_cli_prints_to_stdout_by_default() -> None:
 
 
 def test_cli_two_worker_hosts_of_the_documented_layout() -> None:
-    result = runner.invoke(app, ["deploy", "dispatcher-list", "--host", "10.0.0.2", "--host", "10.0.0.3", "--count", "3"])
+    result = runner.invoke(
+        app, ["deploy", "dispatcher-list", "--host", "10.0.0.2", "--host", "10.0.0.3", "--count", "3"]
+    )
     assert result.exit_code == 0, result.output
     assert _destinations(result.stdout) == [f"sip:10.0.0.{h}:{p}" for h in (2, 3) for p in (5070, 5072, 5074)]
 
@@ -96,7 +113,19 @@ def test_cli_bad_input_exits_2_with_one_line(args: list[str], message: str) -> N
 
 
 def test_cli_reload_failure_is_one_clear_line(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["deploy", "dispatcher-list", "--workers", "127.0.0.1:5070", "-o", str(tmp_path / "d.list"),
-                                 "--reload", "--ctl-socket", f"unix:{tmp_path}/no-such-kamailio"])
+    result = runner.invoke(
+        app,
+        [
+            "deploy",
+            "dispatcher-list",
+            "--workers",
+            "127.0.0.1:5070",
+            "-o",
+            str(tmp_path / "d.list"),
+            "--reload",
+            "--ctl-socket",
+            f"unix:{tmp_path}/no-such-kamailio",
+        ],
+    )
     assert result.exit_code == 2
     assert "kamcmd" in result.stderr and len(result.stderr.strip().splitlines()) == 2  # "wrote ..." + the error

@@ -32,13 +32,15 @@ def test_writers_in_separate_processes_all_visible_through_one_store(pg_url: str
     n = 15
     # Both start on an empty database at once: schema creation itself must not race.
     procs = {
-        w: subprocess.Popen([sys.executable, str(WRITER), pg_url, w, str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        w: subprocess.Popen(
+            [sys.executable, str(WRITER), pg_url, w, str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for w in ("worker-a:5070", "worker-b:5072")
     }
     written: dict[str, set[str]] = {}
     for w, p in procs.items():
         out, err = p.communicate(timeout=120)
-        assert p.returncode == 0, f"writer {w} failed: {[l for l in err.splitlines() if 'Error' in l][-1:]}"
+        assert p.returncode == 0, f"writer {w} failed: {[ln for ln in err.splitlines() if 'Error' in ln][-1:]}"
         written[w] = set(out.split())
     assert all(len(ids) == n for ids in written.values())
 
@@ -58,13 +60,29 @@ def test_writers_in_separate_processes_all_visible_through_one_store(pg_url: str
 
 
 def test_json_columns_round_trip(pg_store: Store) -> None:
-    case = {"debtor": "李四", "amount": 12800.5, "overdue_days": 45, "tags": ["分期", None, True], "nested": {"k": [1, {"x": "是"}]}}
-    slots = {"amount": {"value": 3000, "confidence": 0.91, "turn": 4}, "categories": {"value": ["rent", "medical"], "confidence": 0.8, "turn": 5}}
-    timeline = [{"turn": 1, "lexical": 0.0, "acoustic": 0.12, "score": 0.05}, {"turn": 4, "lexical": 0.9, "acoustic": 0.7, "score": 0.85}]
+    case = {
+        "debtor": "李四",
+        "amount": 12800.5,
+        "overdue_days": 45,
+        "tags": ["分期", None, True],
+        "nested": {"k": [1, {"x": "是"}]},
+    }
+    slots = {
+        "amount": {"value": 3000, "confidence": 0.91, "turn": 4},
+        "categories": {"value": ["rent", "medical"], "confidence": 0.8, "turn": 5},
+    }
+    timeline = [
+        {"turn": 1, "lexical": 0.0, "acoustic": 0.12, "score": 0.05},
+        {"turn": 4, "lexical": 0.9, "acoustic": 0.7, "score": 0.85},
+    ]
     pg_store.start_call("c-json", case=case, slots=slots, emotion_timeline=timeline)
-    pg_store.add_turn("c-json", idx=1, menu="income_amount", input_kind="speech", slots={"amount": 3000}, timing={"latency_ms": 812.5})
+    pg_store.add_turn(
+        "c-json", idx=1, menu="income_amount", input_kind="speech", slots={"amount": 3000}, timing={"latency_ms": 812.5}
+    )
     summary = {"identity": "confirmed", "slots": slots, "transcript": [{"caller": "别再打了", "bot": "抱歉打扰您"}]}
-    esc = pg_store.add_escalation("c-json", "emotional", summary=summary, narrative="第4轮情绪激动（“别再打了”），转人工。")
+    esc = pg_store.add_escalation(
+        "c-json", "emotional", summary=summary, narrative="第4轮情绪激动（“别再打了”），转人工。"
+    )
 
     call = pg_store.get_call("c-json")
     assert (call.case, call.slots, call.emotion_timeline) == (case, slots, timeline)
@@ -77,9 +95,16 @@ def _fill_queue(store: Store) -> list[tuple[str, str, str]]:
     t0 = dt.datetime(2026, 11, 18, 10, 0)
     # Ties on purpose: same priority and same created_at must still come out in one fixed order.
     rows = [
-        ("c1", "confused", 0), ("c2", "distress", 5), ("c3", "requested", 1), ("c4", "emotional", 1),
-        ("c5", "emotional", 1), ("c6", "distress", 5), ("c7", "complaint", 2), ("c8", "confused", 0),
-        ("c9", "dispute", 3), ("c10", "emotional", 0),
+        ("c1", "confused", 0),
+        ("c2", "distress", 5),
+        ("c3", "requested", 1),
+        ("c4", "emotional", 1),
+        ("c5", "emotional", 1),
+        ("c6", "distress", 5),
+        ("c7", "complaint", 2),
+        ("c8", "confused", 0),
+        ("c9", "dispute", 3),
+        ("c10", "emotional", 0),
     ]
     for call_id, reason, minute in rows:
         store.start_call(call_id)
@@ -92,7 +117,9 @@ def test_escalation_queue_order_same_as_sqlite(pg_store: Store, store: Store) ->
     on_sqlite, on_pg = _fill_queue(store), _fill_queue(pg_store)
     assert on_pg == on_sqlite
     # distress first, earliest first within a reason, insertion order on exact ties
-    assert [r for _, r, _ in on_pg] == sorted((r for _, r, _ in on_pg), key=["distress", "emotional", "complaint", "dispute", "requested", "confused"].index)
+    assert [r for _, r, _ in on_pg] == sorted(
+        (r for _, r, _ in on_pg), key=["distress", "emotional", "complaint", "dispute", "requested", "confused"].index
+    )
     waiting = [(e.call_id, e.reason) for e in pg_store.list_escalations(status="waiting")]
     assert waiting == [(e.call_id, e.reason) for e in store.list_escalations(status="waiting")]
     assert waiting[:2] == [("c2", "distress"), ("c6", "distress")]

@@ -46,7 +46,16 @@ def start_worker(tmp: Path, env_extra: dict[str, str], *args: str, port: int | N
     log = tmp / f"worker-{port}.log"
     env = dict(os.environ, PYTHONPATH=f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **env_extra)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ivr.transports.sip_worker", "--listen", f"127.0.0.1:{port}", "--ready-file", str(ready), *args],
+        [
+            sys.executable,
+            "-m",
+            "ivr.transports.sip_worker",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--ready-file",
+            str(ready),
+            *args,
+        ],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -75,7 +84,9 @@ def sip_worker(tmp_path: Path, data_dir: Path):
     for w in workers:
         rc = w.stop()
         text = w.text()
-        assert rc == 0 and "Assertion" not in text and "Segmentation" not in text, f"unclean worker exit {rc}:\n{text[-3000:]}"
+        assert rc == 0 and "Assertion" not in text and "Segmentation" not in text, (
+            f"unclean worker exit {rc}:\n{text[-3000:]}"
+        )
 
 
 @pytest.fixture
@@ -90,8 +101,13 @@ def prompt_variants(tmp_path: Path, data_dir: Path):
     def render(rate: int, prompt_id: str = "") -> list[tuple[str, np.ndarray]]:
         if (rate, prompt_id) not in cache:
             out = tmp_path / f"prompts-{rate}-{prompt_id or 'first'}.npz"
-            subprocess.run([sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate), prompt_id], check=True,
-                           env=dict(os.environ), capture_output=True, timeout=120)
+            subprocess.run(
+                [sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate), prompt_id],
+                check=True,
+                env=dict(os.environ),
+                capture_output=True,
+                timeout=120,
+            )
             with np.load(out) as z:
                 cache[rate, prompt_id] = [(name, z[name]) for name in z.files]
         return cache[rate, prompt_id]

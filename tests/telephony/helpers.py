@@ -40,7 +40,9 @@ def best_match(
     return best
 
 
-def prompt_score(heard: np.ndarray, prompt: np.ndarray, rate: int, chunk_s: float = 0.25, span_s: tuple[float, float] = (1.0, 7.0)) -> float:
+def prompt_score(
+    heard: np.ndarray, prompt: np.ndarray, rate: int, chunk_s: float = 0.25, span_s: tuple[float, float] = (1.0, 7.0)
+) -> float:
     """How much of the prompt the caller heard *in order*: the share of 0.25 s pieces of the prompt
     found (correlation >= 0.6) along one chain of delays that only drifts slowly.
 
@@ -107,7 +109,14 @@ def sip_messages(trace: Path) -> list[tuple[float, str, str, str]]:
         r"-{10,} (\S+ \S+)\n\S+ message (sent|received) [^\n]*:\s*\n+(.*)\n((?:.+\n)*)", trace.read_text()
     ):
         call_id = re.search(r"^Call-ID:\s*(\S+)", rest, re.M | re.I)
-        out.append((dt.datetime.fromisoformat(stamp).timestamp(), direction, first.strip(), call_id.group(1) if call_id else ""))
+        out.append(
+            (
+                dt.datetime.fromisoformat(stamp).timestamp(),
+                direction,
+                first.strip(),
+                call_id.group(1) if call_id else "",
+            )
+        )
     return out
 
 

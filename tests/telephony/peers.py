@@ -86,7 +86,12 @@ def read_wav(path: Path) -> tuple[np.ndarray, int, int]:
 
 
 def baresip_call(
-    workdir: Path, target: str, speak: Path, seconds: int, keys: list[tuple[float, str]] = (), codecs: tuple[str, ...] = ("g711", "g722")
+    workdir: Path,
+    target: str,
+    speak: Path,
+    seconds: int,
+    keys: list[tuple[float, str]] = (),
+    codecs: tuple[str, ...] = ("g711", "g722"),
 ) -> Path:
     """Call `target`, send `speak`, press `keys` ([(seconds after start, digit)], RFC 2833 via the
     `cons` UDP console), return the WAV of what baresip heard (dump-*-dec.wav)."""

@@ -9,7 +9,6 @@ import time
 import uuid
 
 import numpy as np
-import pytest
 from peers import TESTDATA_SPEECH, read_wav
 from tel_fakes import tone_factory
 
@@ -39,7 +38,7 @@ class Client:
         self._task = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(cls, port: int) -> "Client":
+    async def connect(cls, port: int) -> Client:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         cid = uuid.uuid4()
         writer.write(message(0x01, cid.bytes))
@@ -60,7 +59,7 @@ class Client:
     async def stream(self, pcm: bytes, seconds: float) -> None:
         t0 = time.monotonic()
         for i in range(int(seconds * 50)):
-            frame = pcm[(i * 320) % max(len(pcm) - 320, 1):][:320].ljust(320, b"\0")
+            frame = pcm[(i * 320) % max(len(pcm) - 320, 1) :][:320].ljust(320, b"\0")
             self.writer.write(message(0x10, frame))
             await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.02 - time.monotonic()))
 

@@ -53,9 +53,24 @@ def test_invite_parsing_is_robust():
 def _serve(tmp_path: Path, sip: int, http: int) -> subprocess.Popen:
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "server.py", "--sip", f"127.0.0.1:{sip}", "--http", f"127.0.0.1:{http}", "--sip-workers", "1",
-         "--agent-uri", "sip:agent@127.0.0.1:5999", "--cases", str(BOOK)],
-        cwd=REPO, env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "server.py",
+            "--sip",
+            f"127.0.0.1:{sip}",
+            "--http",
+            f"127.0.0.1:{http}",
+            "--sip-workers",
+            "1",
+            "--agent-uri",
+            "sip:agent@127.0.0.1:5999",
+            "--cases",
+            str(BOOK),
+        ],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -75,14 +90,39 @@ def test_sip_calls_are_looked_up_by_x_case_id(tmp_path, data_dir, settings):
     proc = _serve(tmp_path, sip, http)
     try:
         refs = ["C-2026-0042", "C-2026-0043", "C-404"]
-        calls = [sipp(tmp_path, ["-sf", str(SCENARIO), "-key", "case", ref, "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
-                                 "-timeout", "60s", f"127.0.0.1:{sip}"], wait=False) for ref in refs]
+        calls = [
+            sipp(
+                tmp_path,
+                [
+                    "-sf",
+                    str(SCENARIO),
+                    "-key",
+                    "case",
+                    ref,
+                    "-m",
+                    "1",
+                    "-i",
+                    "127.0.0.1",
+                    "-mp",
+                    str(free_port()),
+                    "-timeout",
+                    "60s",
+                    f"127.0.0.1:{sip}",
+                ],
+                wait=False,
+            )
+            for ref in refs
+        ]
         codes = [c.wait(timeout=90) for c in calls]
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
     log = (tmp_path / "serve.log").read_text()
-    assert codes == [0, 0, 0], (codes, [p.read_text()[-1500:] for p in sorted(tmp_path.glob("sipp-*.log"))], log[-3000:])
+    assert codes == [0, 0, 0], (
+        codes,
+        [p.read_text()[-1500:] for p in sorted(tmp_path.glob("sipp-*.log"))],
+        log[-3000:],
+    )
     assert rc == 0 and "Traceback" not in log, log[-3000:]
 
     store = Store(settings.database_url)
@@ -124,10 +164,15 @@ def test_websocket_case_id_from_query_or_start_message(settings, store):
         asyncio.run(call(f"{base}?rate=8000&call_id=ws-q&case_id=C-2026-0043", None))
         asyncio.run(call(base, {"event": "start", "sampleRate": 8000, "callId": "ws-s", "caseId": "C-2026-0044"}))
         asyncio.run(call(f"{base}?rate=8000&call_id=ws-phone&caller=%2B8613800138000", None))  # no id: caller number
-    got = {cid: (store.get_call(cid).case_ref, store.get_call(cid).case_id, store.get_call(cid).debtor_name)
-           for cid in ("ws-q", "ws-s", "ws-phone")}
-    assert got == {"ws-q": ("C-2026-0043", "C-2026-0043", "王强"), "ws-s": ("C-2026-0044", "C-2026-0044", "陈静"),
-                   "ws-phone": (None, "C-2026-0042", "李娜")}
+    got = {
+        cid: (store.get_call(cid).case_ref, store.get_call(cid).case_id, store.get_call(cid).debtor_name)
+        for cid in ("ws-q", "ws-s", "ws-phone")
+    }
+    assert got == {
+        "ws-q": ("C-2026-0043", "C-2026-0043", "王强"),
+        "ws-s": ("C-2026-0044", "C-2026-0044", "陈静"),
+        "ws-phone": (None, "C-2026-0042", "李娜"),
+    }
 
 
 def test_audiosocket_uuid_is_the_reference(tmp_path, settings, store):
@@ -135,8 +180,21 @@ def test_audiosocket_uuid_is_the_reference(tmp_path, settings, store):
     the unknown-case path (the neutral line, then the bot hangs up)."""
     case_uuid = uuid.uuid4()
     book = tmp_path / "cases.jsonl"
-    book.write_text(json.dumps({"case_id": str(case_uuid), "name": "周敏", "amount": 900, "days_overdue": 3,
-                                "company": "安信消费金融", "phone": "400-800-1234"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    book.write_text(
+        json.dumps(
+            {
+                "case_id": str(case_uuid),
+                "name": "周敏",
+                "amount": 900,
+                "days_overdue": 3,
+                "company": "安信消费金融",
+                "phone": "400-800-1234",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     factory = real_engine_factory(settings, store, cases=LiveCaseBook(book))
 
     async def call(port: int, cid: uuid.UUID, hang_up_after: float | None) -> Client:

@@ -36,7 +36,9 @@ def slow_store_factory(settings):  # loaded in the engine host by module:functio
     from ivr.grammar import cached_grammars
     from ivr.tts import PromptAudio
 
-    res = EngineResources(cached_grammars(str(settings.grammars_dir)), PromptAudio(settings.prompts_dir, settings.cache_dir))
+    res = EngineResources(
+        cached_grammars(str(settings.grammars_dir)), PromptAudio(settings.prompts_dir, settings.cache_dir)
+    )
 
     def make(ctx: CallContext) -> CallEngine:
         return CallEngine(SlowStoreSession(settings.data_dir / f"{ctx.call_id}.stored"), res, ctx.rate)

@@ -25,9 +25,24 @@ def test_serve_runs_every_transport_and_reports_ready(tmp_path, data_dir):
     sip, http, audiosock = free_port(), free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "server.py", "--sip", f"127.0.0.1:{sip}", "--http", f"127.0.0.1:{http}",
-         "--audiosocket", f"127.0.0.1:{audiosock}", "--sip-workers", "2", "--agent-uri", "sip:agent@127.0.0.1:5999"],
-        cwd=REPO, env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "server.py",
+            "--sip",
+            f"127.0.0.1:{sip}",
+            "--http",
+            f"127.0.0.1:{http}",
+            "--audiosocket",
+            f"127.0.0.1:{audiosock}",
+            "--sip-workers",
+            "2",
+            "--agent-uri",
+            "sip:agent@127.0.0.1:5999",
+        ],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         statuses = []
@@ -44,8 +59,25 @@ def test_serve_runs_every_transport_and_reports_ready(tmp_path, data_dir):
         assert statuses and statuses[-1] == 200, (statuses, log.read_text()[-2000:])
 
         for port in (sip, sip + 2):  # both SIP workers answer
-            p = sipp(tmp_path, ["-sf", str(SCENARIO), "-d", "1000", "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
-                                "-timeout", "20s", f"127.0.0.1:{port}"], timeout=30)
+            p = sipp(
+                tmp_path,
+                [
+                    "-sf",
+                    str(SCENARIO),
+                    "-d",
+                    "1000",
+                    "-m",
+                    "1",
+                    "-i",
+                    "127.0.0.1",
+                    "-mp",
+                    str(free_port()),
+                    "-timeout",
+                    "20s",
+                    f"127.0.0.1:{port}",
+                ],
+                timeout=30,
+            )
             assert p.returncode == 0, f"SIP worker on {port} did not serve a call"
 
         async def media() -> tuple[int, int]:
@@ -69,18 +101,32 @@ def test_serve_runs_every_transport_and_reports_ready(tmp_path, data_dir):
     text = log.read_text()
     assert rc == 0, text[-3000:]
     assert "Assertion" not in text and "Traceback" not in text, text[-3000:]
-    transports = sorted(c["transport"] for c in (json.loads(x.split("call-end ", 1)[1]) for x in text.splitlines() if "call-end " in x))
+    transports = sorted(
+        c["transport"] for c in (json.loads(x.split("call-end ", 1)[1]) for x in text.splitlines() if "call-end " in x)
+    )
     assert transports == ["audiosocket", "sip", "sip", "websocket"], transports
 
 
 def test_serve_rejects_bad_flags_with_one_line(data_dir):
-    r = subprocess.run([sys.executable, "-m", "ivr.cli", "serve", "--sip", "127.0.0.1:fivethousand"], cwd=REPO,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "serve", "--sip", "127.0.0.1:fivethousand"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if r.returncode != 2:  # `python -m ivr.cli` may not be a module entry: use the script
-        r = subprocess.run([sys.executable, "server.py", "--sip", "127.0.0.1:fivethousand"], cwd=REPO,
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "server.py", "--sip", "127.0.0.1:fivethousand"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == ["ivr: error: bad address '127.0.0.1:fivethousand': expected HOST:PORT with a numeric port"]
+    assert r.stderr.strip().splitlines() == [
+        "ivr: error: bad address '127.0.0.1:fivethousand': expected HOST:PORT with a numeric port"
+    ]
 
 
 def test_console_only_host_loads_no_call_engine(tmp_path, data_dir):
@@ -88,8 +134,13 @@ def test_console_only_host_loads_no_call_engine(tmp_path, data_dir):
     engine (and so no Vosk model) is built in the process, /media is not offered."""
     http = free_port(socket.SOCK_STREAM)
     log = tmp_path / "console.log"
-    proc = subprocess.Popen([sys.executable, "server.py", "--no-sip", "--no-media", "--http", f"127.0.0.1:{http}"],
-                            cwd=REPO, env=dict(os.environ), stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "server.py", "--no-sip", "--no-media", "--http", f"127.0.0.1:{http}"],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -113,7 +164,13 @@ def test_console_only_host_loads_no_call_engine(tmp_path, data_dir):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     assert "engine: grammars" not in log.read_text()
-    bad = subprocess.run([sys.executable, "server.py", "--no-media", "--audiosocket", "127.0.0.1:9092"], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "server.py", "--no-media", "--audiosocket", "127.0.0.1:9092"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
-        "ivr: error: --no-media and --audiosocket exclude each other: AudioSocket calls need the call engine"]
+        "ivr: error: --no-media and --audiosocket exclude each other: AudioSocket calls need the call engine"
+    ]

@@ -28,7 +28,9 @@ def _calls(store: Store, n: int = 1, timeout: float = 10.0):
 def test_caller_hears_opening_prompt_and_dtmf_moves_dialog(tmp_path, sip_worker, store, prompt_variants):
     prompt_variants(16000)  # pre-render into the data dir's prompt cache, as `ivr prompts build` would
     worker = sip_worker()
-    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "opening_confirm.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=12.0)
+    speak = padded_wav(
+        TESTDATA_SPEECH / "tts_zh" / "opening_confirm.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=12.0
+    )
     heard_path = baresip_call(tmp_path, worker.uri, speak, seconds=13, keys=[(9.0, "1")])
 
     (call,) = _calls(store)
@@ -76,7 +78,9 @@ def _baresip_presses_zero(tmp_path: Path, sip_worker, agent_scenario: str | None
     agent_port, agent = _agent(tmp_path, agent_scenario)
     try:
         worker = sip_worker(env={"IVR_AGENT_URI": f"sip:agent@127.0.0.1:{agent_port}"})
-        speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0)
+        speak = padded_wav(
+            TESTDATA_SPEECH / "tts_zh" / "human_request.wav", tmp_path / "speak.wav", lead_s=1.0, tail_s=18.0
+        )
         baresip_call(tmp_path, worker.uri, speak, seconds=18, keys=[(8.5, "0")])
         agent.wait(timeout=20)
     finally:
@@ -90,8 +94,22 @@ def _agent(tmp_path: Path, scenario: str | None = None):
     """A sipp agent queue UAS on a free port: the stock `uas` (answers 200) or a scenario file."""
     port = free_port()
     scen = ["-sf", str(Path(__file__).parent / "scenarios" / scenario)] if scenario else ["-sn", "uas"]
-    proc = sipp(tmp_path, [*scen, "-i", "127.0.0.1", "-p", str(port), "-m", "1", "-trace_msg",
-                           "-message_file", str(tmp_path / "agent.msg")], wait=False)
+    proc = sipp(
+        tmp_path,
+        [
+            *scen,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "1",
+            "-trace_msg",
+            "-message_file",
+            str(tmp_path / "agent.msg"),
+        ],
+        wait=False,
+    )
     return port, proc
 
 
@@ -108,28 +126,57 @@ def test_busy_agent_queue_marks_the_transfer_failed(tmp_path, sip_worker, store)
     itself is checked with a caller that stays on the line (next test)."""
     agent_port, worker = _baresip_presses_zero(tmp_path, sip_worker, "agent_busy.xml")
 
-    assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in (tmp_path / "agent.msg").read_text(), "the agent never got the INVITE"
+    assert f"INVITE sip:agent@127.0.0.1:{agent_port}" in (tmp_path / "agent.msg").read_text(), (
+        "the agent never got the INVITE"
+    )
     (call,) = _calls(store)
     esc = _escalation(store)
-    assert esc.transfer_status == "failed" and esc.transfer_detail == "486 Busy Here", (esc.transfer_status, esc.transfer_detail)
+    assert esc.transfer_status == "failed" and esc.transfer_detail == "486 Busy Here", (
+        esc.transfer_status,
+        esc.transfer_detail,
+    )
     assert call.outcome == "escalated", "the escalation stays queued for a callback"
     log = worker.text()
     assert log.index("sip: REFER to") < log.index("transfer NOTIFY 486 Busy Here final=True")
 
 
-@pytest.mark.parametrize("refer_reply, detail", [("accept", "486 Busy Here"), ("reject", "603 Decline")],
-                         ids=["notify-486", "refer-rejected"])
-def test_failed_transfer_apology_is_played_then_the_bot_hangs_up(tmp_path, sip_worker, store, prompt_variants,
-                                                                 refer_reply, detail):
+@pytest.mark.parametrize(
+    "refer_reply, detail",
+    [("accept", "486 Busy Here"), ("reject", "603 Decline")],
+    ids=["notify-486", "refer-rejected"],
+)
+def test_failed_transfer_apology_is_played_then_the_bot_hangs_up(
+    tmp_path, sip_worker, store, prompt_variants, refer_reply, detail
+):
     """A caller that stays on the line: key 0 → REFER → either NOTIFY "SIP/2.0 486 Busy Here" or the
     REFER itself rejected → escalation `failed` with the detail, the bot says transfer.failed
     (apology + callback offer) in full and then sends BYE itself (the sipp scenario fails without it)."""
     apology = prompt_variants(16000, "transfer.failed")  # rendered into the cache the bot reads too
     worker = sip_worker("--rtp-timeout", "60")  # the caller's speech pcap ends long before the apology
     scen = Path(__file__).parent / "scenarios" / "uac_refer_busy.xml"
-    proc = sipp(tmp_path, ["-sf", str(scen), "-key", "refer_reply", refer_reply, "-m", "1", "-i", "127.0.0.1",
-                           "-mp", str(free_port()), "-timeout", "80s",
-                           "-trace_msg", "-message_file", str(tmp_path / "uac.msg"), f"127.0.0.1:{worker.port}"], timeout=90)
+    proc = sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(scen),
+            "-key",
+            "refer_reply",
+            refer_reply,
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "80s",
+            "-trace_msg",
+            "-message_file",
+            str(tmp_path / "uac.msg"),
+            f"127.0.0.1:{worker.port}",
+        ],
+        timeout=90,
+    )
     assert proc.returncode == 0, f"REFER/NOTIFY/BYE flow failed:\n{(tmp_path / 'uac.msg').read_text()[-3000:]}"
 
     (call,) = _calls(store)
@@ -140,7 +187,9 @@ def test_failed_transfer_apology_is_played_then_the_bot_hangs_up(tmp_path, sip_w
     played, score = best_match(rec[:, 1], apology, seconds=3.0, rate=rate)
     assert score > 0.85, f"the bot channel must hold the transfer.failed apology (best {played}: {score:.2f})"
     tail = next(a for n, a in apology if n == played)[-3 * rate :]  # the callback offer at its end
-    assert best_match(rec[:, 1], [(played, tail)], seconds=2.0, rate=rate, start_s=0.5)[1] > 0.85, "the apology was cut short"
+    assert best_match(rec[:, 1], [(played, tail)], seconds=2.0, rate=rate, start_s=0.5)[1] > 0.85, (
+        "the apology was cut short"
+    )
 
 
 def test_rings_at_once_and_answers_once_the_engine_is_ready(tmp_path, sip_worker):
@@ -151,8 +200,28 @@ def test_rings_at_once_and_answers_once_the_engine_is_ready(tmp_path, sip_worker
     worker = sip_worker("--engine", "tel_fakes:slow_tone_factory")
     scen = Path(__file__).parent / "scenarios" / "uac_short.xml"  # requires 180 before 200
     trace = tmp_path / "uac.msg"
-    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "1000", "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
-                           "-timeout", "20s", "-trace_msg", "-message_file", str(trace), f"127.0.0.1:{worker.port}"], timeout=30)
+    proc = sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(scen),
+            "-d",
+            "1000",
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "20s",
+            "-trace_msg",
+            "-message_file",
+            str(trace),
+            f"127.0.0.1:{worker.port}",
+        ],
+        timeout=30,
+    )
     assert proc.returncode == 0, f"the call failed (no 180 before the 200?):\n{trace.read_text()[-3000:]}"
     delays = reply_delays(trace)
     (ringing,), (ok,) = delays["180"], delays["200"]
@@ -179,8 +248,29 @@ def test_four_simultaneous_calls_lose_no_frames(tmp_path, sip_worker, korean_mod
     in for the absent Mandarin one): every call answered, every 20 ms frame reached the engine."""
     worker = sip_worker(env={"IVR_VOSK_MODEL": str(korean_model_path)})
     scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
-    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "7000", "-m", "4", "-l", "4", "-r", "20", "-i", "127.0.0.1",
-                           "-mp", str(free_port()), "-timeout", "40s", f"127.0.0.1:{worker.port}"], timeout=60)
+    proc = sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(scen),
+            "-d",
+            "7000",
+            "-m",
+            "4",
+            "-l",
+            "4",
+            "-r",
+            "20",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "40s",
+            f"127.0.0.1:{worker.port}",
+        ],
+        timeout=60,
+    )
     assert proc.returncode == 0, "not every call was answered and hung up cleanly (see sipp log)"
     ends = wait_call_ends(worker, 4)
     assert len(ends) == 4
@@ -193,9 +283,32 @@ def test_four_simultaneous_calls_lose_no_frames(tmp_path, sip_worker, korean_mod
 def test_fifth_call_is_busy(tmp_path, sip_worker):
     worker = sip_worker()
     scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
-    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "3000", "-m", "5", "-l", "5", "-r", "50", "-i", "127.0.0.1",
-                           "-mp", str(free_port()), "-timeout", "20s", "-trace_err",
-                           "-error_file", str(tmp_path / "err.log"), f"127.0.0.1:{worker.port}"], timeout=40)
+    proc = sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(scen),
+            "-d",
+            "3000",
+            "-m",
+            "5",
+            "-l",
+            "5",
+            "-r",
+            "50",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "20s",
+            "-trace_err",
+            "-error_file",
+            str(tmp_path / "err.log"),
+            f"127.0.0.1:{worker.port}",
+        ],
+        timeout=40,
+    )
     assert proc.returncode != 0  # one call failed ...
     assert "SIP/2.0 486 Busy Here" in (tmp_path / "err.log").read_text()  # ... with 486
     assert len(wait_call_ends(worker, 4)) == 4  # ... and the other four were served
@@ -205,14 +318,35 @@ def test_g722_caller_gets_wideband_audio_and_tcp_works(tmp_path, sip_worker):
     from tel_fakes import chirp
 
     worker = sip_worker("--engine", "tel_fakes:tone_factory")
-    speak = padded_wav(TESTDATA_SPEECH / "tts_zh" / "repeat.wav", tmp_path / "speak.wav", lead_s=0.5, tail_s=4.0, rate=16000)
+    speak = padded_wav(
+        TESTDATA_SPEECH / "tts_zh" / "repeat.wav", tmp_path / "speak.wav", lead_s=0.5, tail_s=4.0, rate=16000
+    )
     heard, rate, _ = read_wav(baresip_call(tmp_path, worker.uri, speak, seconds=4, codecs=("g722",)))
     assert rate == 16000, "G722 was not negotiated"
     tone = np.frombuffer(chirp(16000), dtype="<i2")
     assert best_match(heard[:, 0], [("chirp", tone)], seconds=0.5, rate=16000, start_s=0.3)[1] > 0.8
     scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
-    tcp = sipp(tmp_path, ["-sf", str(scen), "-t", "t1", "-d", "1000", "-m", "1", "-i", "127.0.0.1", "-mp", str(free_port()),
-                          "-timeout", "20s", f"127.0.0.1:{worker.port}"], timeout=30)
+    tcp = sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(scen),
+            "-t",
+            "t1",
+            "-d",
+            "1000",
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "20s",
+            f"127.0.0.1:{worker.port}",
+        ],
+        timeout=30,
+    )
     assert tcp.returncode == 0, "a call over SIP/TCP failed"
 
 
@@ -221,8 +355,29 @@ def test_repeated_load_runs_tear_down_cleanly(tmp_path, sip_worker):
     """20 rounds of 4 short simultaneous calls; the worker must stay up and exit cleanly (fixture)."""
     worker = sip_worker()
     scen = Path(__file__).parent / "scenarios" / "uac_short.xml"
-    proc = sipp(tmp_path, ["-sf", str(scen), "-d", "600", "-m", "80", "-l", "4", "-r", "20", "-i", "127.0.0.1",
-                           "-mp", str(free_port()), "-timeout", "90s", f"127.0.0.1:{worker.port}"], timeout=120)
+    proc = sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(scen),
+            "-d",
+            "600",
+            "-m",
+            "80",
+            "-l",
+            "4",
+            "-r",
+            "20",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "90s",
+            f"127.0.0.1:{worker.port}",
+        ],
+        timeout=120,
+    )
     assert proc.returncode == 0
     assert len(wait_call_ends(worker, 80)) == 80
     assert worker.proc.poll() is None

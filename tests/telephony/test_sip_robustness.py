@@ -36,8 +36,25 @@ def final_response(sock: socket.socket) -> str:
 
 
 def good_call(tmp_path: Path, worker, seconds: float):
-    return sipp(tmp_path, ["-sf", str(SCENARIO), "-d", str(int(seconds * 1000)), "-m", "1", "-i", "127.0.0.1",
-                           "-mp", str(free_port()), "-timeout", "30s", f"127.0.0.1:{worker.port}"], wait=False)
+    return sipp(
+        tmp_path,
+        [
+            "-sf",
+            str(SCENARIO),
+            "-d",
+            str(int(seconds * 1000)),
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-mp",
+            str(free_port()),
+            "-timeout",
+            "30s",
+            f"127.0.0.1:{worker.port}",
+        ],
+        wait=False,
+    )
 
 
 def test_garbage_truncated_sdp_and_stray_rtp_leave_the_good_call_alone(tmp_path, sip_worker):
@@ -52,13 +69,18 @@ def test_garbage_truncated_sdp_and_stray_rtp_leave_the_good_call_alone(tmp_path,
         bot = ("127.0.0.1", worker.port)
         s.sendto(b"\x00\xff\xfe garbage that is not SIP\r\n\r\n", bot)
         # INVITE whose SDP stops in the middle of the media line
-        s.sendto(invite(me, "trunc-sdp", b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=aud"), bot)
+        s.sendto(
+            invite(me, "trunc-sdp", b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=aud"),
+            bot,
+        )
         assert final_response(s).startswith("SIP/2.0 4"), "a truncated SDP offer must be refused with a 4xx"
         # INVITE whose Content-Length promises more body than the datagram holds
         s.sendto(invite(me, "short-body", b"v=0\r\n", content_length=400), bot)
         # RTP from a source that negotiated nothing, aimed at the good call's media port
         for seq in range(100):
-            s.sendto(struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0xDEADBEEF) + os.urandom(160), ("127.0.0.1", rtp_port))
+            s.sendto(
+                struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0xDEADBEEF) + os.urandom(160), ("127.0.0.1", rtp_port)
+            )
             time.sleep(0.01)
     assert good.wait(timeout=30) == 0, "the good call was disturbed (see sipp log)"
     (st,) = wait_call_ends(worker, 1)  # only the good call became a call
@@ -93,9 +115,11 @@ def test_silent_peer_is_hung_up_after_rtp_timeout(tmp_path, sip_worker):
             ok = s.recv(4000)
         assert ok.startswith(b"SIP/2.0 200")
         to = next(line for line in ok.decode().split("\r\n") if line.startswith("To:"))
-        ack = (f"ACK sip:bot@127.0.0.1:{worker.port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ack\r\n"
-               f"From: <sip:test@127.0.0.1>;tag=silent\r\n{to}\r\nCall-ID: silent\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\n"
-               f"Content-Length: 0\r\n\r\n")
+        ack = (
+            f"ACK sip:bot@127.0.0.1:{worker.port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ack\r\n"
+            f"From: <sip:test@127.0.0.1>;tag=silent\r\n{to}\r\nCall-ID: silent\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\n"
+            f"Content-Length: 0\r\n\r\n"
+        )
         s.sendto(ack.encode(), ("127.0.0.1", worker.port))
         bye = s.recv(4000)  # we never send RTP: the bot gives up and sends BYE
         assert bye.startswith(b"BYE "), bye[:80]

@@ -28,10 +28,12 @@ SPEECH = TESTDATA_SPEECH / "aishell_S0150" / "aishellsample_BAC009S0150W0002.wav
 class Server:
     def __init__(self, app: FastAPI) -> None:
         self.port = free_port(socket.SOCK_STREAM)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets-sansio")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started and time.monotonic() < deadline:
@@ -52,7 +54,7 @@ def app_with(factory, settings, store) -> FastAPI:
 async def stream(ws, pcm: bytes, seconds: float, frame: int = 640) -> None:
     t0 = time.monotonic()
     for i in range(int(seconds * 50)):
-        await ws.send(pcm[(i * frame) % max(len(pcm) - frame, 1):][:frame].ljust(frame, b"\0"))
+        await ws.send(pcm[(i * frame) % max(len(pcm) - frame, 1) :][:frame].ljust(frame, b"\0"))
         await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.02 - time.monotonic()))
 
 
@@ -78,7 +80,9 @@ def test_speech_call_paced_transfer_fails_then_bot_hangs_up(settings, store):
         texts: list[dict] = []
         audio = bytearray()
         async with websockets.connect(f"ws://127.0.0.1:{srv.port}/media") as ws:
-            await ws.send(json.dumps({"event": "start", "sampleRate": 16000, "callId": "ws-call-1", "from": "13800000000"}))
+            await ws.send(
+                json.dumps({"event": "start", "sampleRate": 16000, "callId": "ws-call-1", "from": "13800000000"})
+            )
             reader = asyncio.create_task(collect(ws, frames, texts, audio))
             await stream(ws, pcm[:, 0].tobytes(), 7.0)
             await ws.send(json.dumps({"event": "dtmf", "digit": "0"}))
