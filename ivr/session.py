@@ -227,6 +227,7 @@ class CallSession:
             "opening": "".join(s.text for s in d.opening),
             "turns": turns,
             "outcome": d.outcome or "hangup",
+            "identity": d.identity,
             "result": d.result,
             "escalation": escalation,
             "promise": d.promise,
