@@ -21,14 +21,25 @@ from ivr import roleplay  # noqa: E402
 
 
 def session_factory(db: Path):
-    from ivr.dialog import default_dialog
+    from ivr.dialog import Dialog
+    from ivr.flow import load_flow
+    from ivr.grammar import cached_grammars
+    from ivr.prompts import PromptBook
     from ivr.session import CallSession
+    from ivr.settings import default_settings
     from ivr.store import Store
+    from ivr.understanding import Understander
 
+    settings = default_settings()
+    grammars = cached_grammars(str(settings.grammars_dir))
+    prompts = PromptBook.load(settings.prompts_dir)
+    flow = load_flow(Path(grammars.directory) / "flow.yaml", prompts)
+    understander = Understander(grammars)
     store = Store(f"sqlite:///{db}")
 
     def new_session(case, now: dt.datetime):
-        return CallSession(store, default_dialog(case, now, seed=0), transport="text")
+        dialog = Dialog(case, grammars, prompts, now, understander=understander, seed=0, flow=flow)
+        return CallSession(store, dialog, transport="text")
 
     return new_session
 

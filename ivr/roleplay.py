@@ -222,6 +222,7 @@ def disclosures(call: RolePlayCall, report: dict[str, Any]) -> list[str]:
     distress_at = next((t["turn"] for t in report["turns"] if t["intent"] == "distress"), None)
     found = []
     for turn, text, _ in _bot_lines(report):
+        text = text.replace(call.case.company, "")  # the company's name may be said (SPEC §1: ask_who)
         hit = next((w for w in words if w in text), None)
         if hit is None:
             continue
