@@ -110,6 +110,26 @@ class CallSession:
         elif turn.input_kind in ("speech", "dtmf") and turn.intent is None:
             metrics.NO_MATCH_TOTAL.labels(turn.menu).inc()
 
+    # ---------------------------------------------------------------- what the call engine reads
+    @property
+    def menu(self) -> str | None:
+        """The menu whose answer comes next (None once the call is over)."""
+        return self.dialog.menu
+
+    @property
+    def turn_count(self) -> int:
+        return len(self.dialog.turns)
+
+    def dynamic_pieces(self) -> set[tuple[str, float]]:
+        """Case-dependent prompt pieces this call may say (pre-rendered as the call starts)."""
+        return self.dialog.dynamic_pieces()
+
+    def update_timing(self, turn: int, timing: dict[str, Any]) -> None:
+        """Add late timing fields (first audio, latency, barge-in) of a turn to the report and to
+        its stored row: they are known only once the reply's audio went out, after the turn was stored."""
+        self.timings.setdefault(turn, {}).update(timing)
+        self.store.update_turn_timing(self.call_id, turn, timing)
+
     def set_recording(self, path: str) -> None:
         self.recording = path
         self.store.update_call(self.call_id, recording_path=path)

@@ -273,6 +273,13 @@ class Store:
                 call.last_menu = fields.get("menu", call.last_menu)
         return turn
 
+    def update_turn_timing(self, call_id: str, idx: int, timing: dict[str, Any]) -> None:
+        """Merge `timing` into a stored turn's timing (no-op if that turn was not stored)."""
+        with self.session() as s:
+            row = s.scalars(select(Turn).where(Turn.call_id == call_id, Turn.idx == idx)).first()
+            if row is not None:
+                row.timing = {**(row.timing or {}), **timing}
+
     def add_escalation(self, call_id: str, reason: str, **fields: Any) -> Escalation:
         """Durably store an escalation; returns it with its id (commit happens before return)."""
         with self.session() as s:

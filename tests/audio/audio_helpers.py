@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ivr.audio import read_wav
 from ivr.codec import resample, to_int16
+from ivr.engine import SessionPort
+from ivr.events import Action, CallerInput, PromptSegment, Say
 
 REPO = Path(__file__).resolve().parents[2]
 TTS_ZH = REPO.parent / "shared" / "testdata" / "speech" / "tts_zh"
@@ -37,27 +40,39 @@ def speech_bounds(pcm: bytes, rate: int) -> tuple[float, float]:
 
 
 class RecordingSession:
-    """Stand-in for CallSession in this wiring test: asks one question at menu 'ko', records input."""
+    """Stand-in for CallSession (an ivr.engine.SessionPort) in this wiring test: asks one question
+    at menu 'ko', records input."""
 
     def __init__(self) -> None:
-        from types import SimpleNamespace
+        self.menu: str | None = "ko"
+        self.inputs: list[tuple[CallerInput, dict[str, Any]]] = []
+        self.timings: dict[int, dict[str, Any]] = {}
 
-        self.dialog = SimpleNamespace(menu="ko", turns=[])
-        self.inputs: list = []
-        self.timings: dict = {}
+    @property
+    def turn_count(self) -> int:
+        return len(self.inputs)
 
-    def start(self):
-        from ivr.events import PromptSegment, Say
-
+    def start(self) -> list[Action]:
         return [Say("q", 0, "네", (PromptSegment("네", "dyn:네", True),), menu="ko")]
 
-    def handle(self, inp, timing=None):
+    def handle(self, inp: CallerInput, timing: dict[str, Any] | None = None) -> list[Action]:
         self.inputs.append((inp, dict(timing or {})))
-        self.dialog.turns.append(inp)
         return []
 
-    def end(self, outcome):
+    def transfer_result(self, ok: bool, detail: str = "") -> list[Action]:
+        return []
+
+    def end(self, outcome: str | None = None) -> None:
         pass
+
+    def update_timing(self, turn: int, timing: dict[str, Any]) -> None:
+        self.timings.setdefault(turn, {}).update(timing)
+
+    def dynamic_pieces(self) -> set[tuple[str, float]]:
+        return set()
+
+
+_: SessionPort = RecordingSession()  # mypy: the stand-in keeps up with the protocol
 
 
 def korean_turn(model, speech_pcm: bytes, tmp_path: Path, cache_dir: Path, menu_yaml: str, on_partial=None) -> tuple:

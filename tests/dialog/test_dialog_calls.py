@@ -358,6 +358,18 @@ def test_timing_is_stored_per_turn(call, store):
     assert c.session.report()["turns"][1]["timing"] == {"latency_ms": 380.0}
 
 
+def test_late_timing_is_merged_into_the_stored_turn_and_the_report(call, store):
+    """The call engine learns first_audio_s / latency_ms only once the reply went out."""
+    c = call()
+    c.session.handle(Speech("是我"), timing={"turn": 1, "end_of_speech_s": 1.5})
+    assert c.session.turn_count == 1 and c.session.menu == c.session.dialog.menu
+    c.session.update_timing(1, {"turn": 1, "first_audio_s": 2.1, "latency_ms": 600})
+    c.session.update_timing(7, {"turn": 7, "latency_ms": 1})  # no such stored turn: the report only
+    want = {"turn": 1, "end_of_speech_s": 1.5, "first_audio_s": 2.1, "latency_ms": 600}
+    assert store.call_turns(c.session.call_id)[0].timing == want
+    assert c.session.report()["turns"][0]["timing"] == want
+
+
 def test_a_promise_date_too_far_ahead_is_asked_again(call):
     c = call()
     c.say("是我", "知道", "工资", "五千", "房租", "#dtmf 5", "没有", "一次还清")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+from ivr.events import Action, CallerInput
 from ivr.transports.media_call import CallContext
 from ivr.transports.sip_engine_host import RemoteEngines
 
@@ -14,21 +16,34 @@ STORE_DELAY_S = 1.0
 
 
 class SlowStoreSession:
-    """A session whose start() (the call row insert) takes STORE_DELAY_S, e.g. a busy database."""
+    """A session (an ivr.engine.SessionPort) whose start() (the call row insert) takes
+    STORE_DELAY_S, e.g. a busy database."""
+
+    menu: str | None = None
+    turn_count = 0
 
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def start(self) -> list:
+    def start(self) -> list[Action]:
         time.sleep(STORE_DELAY_S)
         self.marker.write_text(str(time.time()))
         return []
 
-    def handle(self, inp, timing=None) -> list:
+    def handle(self, inp: CallerInput, timing: dict[str, Any] | None = None) -> list[Action]:
         return []
 
-    def end(self, outcome: str) -> None:
+    def transfer_result(self, ok: bool, detail: str = "") -> list[Action]:
+        return []
+
+    def end(self, outcome: str | None = None) -> None:
         pass
+
+    def update_timing(self, turn: int, timing: dict[str, Any]) -> None:
+        pass
+
+    def dynamic_pieces(self) -> set[tuple[str, float]]:
+        return set()
 
 
 def slow_store_factory(settings):  # loaded in the engine host by module:function
