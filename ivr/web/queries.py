@@ -188,7 +188,12 @@ def profile(flow: Flow, call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
 
     unusual = by_menu.get("unusual_expense")
     lines.append(
-        line("unusual", "意外损失", flow.label("unusual_expense", unusual.intent) if unusual else None, unusual)
+        line(
+            "unusual",
+            flow.menu_label("unusual_expense"),
+            flow.label("unusual_expense", unusual.intent) if unusual else None,
+            unusual,
+        )
     )
 
     plan = by_menu.get("plan")
@@ -200,7 +205,7 @@ def profile(flow: Flow, call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
             plan_text = words.format(months=months or flow.promise.default_months)
         else:
             plan_text = words + (f"（{months}个月）" if months else "")
-    lines.append(line("plan", "还款方案", plan_text, plan))
+    lines.append(line("plan", flow.menu_label("plan"), plan_text, plan))
 
     promise = by_menu.get("promise")
     date = call.promise_date or ((promise.slots or {}).get("date") if promise else None)
