@@ -143,6 +143,11 @@ def test_a_menu_added_as_data_shows_in_the_console_funnel(new_menu_console, stor
     detail = client.get(f"/api/calls/{reached.call_id}").json()
     last = detail["turns"][-1]
     assert (last["menu_label"], last["intent_label"]) == ("回访时间", "晚上")
+    params = {p["name"]: p for p in client.get("/openapi.json").json()["paths"]["/api/calls"]["get"]["parameters"]}
+    assert "contact_time (回访时间)" in params["menu"]["description"]  # the API docs
+    assert params["reason"]["schema"]["anyOf"][0]["enum"][0] == "distress"
+    bad = client.get("/api/calls", params={"reason": "quarrel"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("query.reason: Input should be 'distress', ")
     ended_there = client.get("/api/calls", params={"menu": "contact_time"}).json()["items"]
     assert {(c["id"], c["last_menu_label"]) for c in ended_there} == {
         (reached.call_id, "回访时间"),
