@@ -1,20 +1,27 @@
-"""Loads and validates `grammars/flow.yaml`: which prompt asks each menu and where each intent leads.
+"""Loads and validates `grammars/flow.yaml`: which prompt asks each menu and where each intent leads,
+and the words for menus, intents, escalation reasons (with their priority) and recorded values.
 
 Kept apart from the dialog engine so a typo in the flow fails at load time with the file and field
-named, never in the middle of a call.
+named, never in the middle of a call.  The console reads the same `Flow` (funnel, labels, reasons),
+so flow.yaml is the only place a menu or a reason is named.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ivr.datafile import read_yaml, validate
 from ivr.prompts import PromptBook
 
-REASONS = ("requested", "emotional", "distress", "confused", "dispute", "complaint")
+# Reasons the dialog escalates with by itself (not from a `escalate:` of the data): flow.yaml must declare them.
+DIALOG_REASONS = ("distress", "emotional", "confused")
+FIRST_REASON = "distress"  # most urgent: always served first (docs/dialog.md)
+Identity = Literal["confirmed", "denied", "third_party", "unknown"]
+NOT_INTENTS = {"nomatch"}  # answers.nomatch is what silence / a no-match means, not an intent
 
 
 class FlowError(ValueError):
@@ -46,8 +53,8 @@ class Handler(_Strict):
     goto: str | None = None
     ask: str | None = None  # prompt override when entering `goto`
     end: Literal["completed", "hangup"] | None = None
-    escalate: Literal[REASONS] | None = None  # type: ignore[valid-type]
-    identity: Literal["confirmed", "denied", "third_party", "unknown"] | None = None
+    escalate: str | None = None  # a key of `reasons` (checked by Flow.check)
+    identity: Identity | None = None
     empathy: bool = False
     result: str | None = None
     propose: bool = False
@@ -60,6 +67,7 @@ class AskOption(_Strict):
 
 
 class MenuFlow(_Strict):
+    label: str  # the menu's name in the console
     ask: str | list[AskOption]
     retry1: str | None = None
     retry2: str | None = None
@@ -94,6 +102,11 @@ class PromisePolicy(_Strict):
     max_days_ahead: int = 90
 
 
+class Wording(_Strict):
+    label: str  # the console's name
+    narrative: str  # the words of the hand-off summary
+
+
 class Flow(_Strict):
     start: str
     max_misses: int = 3
@@ -103,11 +116,48 @@ class Flow(_Strict):
     promise: PromisePolicy = Field(default_factory=PromisePolicy)
     globals: dict[str, Handler] = Field(default_factory=dict)
     menus: dict[str, MenuFlow]
+    reasons: dict[str, Wording]  # most urgent first
+    identity: dict[str, Wording]
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     plan_share: dict[str, float] = Field(default_factory=dict)
 
     def label(self, kind: str, value: Any) -> str:
         return self.labels.get(kind, {}).get(str(value), str(value))
+
+    # ---------------------------------------------------------------- what the console shows
+
+    def funnel(self) -> list[str]:
+        """The menus a call walks through, in the order flow.yaml lists them: those reachable from
+        `start` by `goto` (an alternative start such as unknown_case is not part of the funnel)."""
+        seen, todo = {self.start}, [self.start]
+        while todo:
+            spec = self.menus[todo.pop()]
+            for intent in spec.answers:
+                for h in spec.handlers(intent):
+                    if h.goto is not None and h.goto not in seen:
+                        seen.add(h.goto)
+                        todo.append(h.goto)
+        return [m for m in self.menus if m in seen]
+
+    def menu_label(self, menu: str | None) -> str:
+        spec = self.menus.get(menu or "")
+        return spec.label if spec else ("" if menu is None else menu)
+
+    def intent_label(self, intent: str | None) -> str:
+        return "" if intent is None else self.label("intent", intent)
+
+    def reason_label(self, reason: str | None) -> str:
+        wording = self.reasons.get(reason or "")
+        return wording.label if wording else ("" if reason is None else reason)
+
+    def priority(self, reason: str) -> int:
+        """Queue order of an escalation reason: 0 is served first (distress)."""
+        order = list(self.reasons)
+        return order.index(reason) if reason in order else len(order)
+
+    def identity_label(self, identity: str | None) -> str:
+        wording = self.identity.get(identity or "unknown")
+        return wording.label if wording else str(identity)
 
     def check(self, prompts: PromptBook, path: Path) -> None:
         """Every menu and prompt the flow names must exist."""
@@ -122,18 +172,35 @@ class Flow(_Strict):
                     f"{path}: field {where}: unknown menu {name!r}; expected one of {', '.join(self.menus)}"
                 )
 
+        def need_label(kind: str, value: str, where: str) -> None:
+            if value not in self.labels.get(kind, {}):
+                raise FlowError(
+                    f"{path}: field labels.{kind}: expected a label for {value!r} (used at {where}), got none"
+                )
+
         def check_handler(h: Handler, where: str) -> None:
             for pid in h.say:
                 need_prompt(pid, f"{where}.say")
             need_prompt(h.ask, f"{where}.ask")
             need_menu(h.goto, f"{where}.goto")
+            if h.escalate is not None and h.escalate not in self.reasons:
+                raise FlowError(
+                    f"{path}: field {where}.escalate: unknown reason {h.escalate!r}; "
+                    f"expected one of {', '.join(self.reasons)} (the `reasons` table)"
+                )
+            if h.result is not None:
+                need_label("result", h.result, where)
 
+        self._check_vocabulary(path)
         need_menu(self.start, "start")
         for pid in self.no_repeat + ["transfer.notice", "transfer.failed"]:
             need_prompt(pid, "no_repeat / built-in prompts")
         for name, h in self.globals.items():
             check_handler(h, f"globals.{name}")
+            need_label("intent", name, f"globals.{name}")
         for menu, spec in self.menus.items():
+            if spec.result is not None:
+                need_label("result", spec.result, f"menus.{menu}.result")
             for i, opt in enumerate(spec.ask_options()):
                 need_prompt(opt.prompt, f"menus.{menu}.ask.{i}")
             for attr in ("retry1", "retry2", "explain", "reask"):
@@ -141,8 +208,24 @@ class Flow(_Strict):
             for other in spec.borrow:
                 need_menu(other, f"menus.{menu}.borrow")
             for intent in spec.answers:
+                if intent not in NOT_INTENTS:
+                    need_label("intent", intent, f"menus.{menu}.answers.{intent}")
                 for i, h in enumerate(spec.handlers(intent)):
                     check_handler(h, f"menus.{menu}.answers.{intent}.{i}")
+
+    def _check_vocabulary(self, path: Path) -> None:
+        """The reasons the dialog raises by itself exist, distress is served first, every identity has words."""
+        got = ", ".join(self.reasons) or "none"
+        for reason in DIALOG_REASONS:
+            if reason not in self.reasons:
+                raise FlowError(f"{path}: field reasons: expected {reason!r} (the dialog escalates with it), got {got}")
+        if next(iter(self.reasons)) != FIRST_REASON:
+            raise FlowError(f"{path}: field reasons: expected {FIRST_REASON!r} first (most urgent), got {got}")
+        for identity in get_args(Identity):
+            if identity not in self.identity:
+                raise FlowError(
+                    f"{path}: field identity: expected {', '.join(get_args(Identity))}, got {', '.join(self.identity)}"
+                )
 
 
 def load_flow(path: Path | str, prompts: PromptBook) -> Flow:
@@ -150,3 +233,17 @@ def load_flow(path: Path | str, prompts: PromptBook) -> Flow:
     flow = validate(Flow, read_yaml(path, FlowError), str(path), FlowError)
     flow.check(prompts, path)
     return flow
+
+
+@lru_cache(maxsize=8)
+def flow_of(grammars_dir: Path, prompts_dir: Path) -> Flow:
+    """`<grammars_dir>/flow.yaml` checked against `<prompts_dir>/prompts.yaml`, loaded once per pair
+    (the console and the sample data read it; a call gets its flow from the dialog's loader)."""
+    return load_flow(Path(grammars_dir) / "flow.yaml", PromptBook.load(prompts_dir))
+
+
+def bundled_flow() -> Flow:
+    """The flow shipped in this repository (grammars/, audio_prompts/): sample data and tests."""
+    from ivr.settings import REPO_ROOT
+
+    return flow_of(REPO_ROOT / "grammars", REPO_ROOT / "audio_prompts")

@@ -204,6 +204,7 @@ class CallSession:
         esc = self.store.add_escalation(
             self.call_id,
             trigger.reason,
+            self.dialog.flow.priority(trigger.reason),
             trigger_turn=trigger.turn,
             trigger_text=trigger.text,
             summary=info,

@@ -33,15 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-# Escalation priority: lower number is served first (distress before everything).
-REASON_PRIORITY: dict[str, int] = {
-    "distress": 0,
-    "emotional": 1,
-    "complaint": 2,
-    "dispute": 3,
-    "requested": 4,
-    "confused": 5,
-}
 DISPOSITIONS = ("promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action")
 ROLES = ("agent", "supervisor", "admin")
 STALE_AFTER = dt.timedelta(hours=2)  # no real call lasts this long: one still `active` was orphaned
@@ -280,10 +271,11 @@ class Store:
             if row is not None:
                 row.timing = {**(row.timing or {}), **timing}
 
-    def add_escalation(self, call_id: str, reason: str, **fields: Any) -> Escalation:
-        """Durably store an escalation; returns it with its id (commit happens before return)."""
+    def add_escalation(self, call_id: str, reason: str, priority: int, **fields: Any) -> Escalation:
+        """Durably store an escalation; returns it with its id (commit happens before return).
+        `priority`: lower is served first, the reason's place in flow.yaml's `reasons` (Flow.priority)."""
         with self.session() as s:
-            esc = Escalation(call_id=call_id, reason=reason, priority=REASON_PRIORITY.get(reason, 9), **fields)
+            esc = Escalation(call_id=call_id, reason=reason, priority=priority, **fields)
             s.add(esc)
         return esc
 

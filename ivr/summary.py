@@ -21,7 +21,7 @@ def transcript(dialog: Dialog) -> list[dict[str, Any]]:
 def narrative(dialog: Dialog) -> str:
     """e.g. 客户已确认本人；主要收入：兼职，约3000元/月；主要支出：房租、医疗；第4轮情绪激动（“别再打了”），转人工。"""
     flow, slots = dialog.flow, dialog.slots
-    parts = [flow.label("identity", dialog.identity)]
+    parts = [flow.identity[dialog.identity].narrative]
     if "income_source" in slots:
         income = flow.label("income_source", slots["income_source"].value)
         if "income_amount" in slots:
@@ -42,7 +42,7 @@ def narrative(dialog: Dialog) -> str:
     if dialog.trigger is not None:
         t = dialog.trigger
         said = f"（“{t.text}”）" if t.text else ""
-        why = flow.label("cause", t.cause) if t.cause else flow.label("reason", t.reason)
+        why = flow.label("cause", t.cause) if t.cause else flow.reasons[t.reason].narrative
         parts.append(f"第{t.turn}轮{why}{said}，转人工")
     elif dialog.result:
         parts.append(flow.label("result", dialog.result))

@@ -363,15 +363,18 @@ class Understander:
     ) -> tuple[str | None, float, dict[str, Any]]:
         """Best menu intent with its slots, before global intents are considered."""
         t = norm.text
-        if set(CATEGORIES) & set(spec.intents):
+        # Parsers run for the slots the menu declares (grammars/<menu>.yaml `slots`); a declared slot
+        # that is also one of its intents (amount, date) is the answer itself: a parsed value selects it.
+        answer = next((s for s in spec.slots if s in spec.intents), None)
+        if "categories" in spec.slots:
             cats = [c for c in CATEGORIES if c in scores and scores[c].score >= ACCEPT]
             if cats:
                 best = max(scores[c].score for c in cats)
                 return "expenses", min(0.98, max(best, SLOT_CONFIDENCE) + 0.03 * (len(cats) - 1)), {"categories": cats}
             scores = {n: s for n, s in scores.items() if n not in CATEGORIES}
-        if "date" in spec.intents:
+        if answer == "date":
             when = parse_date(t, now)
-            amount = parse_amount(t)
+            amount = parse_amount(t) if "amount" in spec.slots else None
             slots: dict[str, Any] = {"amount": amount} if amount else {}
             if when is not None:
                 return (
@@ -386,7 +389,7 @@ class Understander:
             return (
                 ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
             )
-        if "amount" in spec.intents:
+        if answer == "amount":
             amount = parse_amount(t)
             if amount is not None:
                 return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
@@ -419,11 +422,11 @@ class Understander:
                 return replace(base, intent=key_map.get("#"), confidence=1.0 if "#" in key_map else 0.0)
             if not digits.isdigit():
                 return base
-            if "date" in spec.intents:
+            if "date" in spec.slots:
                 when = _mmdd(digits, now or dt.datetime.now())
                 return replace(base, intent="date", confidence=1.0, slots={"date": when.isoformat()}) if when else base
             return replace(base, intent="amount", confidence=1.0, slots={"amount": int(digits)})
-        if set(CATEGORIES) & set(spec.intents) and keys != "#":
+        if "categories" in spec.slots and keys != "#":
             cats = [key_map[k] for k in dict.fromkeys(keys.rstrip("#")) if key_map.get(k) in CATEGORIES]
             if cats and len(cats) == len(set(keys.rstrip("#"))):
                 return replace(base, intent="expenses", confidence=1.0, slots={"categories": cats})

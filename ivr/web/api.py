@@ -10,17 +10,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ivr import auth
+from ivr.flow import Flow
 from ivr.store import DISPOSITIONS, ROLES
 from ivr.web import actions, live, queries
-from ivr.web.security import CurrentUser, csrf_guard, current_user, require, start_session, store_of
+from ivr.web.security import CurrentUser, csrf_guard, current_user, flow_of, require, start_session, store_of
 from ivr.web.waveform import RecordingError, peaks, wav_info
 
 router = APIRouter(prefix="/api", dependencies=[Depends(csrf_guard)])
@@ -47,6 +49,36 @@ class UserIn(BaseModel):
     username: str
     role: Literal[ROLES]  # type: ignore[valid-type]
     password: str
+
+
+def _literal_error(loc: tuple[str, ...], expected: list[str], got: object) -> dict[str, Any]:
+    """The error pydantic gives for a `Literal` parameter, for choices known only at run time."""
+    choices = [repr(c) for c in expected]
+    listed = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+    return {
+        "type": "literal_error",
+        "loc": loc,
+        "msg": f"Input should be {listed}",
+        "input": got,
+        "ctx": {"expected": listed},
+    }
+
+
+def document_flow(schema: dict[str, Any], flow: Flow) -> dict[str, Any]:
+    """The OpenAPI schema with flow.yaml's reasons (the `reason` filter's choices) and menus."""
+    params = schema.get("paths", {}).get("/api/calls", {}).get("get", {}).get("parameters", [])
+    for p in params:
+        if p.get("name") == "reason":
+            p["schema"] = {
+                "anyOf": [{"enum": list(flow.reasons), "type": "string"}, {"type": "null"}],
+                "title": "Reason",
+            }
+            p["description"] = "Escalation reason, most urgent first: " + ", ".join(
+                f"{r} ({w.label})" for r, w in flow.reasons.items()
+            )
+        elif p.get("name") == "menu":
+            p["description"] = "Menu the call ended at: " + ", ".join(f"{m} ({flow.menu_label(m)})" for m in flow.menus)
+    return schema
 
 
 def _or_404(item: object, what: str, ident: object) -> object:
@@ -98,7 +130,7 @@ async def me(request: Request, user: CurrentUser = Depends(current_user)) -> dic
 
 @router.get("/escalations", tags=["escalations"], summary="The queue: open escalations in service order")
 async def list_escalations(request: Request, user: CurrentUser = Depends(current_user)) -> dict:
-    data = await run_in_threadpool(queries.queue, store_of(request))
+    data = await run_in_threadpool(queries.queue, store_of(request), flow_of(request))
     return queries.present(data, user.masked)
 
 
@@ -110,7 +142,9 @@ async def stream_escalations(request: Request, user: CurrentUser = Depends(curre
 @router.get("/escalations/{esc_id}", tags=["escalations"], summary="One escalation: summary, transcript, notes, audit")
 async def get_escalation(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     store = store_of(request)
-    item = _or_404(await run_in_threadpool(queries.escalation_detail, store, esc_id), "escalation", esc_id)
+    item = _or_404(
+        await run_in_threadpool(queries.escalation_detail, store, flow_of(request), esc_id), "escalation", esc_id
+    )
     await run_in_threadpool(actions.record, store, user.username, "view", "escalation", esc_id, "api")
     return queries.present(item, user.masked)
 
@@ -147,19 +181,25 @@ async def list_calls(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     outcome: Outcome | None = None,
-    reason: Literal[tuple(queries.REASON_PRIORITY)] | None = None,  # type: ignore[valid-type]
+    # one of flow.yaml's `reasons` (checked below; listed in the OpenAPI schema by `document_flow`)
+    reason: str | None = Query(default=None, max_length=32),
     menu: str | None = Query(default=None, max_length=32),
     q: str | None = Query(default=None, max_length=64),
     page: int = Query(default=1, ge=1),
     per_page: int = Query(default=50, ge=1, le=500),
 ) -> dict:
+    flow = flow_of(request)
+    if reason is not None and reason not in flow.reasons:
+        raise RequestValidationError([_literal_error(("query", "reason"), list(flow.reasons), reason)])
     f = queries.CallFilter(date_from, date_to, outcome, reason, menu, q, page, per_page)
-    return queries.present(await run_in_threadpool(queries.search_calls, store_of(request), f), user.masked)
+    return queries.present(await run_in_threadpool(queries.search_calls, store_of(request), flow, f), user.masked)
 
 
 @router.get("/calls/{call_id}", tags=["calls"], summary="One call with its turns and summary lines")
 async def get_call(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
-    item = _or_404(await run_in_threadpool(queries.call_detail, store_of(request), call_id), "call", call_id)
+    item = _or_404(
+        await run_in_threadpool(queries.call_detail, store_of(request), flow_of(request), call_id), "call", call_id
+    )
     return queries.present(item, user.masked)
 
 
@@ -216,7 +256,7 @@ async def get_analytics(
     user: CurrentUser = Depends(require("supervisor")),
 ) -> dict:
     date_from, date_to = default_range(date_from, date_to)
-    return await run_in_threadpool(queries.analytics, store_of(request), date_from, date_to)
+    return await run_in_threadpool(queries.analytics, store_of(request), flow_of(request), date_from, date_to)
 
 
 PROMISE_COLUMNS = (
@@ -247,7 +287,7 @@ async def export_promises(
     date_to: dt.date | None = None,
     user: CurrentUser = Depends(require("supervisor")),
 ) -> Response:
-    rows = await run_in_threadpool(queries.promises, store_of(request), date_from, date_to)
+    rows = await run_in_threadpool(queries.promises, store_of(request), flow_of(request), date_from, date_to)
     await run_in_threadpool(
         actions.record, store_of(request), user.username, "export", "call", "promises", f"{len(rows)} rows"
     )

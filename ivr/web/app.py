@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
@@ -25,6 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from ivr import metrics
 from ivr.auth import csrf_matches, session_secret
+from ivr.flow import Flow, flow_of
 from ivr.settings import Settings, load_settings
 from ivr.store import Store
 from ivr.web import api, labels, pages, queries
@@ -58,10 +60,11 @@ def _duration(seconds: float | None) -> str:
     return f"{s // 3600}小时{s % 3600 // 60}分"
 
 
-def _templates() -> Jinja2Templates:
+def _templates(flow: Flow) -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
     t.env.filters.update(localtime=_localtime, duration=_duration, pct=lambda v: f"{(v or 0) * 100:.1f}%")
-    t.env.globals.update(L=labels)
+    # L: the console's own words; flow: menus, reasons and labels of grammars/flow.yaml
+    t.env.globals.update(L=labels, flow=flow)
     return t
 
 
@@ -69,10 +72,14 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
 
 
-def create_app(settings: Settings | None = None, *, ready: bool = False, store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, ready: bool = False, store: Store | None = None, flow: Flow | None = None
+) -> FastAPI:
     """The console app.  `ready` starts false for `ivr serve` (it flips `app.state.ready` once the
-    model and prompts are loaded); tests and `create_app` alone may pass `ready=True`."""
+    model and prompts are loaded); tests and `create_app` alone may pass `ready=True`.  Menus,
+    reasons and their labels come from `flow` (default: the settings' grammars/flow.yaml)."""
     settings = settings or load_settings()
+    flow = flow or flow_of(settings.grammars_dir, settings.prompts_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,9 +96,10 @@ def create_app(settings: Settings | None = None, *, ready: bool = False, store: 
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.database_url)
+    app.state.flow = flow
     app.state.ready = ready
     app.state.stopping = False  # set by the server before shutdown so live streams end at once
-    app.state.templates = _templates()
+    app.state.templates = _templates(flow)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),
@@ -166,6 +174,14 @@ def create_app(settings: Settings | None = None, *, ready: bool = False, store: 
     app.mount("/static-docs", StaticFiles(directory=str(DOCS_STATIC)), name="static-docs")
     app.include_router(api.router)
     app.include_router(pages.router)
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = api.document_flow(plain_openapi(), flow)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -17,14 +17,14 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from ivr.web import queries
-from ivr.web.security import CurrentUser, store_of
+from ivr.web.security import CurrentUser, flow_of, store_of
 
 POLL_S = 1.0
 PING_S = 15  # comment line on an idle stream so proxies keep it open
 
 
 def _payload(request: Request, user: CurrentUser, as_html: bool) -> dict:
-    data = queries.present(queries.queue(store_of(request)), user.masked)
+    data = queries.present(queries.queue(store_of(request), flow_of(request)), user.masked)
     if not as_html:
         return data
     render = request.app.state.templates.get_template("_queue_rows.html").render

@@ -14,7 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from ivr import auth
 from ivr.store import DISPOSITIONS, ROLES
 from ivr.web import actions, api, charts, live, queries
-from ivr.web.security import CurrentUser, csrf_guard, csrf_token, current_user, require, start_session, store_of
+from ivr.web.security import (
+    CurrentUser,
+    csrf_guard,
+    csrf_token,
+    current_user,
+    flow_of,
+    require,
+    start_session,
+    store_of,
+)
 from ivr.web.waveform import RecordingError, peaks
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
@@ -86,7 +95,7 @@ async def home(user: CurrentUser = Depends(current_user)) -> Response:
 
 @router.get("/queue")
 async def queue_page(request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
-    data = queries.present(await run_in_threadpool(queries.queue, store_of(request)), user.masked)
+    data = queries.present(await run_in_threadpool(queries.queue, store_of(request), flow_of(request)), user.masked)
     return render(request, "queue.html", user, q=data)
 
 
@@ -107,7 +116,7 @@ def _waveform(path: str | None) -> dict | None:
 @router.get("/escalations/{esc_id}")
 async def escalation_page(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
     store = store_of(request)
-    esc = await run_in_threadpool(queries.escalation_detail, store, esc_id)
+    esc = await run_in_threadpool(queries.escalation_detail, store, flow_of(request), esc_id)
     if esc is None:
         raise HTTPException(404, f"转人工记录 {esc_id} 不存在")
     await run_in_threadpool(actions.record, store, user.username, "view", "escalation", esc_id)
@@ -199,7 +208,9 @@ async def calls_page(
         (q or "").strip()[:64] or None,
         max(1, page),
     )
-    data = queries.present(await run_in_threadpool(queries.search_calls, store_of(request), f), user.masked)
+    data = queries.present(
+        await run_in_threadpool(queries.search_calls, store_of(request), flow_of(request), f), user.masked
+    )
     params = {
         k: v
         for k, v in dict(date_from=date_from, date_to=date_to, outcome=outcome, reason=reason, menu=menu, q=q).items()
@@ -210,7 +221,7 @@ async def calls_page(
 
 @router.get("/calls/{call_id}")
 async def call_page(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
-    call = await run_in_threadpool(queries.call_detail, store_of(request), call_id)
+    call = await run_in_threadpool(queries.call_detail, store_of(request), flow_of(request), call_id)
     if call is None:
         raise HTTPException(404, f"通话 {call_id} 不存在")
     call = queries.present(call, user.masked)
@@ -228,7 +239,7 @@ async def analytics_page(
     date_to: str | None = None,
 ) -> HTMLResponse:
     start, end = api.default_range(_parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"))
-    a = await run_in_threadpool(queries.analytics, store_of(request), start, end)
+    a = await run_in_threadpool(queries.analytics, store_of(request), flow_of(request), start, end)
     svgs = {
         "per_day": charts.columns([(d["date"][5:], d["calls"]) for d in a["calls_per_day"]], "每日通话量", width=1180),
         "reasons": charts.bars(

@@ -1,6 +1,7 @@
 """Read side of the console: the queue, an escalation in detail, call search, analytics, promises.
 
-Every function returns plain JSON-ready dicts (times as ISO-8601 UTC with "Z"), the one shape both
+Menus, intents and reasons are labelled (and the funnel ordered) from the loaded grammars/flow.yaml,
+the `flow` argument.  Every function returns plain JSON-ready dicts (times as ISO-8601 UTC with "Z"), the one shape both
 the REST API and the page templates use.  Masking for the agent role is applied afterwards
 (`present`), so no query has to know about roles.
 """
@@ -15,7 +16,8 @@ from typing import Any
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import defer
 
-from ivr.store import REASON_PRIORITY, AuditEntry, Call, Escalation, Store, Turn, utcnow
+from ivr.flow import Flow
+from ivr.store import AuditEntry, Call, Escalation, Store, Turn, utcnow
 from ivr.web import labels
 from ivr.web.masking import mask_phone, mask_text, mask_value
 
@@ -50,12 +52,12 @@ def local_date(t: dt.datetime) -> dt.date:
 # ---------------------------------------------------------------- queue
 
 
-def _queue_item(esc: Escalation, call: Call, now: dt.datetime) -> dict[str, Any]:
+def _queue_item(flow: Flow, esc: Escalation, call: Call, now: dt.datetime) -> dict[str, Any]:
     return {
         "id": esc.id,
         "call_id": esc.call_id,
         "reason": esc.reason,
-        "reason_label": labels.label(labels.REASONS, esc.reason),
+        "reason_label": flow.reason_label(esc.reason),
         "priority": esc.priority,
         "status": esc.status,
         "created_at": iso(esc.created_at),
@@ -72,7 +74,7 @@ def _queue_item(esc: Escalation, call: Call, now: dt.datetime) -> dict[str, Any]
     }
 
 
-def queue(store: Store, recent_resolved: int = 10) -> dict[str, Any]:
+def queue(store: Store, flow: Flow, recent_resolved: int = 10) -> dict[str, Any]:
     """Open escalations in service order (priority, then oldest first), plus the last resolved."""
     now = utcnow()
     with store.session() as s:
@@ -94,8 +96,8 @@ def queue(store: Store, recent_resolved: int = 10) -> dict[str, Any]:
         ).all()
     return {
         "now": iso(now),
-        "open": [_queue_item(e, c, now) for e, c in rows],
-        "resolved": [_queue_item(e, c, now) for e, c in done],
+        "open": [_queue_item(flow, e, c, now) for e, c in rows],
+        "resolved": [_queue_item(flow, e, c, now) for e, c in done],
     }
 
 
@@ -115,16 +117,16 @@ def queue_marker(store: Store) -> tuple:
 # ---------------------------------------------------------------- one escalation / one call
 
 
-def _turn_item(t: Turn) -> dict[str, Any]:
+def _turn_item(flow: Flow, t: Turn) -> dict[str, Any]:
     return {
         "idx": t.idx,
         "at": iso(t.at),
         "menu": t.menu,
-        "menu_label": labels.label(labels.MENUS, t.menu),
+        "menu_label": flow.menu_label(t.menu),
         "input_kind": t.input_kind,
         "caller_text": t.caller_text,
         "intent": t.intent,
-        "intent_label": labels.label(labels.INTENTS, t.intent) if t.intent else "未识别",
+        "intent_label": flow.intent_label(t.intent) if t.intent else "未识别",
         "slots": t.slots or {},
         "confidence": t.confidence,
         "asr_confidence": t.asr_confidence,
@@ -134,11 +136,11 @@ def _turn_item(t: Turn) -> dict[str, Any]:
     }
 
 
-def _last_by_menu(turns: list[Turn]) -> dict[str, Turn]:
+def _last_by_menu(flow: Flow, turns: list[Turn]) -> dict[str, Turn]:
     """The last understood turn at each menu (the answer the call went on with)."""
     out: dict[str, Turn] = {}
     for t in turns:
-        if t.intent and t.menu in labels.MENUS:
+        if t.intent and t.menu in flow.menus:
             out[t.menu] = t
     return out
 
@@ -150,11 +152,11 @@ def _fmt_amount(v: Any) -> str:
         return str(v)
 
 
-def profile(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
+def profile(flow: Flow, call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
     """SPEC.md §2 summary as labelled lines for a human in a hurry, in flow order.
     Built from the turns (intent + slots per menu) so it does not depend on how a summary dict is
-    keyed; a missing answer shows as 未获取."""
-    by_menu = _last_by_menu(turns)
+    keyed; a missing answer shows as 未获取.  Values use flow.yaml's words, as the narrative does."""
+    by_menu = _last_by_menu(flow, turns)
 
     def line(key: str, label: str, value: str | None, t: Turn | None) -> dict[str, Any]:
         return {
@@ -167,13 +169,13 @@ def profile(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
 
     opening = by_menu.get("opening")
     identity = call.identity or (opening.intent if opening else None)
-    lines = [line("identity", "身份", labels.label(labels.IDENTITY, identity), opening)]
+    lines = [line("identity", "身份", flow.identity_label(identity), opening)]
 
     src, amt = by_menu.get("income_source"), by_menu.get("income_amount")
     income = " ".join(
         x
         for x in (
-            labels.label(labels.INTENTS, src.intent) if src else None,
+            flow.label("income_source", src.intent) if src else None,
             f"约{_fmt_amount(amt.slots['amount'])}/月" if amt and (amt.slots or {}).get("amount") is not None else None,
         )
         if x
@@ -182,19 +184,28 @@ def profile(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
 
     exp = by_menu.get("expenses")
     cats = (exp.slots or {}).get("categories") if exp else None
-    lines.append(line("expenses", "支出", "、".join(labels.label(labels.EXPENSES, c) for c in cats or []), exp))
+    lines.append(line("expenses", "支出", "、".join(flow.label("expenses", c) for c in cats or []), exp))
 
     unusual = by_menu.get("unusual_expense")
     lines.append(
-        line("unusual", "意外损失", labels.label(labels.INTENTS, unusual.intent) if unusual else None, unusual)
+        line(
+            "unusual",
+            flow.menu_label("unusual_expense"),
+            flow.label("unusual_expense", unusual.intent) if unusual else None,
+            unusual,
+        )
     )
 
     plan = by_menu.get("plan")
     plan_text = None
     if plan:
         months = (plan.slots or {}).get("months")
-        plan_text = labels.label(labels.INTENTS, plan.intent) + (f"（{months}个月）" if months else "")
-    lines.append(line("plan", "还款方案", plan_text, plan))
+        words = flow.label("plan", plan.intent)  # e.g. 分{months}期还款
+        if "{months}" in words:
+            plan_text = words.format(months=months or flow.promise.default_months)
+        else:
+            plan_text = words + (f"（{months}个月）" if months else "")
+    lines.append(line("plan", flow.menu_label("plan"), plan_text, plan))
 
     promise = by_menu.get("promise")
     date = call.promise_date or ((promise.slots or {}).get("date") if promise else None)
@@ -224,7 +235,7 @@ def emotion_points(call: Call, turns: list[Turn]) -> list[dict[str, Any]]:
     return points
 
 
-def _call_item(call: Call, reason: str | None = None) -> dict[str, Any]:
+def _call_item(flow: Flow, call: Call, reason: str | None = None) -> dict[str, Any]:
     return {
         "id": call.id,
         "started_at": iso(call.started_at),
@@ -237,7 +248,7 @@ def _call_item(call: Call, reason: str | None = None) -> dict[str, Any]:
         "outcome": call.outcome,
         "outcome_label": labels.label(labels.OUTCOMES, call.outcome),
         "last_menu": call.last_menu,
-        "last_menu_label": labels.label(labels.MENUS, call.last_menu),
+        "last_menu_label": flow.menu_label(call.last_menu),
         "identity": call.identity,
         "promise_date": call.promise_date,
         "promise_amount": call.promise_amount,
@@ -249,36 +260,36 @@ def _call_item(call: Call, reason: str | None = None) -> dict[str, Any]:
     }
 
 
-def call_detail(store: Store, call_id: str) -> dict[str, Any] | None:
+def call_detail(store: Store, flow: Flow, call_id: str) -> dict[str, Any] | None:
     with store.session() as s:
         call = s.get(Call, call_id)
         if call is None:
             return None
         turns = list(s.scalars(select(Turn).where(Turn.call_id == call_id).order_by(Turn.idx)))
         escs = list(s.scalars(select(Escalation).where(Escalation.call_id == call_id).order_by(Escalation.id)))
-    item = _call_item(call, escs[0].reason if escs else None)
+    item = _call_item(flow, call, escs[0].reason if escs else None)
     item.update(
         case=call.case or {},
         slots=call.slots or {},
-        profile=profile(call, turns),
+        profile=profile(flow, call, turns),
         emotion=emotion_points(call, turns),
-        turns=[_turn_item(t) for t in turns],
+        turns=[_turn_item(flow, t) for t in turns],
         escalations=[
-            {"id": e.id, "reason": e.reason, "reason_label": labels.label(labels.REASONS, e.reason), "status": e.status}
+            {"id": e.id, "reason": e.reason, "reason_label": flow.reason_label(e.reason), "status": e.status}
             for e in escs
         ],
     )
     return item
 
 
-def escalation_detail(store: Store, esc_id: int) -> dict[str, Any] | None:
+def escalation_detail(store: Store, flow: Flow, esc_id: int) -> dict[str, Any] | None:
     with store.session() as s:
         esc = s.get(Escalation, esc_id)
         if esc is None:
             return None
         call = esc.call
         notes = [{"id": n.id, "at": iso(n.at), "author": n.author, "text": n.text} for n in esc.notes]
-    item = _queue_item(esc, call, utcnow())
+    item = _queue_item(flow, esc, call, utcnow())
     item.update(
         trigger_turn=esc.trigger_turn,
         summary=esc.summary or {},
@@ -294,7 +305,7 @@ def escalation_detail(store: Store, esc_id: int) -> dict[str, Any] | None:
         disposition_label=labels.label(labels.DISPOSITIONS, esc.disposition) if esc.disposition else None,
         transfer_detail=esc.transfer_detail,
         notes=notes,
-        call=call_detail(store, esc.call_id),
+        call=call_detail(store, flow, esc.call_id),
         # who looked at, listened to or changed this hand-off, newest first
         audit=sorted(
             audit(store, "escalation", str(esc_id)) + audit(store, "call", esc.call_id),
@@ -348,7 +359,7 @@ class CallFilter:
         return query
 
 
-def search_calls(store: Store, f: CallFilter) -> dict[str, Any]:
+def search_calls(store: Store, flow: Flow, f: CallFilter) -> dict[str, Any]:
     first_reason = (
         select(Escalation.reason)
         .where(Escalation.call_id == Call.id)
@@ -370,7 +381,7 @@ def search_calls(store: Store, f: CallFilter) -> dict[str, Any]:
         "total": total,
         "page": f.page,
         "pages": max(1, -(-total // f.per_page)),
-        "items": [_call_item(c, r) for c, r in rows],
+        "items": [_call_item(flow, c, r) for c, r in rows],
     }
 
 
@@ -388,8 +399,9 @@ def _local_day(store: Store, column):  # type: ignore[no-untyped-def]
     return func.date(column + dt.timedelta(hours=8))
 
 
-def analytics(store: Store, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
-    """Aggregated in SQL (a few hundred result rows at most, whatever the number of calls)."""
+def analytics(store: Store, flow: Flow, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
+    """Aggregated in SQL (a few hundred result rows at most, whatever the number of calls).
+    The funnel lists flow.yaml's menus in its order, reasons come most urgent first."""
     start, end = local_day_bounds(date_from)[0], local_day_bounds(date_to)[1]
     in_range = (Call.started_at >= start, Call.started_at < end)
     day = _local_day(store, Call.started_at)
@@ -450,12 +462,12 @@ def analytics(store: Store, date_from: dt.date, date_to: dt.date) -> dict[str, A
         "escalation_rate": _rate(outcomes.get("escalated", 0), total),
         "promise_rate": _rate(promised, total),
         "escalations_by_reason": [
-            {"reason": r, "label": labels.label(labels.REASONS, r), "count": n}
-            for r, n in sorted(reasons, key=lambda rn: REASON_PRIORITY.get(rn[0], 99))
+            {"reason": r, "label": flow.reason_label(r), "count": n}
+            for r, n in sorted(reasons, key=lambda rn: flow.priority(rn[0]))
         ],
         "funnel": [
-            {"menu": m, "label": name, "reached": reached.get(m, 0), "dropped": dropped.get(m, 0)}
-            for m, name in labels.MENUS.items()
+            {"menu": m, "label": flow.menu_label(m), "reached": reached.get(m, 0), "dropped": dropped.get(m, 0)}
+            for m in flow.funnel()
         ],
         "avg_turn_latency_ms": round(latency_sum / latency_turns, 1) if latency_turns else None,
     }
@@ -464,7 +476,9 @@ def analytics(store: Store, date_from: dt.date, date_to: dt.date) -> dict[str, A
 # ---------------------------------------------------------------- promises, audit
 
 
-def promises(store: Store, date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
+def promises(
+    store: Store, flow: Flow, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> list[dict[str, Any]]:
     """Promises to pay (by promised date) for follow-up reminders (定期跟进)."""
     q = select(Call).where(Call.promise_date.is_not(None))
     if date_from:
@@ -473,7 +487,7 @@ def promises(store: Store, date_from: dt.date | None = None, date_to: dt.date | 
         q = q.where(Call.promise_date <= date_to.isoformat())
     with store.session() as s:
         calls = list(s.scalars(q.order_by(Call.promise_date, Call.started_at).options(*LIST_OPTIONS[:3])))
-    return [_call_item(c) for c in calls]
+    return [_call_item(flow, c) for c in calls]
 
 
 def audit(

@@ -14,19 +14,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from ivr.store import REASON_PRIORITY, Call, Escalation, Store, Turn, utcnow
+from ivr.flow import bundled_flow
+from ivr.store import Call, Escalation, Store, Turn, utcnow
 
-FLOW = [
-    "opening",
-    "purpose",
-    "income_source",
-    "income_amount",
-    "expenses",
-    "unusual_expense",
-    "plan",
-    "promise",
-    "closing",
-]
+# Sample answers per menu of the bundled flow.yaml, in the order a call walks them.
 ANSWERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "opening": [("是我，什么事？", "confirm", {})],
     "purpose": [("知道，最近手头紧。", "ack", {})],
@@ -45,6 +36,7 @@ ANSWERS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "promise": [("下周五还。", "date", {}), ("月底前还两千。", "date", {"amount": 2000})],
     "closing": [("好的，谢谢。", "ack", {})],
 }
+FLOW = list(ANSWERS)
 BOT = {
     "opening": "您好，这里是信用卡中心，本通话将被录音。请问是{name}本人吗？",
     "purpose": "您的账单已逾期{days}天，欠款{amount}元，请问您知道吗？",
@@ -178,7 +170,7 @@ def synth_call(
             "call_id": call_id,
             "created_at": t,
             "reason": reason,
-            "priority": REASON_PRIORITY[reason],
+            "priority": bundled_flow().priority(reason),
             "trigger_turn": trig["idx"],
             "trigger_text": trig["caller_text"],
             "summary": {"identity": "confirmed", "trigger": {"reason": reason, "turn": trig["idx"]}},
@@ -235,6 +227,6 @@ def make_call(
         return c["id"], None
     e.pop("created_at")
     esc = store.add_escalation(
-        c["id"], e.pop("reason"), **{k: v for k, v in e.items() if k not in ("call_id", "priority")}
+        c["id"], e.pop("reason"), e.pop("priority"), **{k: v for k, v in e.items() if k != "call_id"}
     )
     return c["id"], esc.id

@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from ivr.auth import csrf_matches, get_active_user, new_csrf_token, role_at_least
+from ivr.flow import Flow
 from ivr.store import Store
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -43,6 +44,11 @@ class CurrentUser:
 
 def store_of(request: Request) -> Store:
     return request.app.state.store
+
+
+def flow_of(request: Request) -> Flow:
+    """The conversation as grammars/flow.yaml declares it: menus, funnel, labels, reasons."""
+    return request.app.state.flow
 
 
 async def current_user(request: Request) -> CurrentUser:

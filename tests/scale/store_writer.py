@@ -7,9 +7,11 @@ from __future__ import annotations
 import sys
 import uuid
 
-from ivr.store import REASON_PRIORITY, Store
+from ivr.flow import bundled_flow
+from ivr.store import Store
 
-REASONS = list(REASON_PRIORITY)
+FLOW = bundled_flow()
+REASONS = list(FLOW.reasons)
 
 
 def main(url: str, worker: str, n_calls: int) -> None:
@@ -30,6 +32,7 @@ def main(url: str, worker: str, n_calls: int) -> None:
         store.add_escalation(
             call_id,
             REASONS[i % len(REASONS)],
+            FLOW.priority(REASONS[i % len(REASONS)]),
             trigger_turn=3,
             summary={"worker": worker, "narrative": "客户已确认本人"},
         )

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from ivr.flow import bundled_flow
 from ivr.store import Store
+
+FLOW = bundled_flow()
 
 WRITER = Path(__file__).with_name("store_writer.py")
 
@@ -81,7 +84,7 @@ def test_json_columns_round_trip(pg_store: Store) -> None:
     )
     summary = {"identity": "confirmed", "slots": slots, "transcript": [{"caller": "别再打了", "bot": "抱歉打扰您"}]}
     esc = pg_store.add_escalation(
-        "c-json", "emotional", summary=summary, narrative="第4轮情绪激动（“别再打了”），转人工。"
+        "c-json", "emotional", 1, summary=summary, narrative="第4轮情绪激动（“别再打了”），转人工。"
     )
 
     call = pg_store.get_call("c-json")
@@ -108,8 +111,8 @@ def _fill_queue(store: Store) -> list[tuple[str, str, str]]:
     ]
     for call_id, reason, minute in rows:
         store.start_call(call_id)
-        store.add_escalation(call_id, reason, created_at=t0 + dt.timedelta(minutes=minute))
-    store.add_escalation("c1", "requested", created_at=t0, status="resolved")
+        store.add_escalation(call_id, reason, FLOW.priority(reason), created_at=t0 + dt.timedelta(minutes=minute))
+    store.add_escalation("c1", "requested", FLOW.priority("requested"), created_at=t0, status="resolved")
     return [(e.call_id, e.reason, e.status) for e in store.list_escalations()]
 
 
@@ -117,9 +120,7 @@ def test_escalation_queue_order_same_as_sqlite(pg_store: Store, store: Store) ->
     on_sqlite, on_pg = _fill_queue(store), _fill_queue(pg_store)
     assert on_pg == on_sqlite
     # distress first, earliest first within a reason, insertion order on exact ties
-    assert [r for _, r, _ in on_pg] == sorted(
-        (r for _, r, _ in on_pg), key=["distress", "emotional", "complaint", "dispute", "requested", "confused"].index
-    )
+    assert [r for _, r, _ in on_pg] == sorted((r for _, r, _ in on_pg), key=FLOW.priority)
     waiting = [(e.call_id, e.reason) for e in pg_store.list_escalations(status="waiting")]
     assert waiting == [(e.call_id, e.reason) for e in store.list_escalations(status="waiting")]
     assert waiting[:2] == [("c2", "distress"), ("c6", "distress")]
@@ -132,6 +133,6 @@ def test_console_queue_order_same_as_sqlite(pg_store: Store, store: Store) -> No
 
     _fill_queue(store)
     _fill_queue(pg_store)
-    on_sqlite = [(e["call_id"], e["reason"]) for e in queue(store)["open"]]
-    on_pg = [(e["call_id"], e["reason"]) for e in queue(pg_store)["open"]]
+    on_sqlite = [(e["call_id"], e["reason"]) for e in queue(store, FLOW)["open"]]
+    on_pg = [(e["call_id"], e["reason"]) for e in queue(pg_store, FLOW)["open"]]
     assert on_pg == on_sqlite
