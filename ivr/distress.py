@@ -12,8 +12,8 @@ self-hatred).  Entries are compositional patterns, not sentences (syntax in the 
 Matching runs on the understander's normalised answer (ivr/textnorm.py): simplified characters, no
 spaces, punctuation or fillers, regional words mapped, 没有X → 没X.  Text and sound key are
 interleaved (text[0] key[0] text[1] key[1] ...) so one regular expression per pattern can match
-some words by their characters and others by their sound (homophone ASR errors, 不想或 for
-不想活): alternatives of 3+ characters may match on the key when at least half of their
+some words by their characters and others by their sound (homophone ASR errors, 不想或了 for
+不想活了): alternatives of 4+ characters may match on the key when at least half of their
 characters are the same.  Negation is deliberately not checked (recall first: 我不是不想活 fires).
 
 `exclude` entries are idioms in which a death word is an intensifier (笑死, 热死了, 累得要死, 死鬼):
@@ -34,7 +34,7 @@ from ivr.grammar import GrammarError
 from ivr.textnorm import Normalized, Synonyms, cached_synonyms, normalize, sound_key
 
 SHORT_GAP = 2  # `~`: a particle or a pronoun between two words (割过自己, 恨我自己)
-SOUND_MIN = 3  # alternatives this long may match on their sound key
+SOUND_MIN = 4  # alternatives this long may match on their sound key (我忘了 must not be 我完了)
 MASK = "\x00"  # stands for a masked (excluded) position in the text and in the key
 _NAME = re.compile(r"^[a-z][a-z_]*$")
 
@@ -70,6 +70,9 @@ class DistressHit:
 class _Part:
     alternatives: tuple[str, ...]  # normalised words
     keys: tuple[str, ...]  # their sound keys (same order)
+    # first character of each alternative (and first key of those that may match by sound): an
+    # answer holding none of them cannot match, so the regular expression is not even run
+    firsts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ def _words(part: str, synonyms: Synonyms) -> _Part:
         if word.endswith("没有"):  # said with more after it, 没有 reads 没 (ivr/textnorm.py)
             alternatives.append(word[:-1])
     words = tuple(sorted(dict.fromkeys(alternatives), key=len, reverse=True))
-    return _Part(words, tuple(sound_key(w) for w in words))
+    keys = tuple(sound_key(w) for w in words)
+    firsts = frozenset(w[0] for w in words) | frozenset(k[0] for w, k in zip(words, keys) if len(w) >= SOUND_MIN)
+    return _Part(words, keys, firsts)
 
 
 def _alternation(part: _Part, sound: bool) -> str:
@@ -178,8 +183,11 @@ class DistressLexicon:
             return []
         s = self._masked("".join(t + k for t, k in zip(norm.text, norm.key)))
         out: list[DistressHit] = []
+        chars = frozenset(s)
         for p in self._patterns:
             if out and out[-1].category == p.category:
+                continue
+            if any(part.firsts.isdisjoint(chars) for part in p.parts):
                 continue
             for m in p.regex.finditer(s):
                 if _verified(m, p.parts):

@@ -315,12 +315,11 @@ class Understander:
         if not norm.text:
             return base
         # Signs of suicide risk (grammars/distress.yaml) pre-empt everything, at every menu; the
-        # category that fired is reported as slot `distress` (the hand-off summary names it).
+        # category that fired rides along as cue `distress:<category>` (the hand-off summary names it).
         hit = self._distress.detect(norm) if self._distress else None
         if hit is not None:
-            cues = base.cues if "distress" in base.cues else (*base.cues, "distress")
-            slots = {"distress": hit.category}
-            return replace(base, intent="distress", confidence=0.95, cues=cues, slots=slots, is_global=True)
+            cues = tuple(c for c in base.cues if c != "distress") + ("distress", f"distress:{hit.category}")
+            return replace(base, intent="distress", confidence=0.95, cues=cues, is_global=True)
 
         known = self._known[menu]
         menu_scores = self._score(self._menus[menu], norm, known)
