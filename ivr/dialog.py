@@ -68,6 +68,7 @@ class Trigger:
     turn: int
     text: str | None
     cause: str | None = None  # not from the caller: e.g. "internal_error" (see CallSession.handle)
+    detail: str | None = None  # e.g. the distress category that fired ("burden"; grammars/distress.yaml)
 
 
 def _combine(lexical: float, acoustic: float) -> float:
@@ -234,7 +235,12 @@ class Dialog:
 
         # priority: distress, then escalating globals, then anger, then the menu itself
         if intent == "distress" or "distress" in cues:
-            return self._apply(turn, self.flow.globals["distress"], "distress", actions)
+            actions = self._apply(turn, self.flow.globals["distress"], "distress", actions)
+            if self.trigger is not None:  # which sign was heard: cue "distress:<category>" (ivr/understanding.py)
+                self.trigger.detail = next(
+                    (c.split(":", 1)[1] for c in sorted(cues) if c.startswith("distress:")), None
+                )
+            return actions
         if intent in self.flow.globals:
             return self._apply(turn, self.flow.globals[intent], intent, actions)
         score = turn.emotion or 0.0

@@ -3,6 +3,7 @@ emotion timeline, the transcript and a one-line Chinese narrative they can read 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,6 +44,12 @@ def narrative(dialog: Dialog) -> str:
         t = dialog.trigger
         said = f"（“{t.text}”）" if t.text else ""
         why = flow.label("cause", t.cause) if t.cause else flow.reasons[t.reason].narrative
+        if t.reason == "distress" and t.detail:
+            said = (
+                f"（{_distress_label(dialog, t.detail)}：“{t.text}”）"
+                if t.text
+                else f"（{_distress_label(dialog, t.detail)}）"
+            )
         parts.append(f"第{t.turn}轮{why}{said}，转人工")
     elif dialog.result:
         parts.append(flow.label("result", dialog.result))
@@ -51,10 +58,24 @@ def narrative(dialog: Dialog) -> str:
     return "；".join(parts) + "。"
 
 
+def _distress_label(dialog: Dialog, category: str) -> str:
+    """The Chinese label of a distress category (grammars/distress.yaml), or the category id."""
+    from ivr.distress import cached_distress
+    from ivr.grammar import GrammarError
+
+    path = Path(dialog.grammars.directory) / "distress.yaml"
+    try:
+        return cached_distress(str(path)).labels.get(category, category) if path.exists() else category
+    except GrammarError:
+        return category
+
+
 def _trigger(trigger: Any) -> dict[str, Any]:
     out = {"reason": trigger.reason, "turn": trigger.turn, "text": trigger.text}
     if trigger.cause:  # why the bot handed over when it was not the caller (internal_error)
         out["cause"] = trigger.cause
+    if getattr(trigger, "detail", None):  # the distress category that fired (grammars/distress.yaml)
+        out["category"] = trigger.detail
     return out
 
 

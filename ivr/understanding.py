@@ -34,6 +34,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from ivr.dates import nearest_month_day, parse_date
+from ivr.distress import DistressLexicon, load_distress
 from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, GrammarError, Grammars, IntentSpec, MenuSpec, cached_grammars
@@ -300,6 +301,8 @@ class Understander:
         self._global_keys = grammars.global_intents.dtmf_map()
         lexicon = grammars.directory / "emotion.yaml"
         self._lexicon = load_lexicon(lexicon) if lexicon.exists() else None  # None: the default one
+        lexicon = grammars.directory / "distress.yaml"
+        self._distress: DistressLexicon | None = load_distress(lexicon, self._synonyms) if lexicon.exists() else None
 
     # ------------------------------------------------------------------ speech / text
 
@@ -311,6 +314,12 @@ class Understander:
         base = Understanding(menu=menu, intent=None, emotion=emotion, cues=cues, text=norm.text)
         if not norm.text:
             return base
+        # Signs of suicide risk (grammars/distress.yaml) pre-empt everything, at every menu; the
+        # category that fired rides along as cue `distress:<category>` (the hand-off summary names it).
+        hit = self._distress.detect(norm) if self._distress else None
+        if hit is not None:
+            cues = tuple(c for c in base.cues if c != "distress") + ("distress", f"distress:{hit.category}")
+            return replace(base, intent="distress", confidence=0.95, cues=cues, is_global=True)
 
         known = self._known[menu]
         menu_scores = self._score(self._menus[menu], norm, known)

@@ -1,0 +1,194 @@
+"""The distress lexicon (grammars/distress.yaml, ivr/distress.py): recall first, at every menu.
+
+- distress_own.tsv: examples written for this repo, per category, and ordinary answers that must
+  not fire (money complaints, anger, tiredness, idioms, bereavement, logistics);
+- distress_dev.tsv: a development set written by someone else (label<TAB>category<TAB>text):
+  recall 100 % on direct, >= 95 % on indirect, false alarms <= 10 %.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+from ivr.distress import load_distress
+from ivr.grammar import GrammarError, Grammars
+from ivr.textnorm import clean, normalize
+from ivr.understanding import Understander
+
+from .conftest import GRAMMARS_DIR, NOW
+
+DATA = Path(__file__).parent / "data"
+MENUS = ("opening", "purpose", "income_source", "income_amount", "expenses", "unusual_expense", "plan", "promise")
+CATEGORIES = (
+    "direct",
+    "hopelessness",
+    "burden",
+    "entrapment",
+    "death_wish",
+    "farewell",
+    "exhaustion",
+    "isolation",
+    "self_hate",
+)
+SENTENCE_CHARS = 6  # a lexicon entry this long that equals a test line would be a pasted sentence
+
+
+def load(path: Path) -> list[tuple[str, str, str]]:
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        assert len(parts) == 3 and parts[0] in ("direct", "indirect", "none"), f"{path}:{n}: {line!r}"
+        rows.append((parts[0], parts[1], parts[2]))
+    return rows
+
+
+OWN = load(DATA / "distress_own.tsv")
+DEV = load(DATA / "distress_dev.tsv")
+
+
+def flagged(nlu: Understander, menu: str, text: str) -> bool:
+    u = nlu.understand(menu, text, NOW)
+    return u.intent == "distress" or "distress" in u.cues
+
+
+def category(nlu: Understander, text: str) -> str | None:
+    u = nlu.understand("plan", text, NOW)
+    return next((c.split(":", 1)[1] for c in u.cues if c.startswith("distress:")), None)
+
+
+@pytest.mark.parametrize(("label", "cat", "text"), [r for r in OWN if r[0] != "none"], ids=lambda v: str(v)[:12])
+def test_own_examples_fire_with_their_category(nlu, label, cat, text):
+    assert flagged(nlu, "plan", text), text
+    if label == "direct":
+        assert category(nlu, text) == "direct", text
+
+
+@pytest.mark.parametrize(("label", "cat", "text"), [r for r in OWN if r[0] == "none"], ids=lambda v: str(v)[:12])
+def test_ordinary_answers_do_not_fire(nlu, label, cat, text):
+    assert not flagged(nlu, "plan", text), (text, nlu.understand("plan", text, NOW))
+
+
+def test_each_category_is_reported(nlu):
+    """One example per category, reported as cue distress:<category> (first category in file order)."""
+    examples = {
+        "direct": "我这几天一直在想割腕的事",
+        "hopelessness": "我往后的日子一片黑暗",
+        "burden": "我就是全家的拖油瓶",
+        "entrapment": "前后都没路了我真是走投无路",
+        "death_wish": "老天爷早点把我带走吧",
+        "farewell": "我家的猫已经托付给朋友了",
+        "exhaustion": "活得太辛苦了我不想再撑了",
+        "isolation": "没有一个人关心我",
+        "self_hate": "我真是个窝囊废",
+    }
+    assert set(examples) == set(CATEGORIES)
+    for cat, text in examples.items():
+        assert category(nlu, text) == cat, (cat, text, nlu.understand("plan", text, NOW))
+
+
+@pytest.mark.parametrize("menu", MENUS)
+def test_every_menu_including_opening_and_keypad_menus(nlu, menu):
+    for text in ("我觉得活着没什么意思", "我不在了家里人就轻松了", "再这样我就去跳河"):
+        u = nlu.understand(menu, text, NOW)
+        assert u.intent == "distress" and u.is_global and "distress" in u.cues, (menu, text, u)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我 不想 活 了",  # Vosk: words separated by spaces
+        "活著真沒意思",  # traditional characters
+        "嗯 那个 就是说 我 不想 或 了",  # fillers and a homophone ASR error (或 for 活)
+        "我不是不想活",  # negation does not switch it off (recall first)
+        "我唔想再捱落去",  # Cantonese
+        "俺真是活够了",  # dialect pronoun
+    ],
+)
+def test_asr_shaped_and_regional_text(nlu, text):
+    assert flagged(nlu, "purpose", text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "笑死我了",
+        "热死了",
+        "今天忙死了",
+        "饿死了先吃饭",
+        "累死了刚下班",
+        "死鬼别闹",
+        "哎呀要死了我忘了还款日",
+        "要钱没有要命一条",
+    ],
+)
+def test_idioms_do_not_fire(nlu, text):
+    assert not flagged(nlu, "purpose", text), text
+
+
+def test_an_idiom_does_not_hide_a_real_sign(nlu):
+    assert flagged(nlu, "plan", "活着真是累死了")  # 累死 is masked, 活着…累 still fires
+    assert flagged(nlu, "plan", "我准备饿死自己")  # 饿死了 is an idiom, 饿死自己 is not
+
+
+def test_dev_set_recall_and_false_alarms(nlu):
+    hit, total = collections.Counter(), collections.Counter()
+    for i, (label, _cat, text) in enumerate(DEV):
+        total[label] += 1
+        hit[label] += flagged(nlu, MENUS[i % len(MENUS)], text)
+    assert total["direct"] >= 50 and total["indirect"] >= 150 and total["none"] >= 150
+    assert hit["direct"] == total["direct"]
+    assert hit["indirect"] >= 0.95 * total["indirect"]
+    assert hit["none"] <= 0.10 * total["none"]
+
+
+def test_every_distress_phrase_of_global_yaml_gets_a_category(nlu, grammars: Grammars):
+    spec = grammars.global_intents.intents["distress"]
+    for phrase in [*spec.phrases, *spec.keywords]:
+        assert category(nlu, phrase) is not None, phrase
+
+
+def test_no_test_sentence_is_pasted_into_the_lexicon(nlu):
+    lexicon = nlu._distress
+    assert lexicon is not None
+    words = {w for p in lexicon._patterns for part in p.parts for w in part.alternatives}
+    lines = {normalize(t).text for _, _, t in [*DEV, *OWN]} | {clean(t) for _, _, t in [*DEV, *OWN]}
+    pasted = sorted(w for w in words if len(w) >= SENTENCE_CHARS and w in lines)
+    assert not pasted
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("categories: {direct: {label: x, source: y, patterns: [想…]}}", "categories.direct.patterns.0: empty word"),
+        (
+            "categories: {direct: {label: x, source: y, patterns: [a//b]}}",
+            "categories.direct.patterns.0: empty alternative",
+        ),
+        ("categories: {direct: {label: x, source: y, patterns: [活着吧…累]}}", "holds a filler word"),
+        ("categories: {direct: {label: x, source: y, patterns: []}}", "field categories.direct.patterns"),
+        ("categories: {direct: {label: x, patterns: [想死]}}", "field categories.direct.source"),
+        ("categories: {direct: {label: x, source: y, patterns: [想死], weight: 1}}", "unknown field"),
+        ("categories: {Direct: {label: x, source: y, patterns: [想死]}}", "expected a lower-case name"),
+        ("gap: 0\ncategories: {direct: {label: x, source: y, patterns: [想死]}}", "field gap"),
+        ("categories: {direct: {label: x, source: y, patterns: [想死]}}\nexclude: ['[笑死']", "field exclude.0"),
+        ("categories: [1, 2]", "field categories"),
+        ("- just a list", "expected a mapping at top level"),
+    ],
+)
+def test_lexicon_errors_are_one_line_naming_file_and_field(tmp_path, yaml_text, message):
+    path = tmp_path / "distress.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(GrammarError) as e:
+        load_distress(path)
+    text = str(e.value)
+    assert text.startswith(str(path)) and message in text and "\n" not in text.strip(), text
+
+
+def test_the_shipped_lexicon_loads_with_every_category():
+    lexicon = load_distress(GRAMMARS_DIR / "distress.yaml")
+    assert tuple(lexicon.labels) == CATEGORIES
