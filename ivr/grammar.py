@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DTMF_KEYS = set("0123456789*#")
 # grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
-# regional/colloquial word forms (ivr/textnorm.py)
-NOT_MENUS = {"flow", "emotion", "synonyms"}
+# regional/colloquial word forms (ivr/textnorm.py), holidays and periods of the year (ivr/dates.py)
+NOT_MENUS = {"flow", "emotion", "synonyms", "holidays"}
 
 
 class GrammarError(ValueError):
