@@ -17,7 +17,8 @@ Rules (documented choices, weeks start on Monday):
 - 月底 → last day of this month; said on the last day itself, the next month's (这个月底 stays
   today); 下个月底 → of next month; N月底 → the next month N's last day.  月初 → 1st of next month;
   月中 → the 15th.  上旬/中旬/下旬 → the middle of those ten days: the 5th/15th/25th, of this month
-  unless already past (then next month's); 下个月中旬 → next month's; N月中旬 → the next month N's.
+  unless already past (中旬 said on the 18th → the 20th, what is left of it; after the 20th → next
+  month's 15th); 下个月中旬 → next month's; N月中旬 → the next month N's.
 - N月/N月份 with no day (明年三月份) → the 1st of the next month N, proposed (`approx`).
 - "X以后/X之后/X后/过了X" after a day → the day after X (never before X), proposed (`approx`).
 - The past is the past: 上周五/上上周五 → Friday of last week / the week before; 上周 → its Monday;

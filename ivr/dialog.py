@@ -439,7 +439,14 @@ class Dialog:
         if record and u.intent:
             self.slots[record] = Slot(u.intent, u.confidence, turn.idx)
         share = u.slots.get("share")
-        if isinstance(share, (int, float)) and 0 < share <= 1 and not u.slots.get("amount") and "amount" in rename:
+        paying_share = u.intent not in ("installment", "extension", "cannot")  # 分期半年内还清 is not a share
+        if (
+            isinstance(share, (int, float))
+            and 0 < share <= 1
+            and paying_share
+            and not u.slots.get("amount")
+            and "amount" in rename
+        ):
             # 三分之一 / 一半 / 全部 of the debt → yuan (rounded up to the yuan)
             due = min(self.case.amount, math.ceil(self.case.amount * share - 1e-6))
             self.slots[rename["amount"]] = Slot(due, u.confidence, turn.idx)

@@ -103,6 +103,7 @@ def parse_amount(text: str) -> int | None:
 
     Numerals that count months/days/people (一个月, 三天, 两个孩子) are skipped; a numeral followed by
     块/元/钱/左右/多 wins over a bare one; a bare one must be at least 10 (一下 is not money)."""
+    text = colloquial(text)
     bare: int | None = None
     for start, end, value in numerals(text):
         after = text[end:]
@@ -179,7 +180,7 @@ _SHARE_WORDS = (  # longest first
     ("一半", Fraction(1, 2)),
     ("半数", Fraction(1, 2)),
 )
-_ALL = re.compile(r"全部|全额|全款|全还|都还|还清|还完|结清|一次性|剩下的(?:都|全|一起|一次)|剩下那些都|剩余的都")
+_ALL = re.compile(r"全部|全额|全款|全还|都还(?![不没])|一次性还|剩下的(?:都|全|一起|一次)|剩下那些都|剩余的都")
 _DEFERRED = re.compile(r"剩下的.{0,4}(?:再|往后|以后|慢慢|商量|下个?月|过段|之后|分期)")
 
 
@@ -272,11 +273,12 @@ def parse_int(span: str) -> int | None:
     return int(value) if value is not None else None
 
 
-_COLLOQUIAL = (("俩", "两个"), ("仨", "三个"))
+_COLLOQUIAL = re.compile(r"([俩仨])(?=[十百千万块])|([俩仨])")
 
 
 def colloquial(text: str) -> str:
-    """俩 = 两个, 仨 = 三个 (缓个仨月 → 缓个三个月, 俩月 → 两个月): said without a measure word."""
-    for word, plain in _COLLOQUIAL:
-        text = text.replace(word, plain)
-    return text
+    """俩 = 两个, 仨 = 三个 (缓个仨月 → 缓个三个月, 俩月 → 两个月), said without a measure word;
+    before a unit they are the digit (俩千 → 两千)."""
+    return _COLLOQUIAL.sub(
+        lambda m: {"俩": "两", "仨": "三"}[m.group(1)] if m.group(1) else {"俩": "两个", "仨": "三个"}[m.group(2)], text
+    )
