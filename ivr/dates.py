@@ -305,26 +305,31 @@ def _said(text: str, name: str) -> bool:
     return False
 
 
-def _holiday(text: str, today: dt.date, table: Holidays) -> dt.date | None:
-    for period in table.periods:
-        if any(_said(text, n) for n in period.names):
-            if period.month_day:
-                return table.next(period, today)
-            ny = table.new_year_on_or_after(today, slack=max(0, period.lunar or 0))
-            return ny + dt.timedelta(days=period.lunar or 0) if ny else None
+def _holiday(text: str, today: dt.date, table: Holidays) -> tuple[dt.date, bool] | None:
+    """(day, approx): a lunar day (正月初十 is a day; 正月十五以后 the day after, approx), else a
+    period of the year (年后, 开春), else a holiday (国庆, 过了元旦) — all but a lunar day approx."""
     m = _LUNAR_DAY.search(text)
     if m and (n := parse_int(m.group(1))) and 1 <= n <= 30:
         ny = table.new_year_on_or_after(today, slack=n - 1)
-        later = 1 if _is_after(text, m.start(), m.end()) else 0
-        return ny + dt.timedelta(days=n - 1 + later) if ny else None
+        if ny is not None:
+            later = _is_after(text, m.start(), m.end())
+            return ny + dt.timedelta(days=n - 1 + (1 if later else 0)), later
+    for period in table.periods:
+        if any(_said(text, n) for n in period.names):
+            if period.month_day:
+                day = table.next(period, today)
+            else:
+                ny = table.new_year_on_or_after(today, slack=max(0, period.lunar or 0))
+                day = ny + dt.timedelta(days=period.lunar or 0) if ny else None
+            return (day, True) if day else None
     for h in table.holidays:
         for name in h.names:
             at = text.find(name)
             if at < 0:
                 continue
-            if _is_after(text, at, at + len(name)) or text[:at].endswith(("过了", "过完")):
-                return table.next(h, today, offset=h.days)
-            return table.next(h, today)
+            after = _is_after(text, at, at + len(name)) or text[:at].endswith(("过了", "过完"))
+            day = table.next(h, today, offset=h.days if after else 0)
+            return (day, True) if day else None
     return None
 
 
@@ -370,14 +375,14 @@ def read_date(text: str, now: dt.datetime | dt.date, holidays: Holidays | None =
             return after(_monday(today, weeks) + dt.timedelta(days=target), m.start(), m.end())
         return after(today + dt.timedelta(days=(target - today.weekday()) % 7), m.start(), m.end())
 
-    holiday = _holiday(text, today, table)
-    if holiday is not None:
-        return DateReading(holiday, "approx")
-    part = _month_part(text, today)
+    part = _month_part(text, today)  # a month named (三月份, 一月中旬) wins over 开春 in the same breath
     if part is not None:
         day, start, end, approx = part
         if not (approx and _PAYDAY.search(text)):  # 下个月发了工资就还: the payday decides
             return after(day, start, end, approx)
+    holiday = _holiday(text, today, table)
+    if holiday is not None:
+        return DateReading(holiday[0], "approx" if holiday[1] else None)
 
     if _PAYDAY.search(text):
         return DateReading(None, "payday")

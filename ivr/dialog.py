@@ -29,7 +29,7 @@ from ivr.events import (
 )
 from ivr.flow import Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars, cached_grammars
-from ivr.numbers import parse_amount
+from ivr.numbers import parse_amount, parse_months
 from ivr.prompts import PromptBook, spoken_date, yuan
 from ivr.textnorm import normalize
 
@@ -350,6 +350,7 @@ class Dialog:
                 amount = int((turn.caller_text or "").rstrip("#"))
             if amount:
                 self._pending = None
+                turn.slots = {**turn.slots, "amount": amount}
                 self.slots[spec.slots.get("amount", "amount")] = Slot(amount, 1.0, turn.idx)
                 return self._apply(turn, p.handler, p.intent, actions)
             p.tries += 1
@@ -358,15 +359,24 @@ class Dialog:
             self._pending = None  # still no figure: go on with the plan's own amount, no number is guessed
             return self._apply(turn, p.handler, p.intent, actions)
         # months: "可以" takes the most allowed; another count or another plan is understood as usual
-        months = u.slots.get("months") if u is not None else None
+        months = u.slots.get("months") if u is not None and u.slots.get("months") else parse_months(text)
         if isinstance(months, int) and months > p.offer and p.tries < 1:
             p.tries += 1
             return self._finish_turn(
                 turn, actions + self._ask(self.menu, prompt=f"{self.menu}.max_{p.intent}", extra={"months": p.offer})
             )
+        if isinstance(months, int) and months <= p.offer and (u is None or u.intent in (None, p.intent)):
+            # 那就十二个月吧: a count within policy for the plan on offer
+            self._pending = None
+            turn.intent, turn.slots = p.intent, {**turn.slots, "months": months}  # what this answer meant here
+            self.slots["months"] = Slot(months, u.confidence if u else 1.0, turn.idx)
+            if spec.record and p.intent:
+                self.slots[spec.record] = Slot(p.intent, 1.0, turn.idx)
+            return self._apply(turn, p.handler, p.intent, actions)
         if (u is None or u.intent is None) and text and "promise" in self.grammars.menus:
             if self.understander.understand("promise", text, self.now).intent == "accept":
                 self._pending = None
+                turn.intent, turn.slots = p.intent, {**turn.slots, "months": p.offer}
                 self.slots["months"] = Slot(p.offer, 1.0, turn.idx)
                 if spec.record and p.intent:
                     self.slots[spec.record] = Slot(p.intent, 1.0, turn.idx)

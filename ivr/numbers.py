@@ -107,8 +107,8 @@ def parse_amount(text: str) -> int | None:
     bare: int | None = None
     for start, end, value in numerals(text):
         after = text[end:]
-        if text[:start].endswith("第") or after.startswith(_NOT_MONEY_AFTER):
-            continue
+        if text[:start].endswith(("第", "初", "正月", "腊月")) or after.startswith(_NOT_MONEY_AFTER):
+            continue  # 第三, 初十, 正月十五 are not money
         if after.startswith(_MONEY_AFTER):
             return int(round(value))
         upper = _RANGE_TO.match(after)  # 一千五到两千: the middle of the range

@@ -76,7 +76,6 @@ def test_a_month_end_already_past_is_next_year() -> None:
         ("国庆后", "2027-10-08"),
         ("元旦后", "2027-01-04"),
         ("过了元旦", "2027-01-04"),
-        ("正月初十", "2027-02-15"),
         ("正月十五以后", "2027-02-21"),
         ("明年三月份", "2027-03-01"),
     ],
@@ -98,6 +97,11 @@ def test_periods_of_the_year_are_proposed(said: str, iso: str) -> None:
 def test_after_a_day_is_never_that_day_or_before(said: str, iso: str) -> None:
     r = _read(said)
     assert r.date == dt.date.fromisoformat(iso) and r.date > NOW.date() and r.hint == "approx"
+
+
+def test_a_lunar_day_is_a_day() -> None:
+    assert _read("正月初十") == DateReading(dt.date(2027, 2, 15))
+    assert _read("年后，正月初十吧") == DateReading(dt.date(2027, 2, 15))
 
 
 def test_an_explicit_day_next_to_a_holiday_is_the_day() -> None:
