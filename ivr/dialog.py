@@ -29,7 +29,9 @@ from ivr.events import (
 )
 from ivr.flow import Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars, cached_grammars
+from ivr.numbers import parse_amount, parse_months
 from ivr.prompts import PromptBook, spoken_date, yuan
+from ivr.textnorm import normalize
 
 
 @dataclass
@@ -60,6 +62,18 @@ class TurnRecord:
     @property
     def bot_text(self) -> str:
         return "".join(a.text for a in self.actions if isinstance(a, Say))
+
+
+@dataclass
+class Pending:
+    """A question the bot asked before acting on an answer: which end of an amount range
+    (`amount`), or whether the most months policy allows will do (`months`)."""
+
+    kind: str  # amount | months
+    handler: Handler
+    intent: str | None
+    offer: Any = None  # months: the most allowed; amount: [low, high]
+    tries: int = 0
 
 
 @dataclass
@@ -119,6 +133,7 @@ class Dialog:
         self._digits = ""
         self._last_ask: Say | None = None
         self._ask_override: str | None = None
+        self._pending: Pending | None = None
 
     # ---------------------------------------------------------------- public API
     def start(self) -> list[Action]:
@@ -253,9 +268,28 @@ class Dialog:
             actions += self._say("soothe")
         if intent == "repeat":
             return self._finish_turn(turn, actions + [self._last_ask] if self._last_ask else actions)
+        if self._pending is not None:
+            answered = self._answer_pending(turn, u, actions)
+            if answered is not None:
+                return answered
         problem = self._date_problem(u.slots.get("date")) if u is not None else None
+        if problem == "too_far" and f"{menu}.propose" in self.prompts:
+            # offer the latest allowed day instead of a flat refusal; "可以" takes it (accept_proposal)
+            latest = self.now.date() + dt.timedelta(days=self.flow.promise.max_days_ahead)
+            self.slots["proposed_date"] = Slot(latest.isoformat(), 1.0, turn.idx)
         if problem and f"{menu}.{problem}" in self.prompts:  # not a miss: the caller did answer
             return self._finish_turn(turn, actions + self._ask(menu, prompt=f"{menu}.{problem}"))
+        if (
+            u is not None
+            and not problem
+            and u.slots.get("date_hint") == "approx"
+            and f"{menu}.confirm_date" in self.prompts
+        ):
+            # a loose period (年后, 国庆以后) resolved to one day: read it back and ask, never set it silently
+            self.slots["proposed_date"] = Slot(u.slots["date"], u.confidence, turn.idx)
+            rest = {k: v for k, v in u.slots.items() if k not in ("date", "date_hint")}
+            self._store_slots(turn, replace(u, slots=rest), None, spec.slots)
+            return self._finish_turn(turn, actions + self._ask(menu, prompt=f"{menu}.confirm_date"))
         if problem:
             intent = None
         if u is not None and turn.asr_confidence is not None:
@@ -269,8 +303,92 @@ class Dialog:
                 return self._finish_turn(turn, actions + self._ask(menu, prompt=spec.reask))
             return self._miss(turn, actions, confused=intent == "confused")
         if u is not None:
+            held = self._hold(turn, u, handler, intent, spec.record, spec.slots)
+            if held is not None:
+                return self._finish_turn(turn, actions + held)
             self._store_slots(turn, u, spec.record, spec.slots)
         return self._apply(turn, handler, intent, actions)
+
+    # ---------------------------------------------------------------- loose amounts and months
+    def _hold(
+        self,
+        turn: TurnRecord,
+        u: Understanding,
+        handler: Handler,
+        intent: str | None,
+        record: str | None,
+        rename: dict[str, str],
+    ) -> list[Action] | None:
+        """Ask back before acting when the caller said an amount as a range (一两千: which one?) or more
+        months than policy allows (分两年: name the most allowed and offer it).  None: act now."""
+        assert self.menu is not None
+        most = self.flow.promise.max_months.get(intent or "")
+        months = u.slots.get("months")
+        if most and isinstance(months, int) and months > most and f"{self.menu}.max_{intent}" in self.prompts:
+            self._store_slots(
+                turn, replace(u, slots={k: v for k, v in u.slots.items() if k != "months"}), record, rename
+            )
+            self._pending = Pending("months", handler, intent, most)
+            return self._ask(self.menu, prompt=f"{self.menu}.max_{intent}", extra={"months": most})
+        rng = u.slots.get("amount_range")
+        if rng and "amount.which" in self.prompts:
+            self._store_slots(
+                turn, replace(u, slots={k: v for k, v in u.slots.items() if k != "amount_range"}), record, rename
+            )
+            self._pending = Pending("amount", handler, intent, list(rng))
+            return self._ask_range()
+        return None
+
+    def _ask_range(self) -> list[Action]:
+        assert self.menu is not None and self._pending is not None
+        low, high = self._pending.offer
+        return self._ask(self.menu, prompt="amount.which", extra={"low": yuan(low), "high": yuan(high)})
+
+    def _answer_pending(self, turn: TurnRecord, u: Understanding | None, actions: list[Action]) -> list[Action] | None:
+        """The answer to a pending question; None lets the turn be understood as usual."""
+        p = self._pending
+        assert p is not None and self.menu is not None
+        spec = self.flow.menus[self.menu]
+        text = normalize(turn.caller_text or "").text if turn.input_kind == "speech" else ""
+        if p.kind == "amount":
+            amount = parse_amount(text) if text else None
+            if amount is None and turn.input_kind == "dtmf" and (turn.caller_text or "").rstrip("#").isdigit():
+                amount = int((turn.caller_text or "").rstrip("#"))
+            if amount:
+                self._pending = None
+                turn.slots = {**turn.slots, "amount": amount}
+                self.slots[spec.slots.get("amount", "amount")] = Slot(amount, 1.0, turn.idx)
+                return self._apply(turn, p.handler, p.intent, actions)
+            p.tries += 1
+            if p.tries < 2:
+                return self._finish_turn(turn, actions + self._ask_range())
+            self._pending = None  # still no figure: go on with the plan's own amount, no number is guessed
+            return self._apply(turn, p.handler, p.intent, actions)
+        # months: "可以" takes the most allowed; another count or another plan is understood as usual
+        months = u.slots.get("months") if u is not None and u.slots.get("months") else parse_months(text)
+        if isinstance(months, int) and months > p.offer and p.tries < 1:
+            p.tries += 1
+            return self._finish_turn(
+                turn, actions + self._ask(self.menu, prompt=f"{self.menu}.max_{p.intent}", extra={"months": p.offer})
+            )
+        if isinstance(months, int) and months <= p.offer and (u is None or u.intent in (None, p.intent)):
+            # 那就十二个月吧: a count within policy for the plan on offer
+            self._pending = None
+            turn.intent, turn.slots = p.intent, {**turn.slots, "months": months}  # what this answer meant here
+            self.slots["months"] = Slot(months, u.confidence if u else 1.0, turn.idx)
+            if spec.record and p.intent:
+                self.slots[spec.record] = Slot(p.intent, 1.0, turn.idx)
+            return self._apply(turn, p.handler, p.intent, actions)
+        if (u is None or u.intent is None) and text and "promise" in self.grammars.menus:
+            if self.understander.understand("promise", text, self.now).intent == "accept":
+                self._pending = None
+                turn.intent, turn.slots = p.intent, {**turn.slots, "months": p.offer}
+                self.slots["months"] = Slot(p.offer, 1.0, turn.idx)
+                if spec.record and p.intent:
+                    self.slots[spec.record] = Slot(p.intent, 1.0, turn.idx)
+                return self._apply(turn, p.handler, p.intent, actions)
+        self._pending = None
+        return None
 
     def _date_problem(self, value: Any) -> str | None:
         """Why a date cannot be promised ("past", "too_far": the suffix of the prompt to ask again)."""
@@ -336,6 +454,18 @@ class Dialog:
     def _store_slots(self, turn: TurnRecord, u: Understanding, record: str | None, rename: dict[str, str]) -> None:
         if record and u.intent:
             self.slots[record] = Slot(u.intent, u.confidence, turn.idx)
+        share = u.slots.get("share")
+        paying_share = u.intent not in ("installment", "extension", "cannot")  # 分期半年内还清 is not a share
+        if (
+            isinstance(share, (int, float))
+            and 0 < share <= 1
+            and paying_share
+            and not u.slots.get("amount")
+            and "amount" in rename
+        ):
+            # 三分之一 / 一半 / 全部 of the debt → yuan (rounded up to the yuan)
+            due = min(self.case.amount, math.ceil(self.case.amount * share - 1e-6))
+            self.slots[rename["amount"]] = Slot(due, u.confidence, turn.idx)
         for name, value in u.slots.items():
             if value is None:
                 continue
@@ -420,9 +550,9 @@ class Dialog:
                 return opt.prompt
         raise AssertionError(f"menu {menu}: no ask option matched")  # flow check guarantees a fallback
 
-    def _ask(self, menu: str, prompt: str | None = None) -> list[Action]:
+    def _ask(self, menu: str, prompt: str | None = None, extra: dict[str, Any] | None = None) -> list[Action]:
         pid = prompt or self._ask_prompt(menu)
-        said = self._say(pid)
+        said = self._say(pid, extra)
         if not said:
             return []
         ask = replace(said[0], menu=menu)
@@ -434,7 +564,7 @@ class Dialog:
         self.slots["proposed_date"] = Slot(day.isoformat(), 1.0, len(self.turns))
         return self._ask(menu, prompt=f"{menu}.propose")
 
-    def _say(self, prompt_id: str) -> list[Action]:
+    def _say(self, prompt_id: str, extra: dict[str, Any] | None = None) -> list[Action]:
         """Render a prompt with a variant not yet said this call; lines in `no_repeat` are skipped
         once every variant has been used rather than repeated."""
         fresh = self.prompts.fresh_variants(prompt_id, self.said)
@@ -444,7 +574,7 @@ class Dialog:
             fresh = list(range(len(self.prompts.spec(prompt_id).variants)))
         variant = self.rng.choice(fresh)
         self.said.add(f"{prompt_id}.{variant}")
-        return [self.prompts.render(prompt_id, self._context(), variant=variant)]
+        return [self.prompts.render(prompt_id, {**self._context(), **(extra or {})}, variant=variant)]
 
     def dynamic_pieces(self) -> set[tuple[str, float]]:
         """Case-dependent prompt pieces this call may say (see PromptBook.dynamic_pieces)."""
@@ -463,7 +593,9 @@ class Dialog:
             ctx["months"] = self._months()
             ctx["plan"] = self.plan_label()
             ctx["amount"] = yuan(self._payment_amount())
-        date = self.slots.get("promise_date") or self.slots.get("proposed_date")
+        # the newer of the promise and a proposal (a too-far date answered with the latest allowed day)
+        dates = [d for d in (self.slots.get("promise_date"), self.slots.get("proposed_date")) if d is not None]
+        date = max(dates, key=lambda d: d.turn) if dates else None
         if date is not None:
             ctx["date"] = spoken_date(dt.date.fromisoformat(str(date.value)))
         return ctx

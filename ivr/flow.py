@@ -100,6 +100,8 @@ class PromisePolicy(_Strict):
     propose_in_days: int = 7
     default_months: int = 3
     max_days_ahead: int = 90
+    # most months per plan (installment: 12): beyond it the bot names the most allowed and offers it
+    max_months: dict[str, int] = Field(default_factory=dict)
 
 
 class Wording(_Strict):

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DTMF_KEYS = set("0123456789*#")
 # grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
-# regional/colloquial word forms (ivr/textnorm.py), signs of suicide risk (ivr/distress.py)
-NOT_MENUS = {"flow", "emotion", "synonyms", "distress"}
+# regional/colloquial word forms (ivr/textnorm.py), signs of suicide risk (ivr/distress.py),
+# holidays and periods of the year (ivr/dates.py)
+NOT_MENUS = {"flow", "emotion", "synonyms", "distress", "holidays"}
 
 
 class GrammarError(ValueError):

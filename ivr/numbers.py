@@ -9,6 +9,7 @@ cleaned by `textnorm.clean` (no spaces, simplified, half-width digits).
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 import cn2an
 
@@ -102,11 +103,12 @@ def parse_amount(text: str) -> int | None:
 
     Numerals that count months/days/people (一个月, 三天, 两个孩子) are skipped; a numeral followed by
     块/元/钱/左右/多 wins over a bare one; a bare one must be at least 10 (一下 is not money)."""
+    text = colloquial(text)
     bare: int | None = None
     for start, end, value in numerals(text):
         after = text[end:]
-        if text[:start].endswith("第") or after.startswith(_NOT_MONEY_AFTER):
-            continue
+        if text[:start].endswith(("第", "初", "正月", "腊月")) or after.startswith(_NOT_MONEY_AFTER):
+            continue  # 第三, 初十, 正月十五 are not money
         if after.startswith(_MONEY_AFTER):
             return int(round(value))
         upper = _RANGE_TO.match(after)  # 一千五到两千: the middle of the range
@@ -118,28 +120,133 @@ def parse_amount(text: str) -> int | None:
 
 
 _MONTHS = re.compile(r"([0-9零一二两三四五六七八九十百]+)个?(?:月|期)|分([0-9零一二两三四五六七八九十]+)次")
+_INSTALMENTS = re.compile(r"([0-9零一二两三四五六七八九十百]+)期")
 _SPLIT_INTO = re.compile(r"分([0-9零一二两三四五六七八九十]+)(.)")
 _YEARS = re.compile(r"([0-9一二两三四五六七八九十]+)年(半)?")
+# 一个月两千五 / 每个月还一千: a per-month payment, not a number of months
+_PER_MONTH = re.compile(r"^(?:还|给|交|付|打|能还|就还)?(?:个)?(?=[0-9零一二两三四五六七八九十百千万])")
+
+
+def _per_month(after: str) -> bool:
+    """True when what follows 一个月 is money (一个月两千五): a rate, not a count of months."""
+    m = _PER_MONTH.match(after)
+    if m is None:
+        return False
+    n = NUMERAL.match(after, m.end())
+    return n is not None and not after[n.end() :].startswith(_NOT_MONEY_AFTER)
 
 
 def parse_months(text: str) -> int | None:
     """Instalment count / extension length in months: 分十二期 → 12, 六个月 → 6, 半年 → 6, 一年半 → 18,
-    and 分六其 → 6 (ASR wrote a homophone of 期 after 分 + number)."""
-    m = _MONTHS.search(text)
-    if m:
+    分一年 → 12, 缓个仨月 → 3, and 分六其 → 6 (ASR wrote a homophone of 期 after 分 + number).
+
+    A count of instalments (期) wins over months; 一个月两千五 / 每个月 is a rate, not a count."""
+    text = colloquial(text)
+    m = _INSTALMENTS.search(text)
+    if m and not text[: m.start()].endswith("第") and (value := numeral_value(m.group(1))):
+        return int(value)
+    found: list[tuple[int, int]] = []  # (position, months)
+    for m in _MONTHS.finditer(text):
         value = numeral_value(m.group(1) or m.group(2))
-        if value:
-            return int(value)
+        if not value:
+            continue
+        if m.group(1) and (text[: m.start()].endswith("每") or (value == 1 and _per_month(text[m.end() :]))):
+            continue
+        found.append((m.start(), int(value)))
     for m in _SPLIT_INTO.finditer(text):
         if sound_char(m.group(2)) == sound_char("期") and (value := numeral_value(m.group(1))):
-            return int(value)
-    m = _YEARS.search(text)
-    if m:
+            found.append((m.start(), int(value)))
+    for m in _YEARS.finditer(text):
         value = numeral_value(m.group(1))
-        if value:
-            return int(value * 12) + (6 if m.group(2) else 0)
+        if value and not text[: m.start()].endswith(("明", "去", "今", "前", "后")):
+            found.append((m.start(), int(value * 12) + (6 if m.group(2) else 0)))
+    if found:
+        return min(found)[1]
     if "半年" in text:
         return 6
+    return None
+
+
+# ---------------------------------------------------------------- shares of the debt and ranges
+
+_FRACTION = re.compile(r"([0-9零一二两三四五六七八九十]+|百)分之([0-9零一二两三四五六七八九十]+)")
+_TENTHS = re.compile(r"([一二两三四五六七八九])成")
+_SHARE_WORDS = (  # longest first
+    ("一小半", Fraction(1, 3)),
+    ("一大半", Fraction(2, 3)),
+    ("一多半", Fraction(2, 3)),
+    ("大半", Fraction(2, 3)),
+    ("小半", Fraction(1, 3)),
+    ("一半", Fraction(1, 2)),
+    ("半数", Fraction(1, 2)),
+)
+_ALL = re.compile(r"全部|全额|全款|全还|都还(?![不没])|一次性还|剩下的(?:都|全|一起|一次)|剩下那些都|剩余的都")
+_DEFERRED = re.compile(r"剩下的.{0,4}(?:再|往后|以后|慢慢|商量|下个?月|过段|之后|分期)")
+
+
+def parse_share(text: str) -> Fraction | None:
+    """The share of the debt a caller offers, said as a fraction: 三分之一 → 1/3, 一半 → 1/2,
+    一小半 → 1/3, 大半/一多半 → 2/3, 三成 → 3/10, 百分之三十 → 3/10; 全部/都还了/剩下的都还 → 1.
+    (剩下的再商量 is the rest left for later, not everything.)"""
+    text = colloquial(text)
+    for _start, _end, share in _fractions(text):
+        return share
+    for word, share in _SHARE_WORDS:
+        if word in text:
+            return share
+    m = _TENTHS.search(text)
+    if m and not text[m.end() : m.end() + 1] == "功":  # 八成 as "probably" is said before a verb, rarely alone
+        return Fraction(_DIGIT_VALUE[m.group(1)], 10)
+    if _ALL.search(text) and not _DEFERRED.search(text):
+        return Fraction(1)
+    return None
+
+
+def _fractions(text: str) -> list[tuple[int, int, Fraction]]:
+    """(start, end, share) of each N分之M; M is the longest numeral not above N (三分之一三千 is
+    1/3 then 三千, 百分之三十 is 3/10)."""
+    out = []
+    for m in _FRACTION.finditer(text):
+        whole = 100 if m.group(1) == "百" else numeral_value(m.group(1))
+        digits = m.group(2)
+        for k in range(len(digits), 0, -1):
+            part = numeral_value(digits[:k])
+            if whole and part and 0 < part <= whole:
+                out.append((m.start(), m.start(2) + k, Fraction(int(part), int(whole))))
+                break
+    return out
+
+
+def without_shares(text: str) -> str:
+    """The text with fractions blanked out: the 一 of 三分之一 is not the start of 一三千."""
+    for start, end, _ in reversed(_fractions(text)):
+        text = text[:start] + "、" + text[end:]
+    return text
+
+
+# 一两千, 三五百, 两三千块: two small digits before a unit are a range the caller did not settle
+_LOOSE_RANGE = re.compile(r"^([一二两三四五六七八])([二两三四五六七八九])([十百千万])$")
+
+
+def parse_amount_range(text: str) -> tuple[int, int] | None:
+    """A money range said loosely (一两千 → (1000, 2000), 三五百 → (300, 500), 一千到两千), or None.
+    Used where the figure is what the caller will pay: the bot asks which, never picks one."""
+    text = without_shares(colloquial(text))
+    for m in NUMERAL.finditer(text):
+        span, after = m.group(), text[m.end() :]
+        if after.startswith(_NOT_MONEY_AFTER) or text[: m.start()].endswith("第"):
+            continue
+        r = _LOOSE_RANGE.match(span)
+        if r:
+            low, high = _DIGIT_VALUE[r.group(1)], _DIGIT_VALUE[r.group(2)]
+            if 0 < high - low <= 2:
+                unit = _UNIT_VALUE[r.group(3)]
+                return low * unit, high * unit
+        upper = _RANGE_TO.match(after)
+        if upper:
+            low_v, high_v = numeral_value(span), numeral_value(upper.group(1))
+            if low_v is not None and high_v is not None and high_v > low_v >= 10:
+                return int(low_v), int(high_v)
     return None
 
 
@@ -164,3 +271,14 @@ def mask_numerals(text: str) -> tuple[str, list[tuple[int, int]]]:
 def parse_int(span: str) -> int | None:
     value = numeral_value(span)
     return int(value) if value is not None else None
+
+
+_COLLOQUIAL = re.compile(r"([俩仨])(?=[十百千万块])|([俩仨])")
+
+
+def colloquial(text: str) -> str:
+    """俩 = 两个, 仨 = 三个 (缓个仨月 → 缓个三个月, 俩月 → 两个月), said without a measure word;
+    before a unit they are the digit (俩千 → 两千)."""
+    return _COLLOQUIAL.sub(
+        lambda m: {"俩": "两", "仨": "三"}[m.group(1)] if m.group(1) else {"俩": "两个", "仨": "三个"}[m.group(2)], text
+    )

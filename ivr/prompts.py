@@ -22,7 +22,8 @@ from ivr.datafile import read_yaml, validate
 from ivr.events import PromptSegment, Say
 
 # Placeholders a prompt may use; the dialog fills them from the case and the slots heard so far.
-PLACEHOLDERS = frozenset({"name", "amount", "days", "date", "months", "company", "phone", "plan"})
+# {low}/{high}: the two ends of an amount said as a range (一两千), asked back (amount.which).
+PLACEHOLDERS = frozenset({"name", "amount", "days", "date", "months", "company", "phone", "plan", "low", "high"})
 WEEKDAYS = "一二三四五六日"
 
 
@@ -36,8 +37,9 @@ def yuan(amount: int | float) -> str:
 
 
 def spoken_date(day: dt.date) -> str:
-    """12月1日星期二: month/day plus the weekday, so the caller can check it against a calendar."""
-    return f"{day.month}月{day.day}日星期{WEEKDAYS[day.weekday()]}"
+    """12月10日，星期四: month/day plus the weekday (after a pause), so the caller can check it
+    against a calendar.  Prompts put {date} at the end of a clause (还款日定在{date}，...)."""
+    return f"{day.month}月{day.day}日，星期{WEEKDAYS[day.weekday()]}"
 
 
 class PromptSpec(BaseModel):

@@ -33,12 +33,20 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ivr.dates import nearest_month_day, parse_date
+from ivr.dates import nearest_month_day, read_date
 from ivr.distress import DistressLexicon, load_distress
 from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, GrammarError, Grammars, IntentSpec, MenuSpec, cached_grammars
-from ivr.numbers import NUMERAL, mask_numerals, parse_amount, parse_months
+from ivr.numbers import (
+    NUMERAL,
+    mask_numerals,
+    parse_amount,
+    parse_amount_range,
+    parse_months,
+    parse_share,
+    without_shares,
+)
 from ivr.segment import Words, is_word, words
 from ivr.textnorm import NEGATORS, Normalized, Synonyms, cached_synonyms, negated, normalize, sound_key
 
@@ -382,16 +390,20 @@ class Understander:
                 return "expenses", min(0.98, max(best, SLOT_CONFIDENCE) + 0.03 * (len(cats) - 1)), {"categories": cats}
             scores = {n: s for n, s in scores.items() if n not in CATEGORIES}
         if answer == "date":
-            when = parse_date(t, now)
-            amount = parse_amount(t) if "amount" in spec.slots else None
-            slots: dict[str, Any] = {"amount": amount} if amount else {}
-            if when is not None:
+            reading = read_date(t, now)
+            slots: dict[str, Any] = payment_slots(t) if "amount" in spec.slots else {}
+            if reading.date is not None:
+                hint = {"date_hint": reading.hint} if reading.hint else {}
                 return (
                     "date",
                     max(SLOT_CONFIDENCE, scores.get("date", _Score()).score),
-                    {"date": when.isoformat(), **slots},
+                    {"date": reading.date.isoformat(), **hint, **slots},
                 )
-            scores = {n: s for n, s in scores.items() if n != "date"}
+            if reading.hint in spec.intents:  # payday: the dialog asks which day that is
+                return reading.hint, SLOT_CONFIDENCE, {"date_hint": reading.hint, **slots}
+            if reading.hint == "soon" and "unknown" in spec.intents:  # 过几天: the dialog proposes a day
+                return "unknown", SLOT_CONFIDENCE, {"date_hint": "soon", **slots}
+            scores = {n: s for n, s in scores.items() if n not in ("date", "payday")}
             name, score = _best(scores)
             if name and score >= ACCEPT:
                 return name, _calibrated(scores, name, score), slots
@@ -404,13 +416,15 @@ class Understander:
                 return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
             scores = {n: s for n, s in scores.items() if n != "amount"}
         name, score = _best(scores)
+        paying = payment_slots(t) if "amount" in spec.slots else {}
+        if (name is None or score < ACCEPT) and "share" in paying and {"full", "partial"} <= set(spec.intents):
+            # 全还 / 都还了 → full, 三分之一 / 一半 → partial, when no phrase decided
+            name, score = ("full" if paying["share"] >= 1 else "partial"), SLOT_CONFIDENCE
+            scores = {**scores, name: _Score(score=score)}
         if name is None or score < ACCEPT:
             return None, score, {}
         # the slots the menu declares, whatever the intent (宽限两个月 → months=2 with extension)
-        found = {
-            "months": parse_months(t) if "months" in spec.slots else None,
-            "amount": parse_amount(t) if "amount" in spec.slots else None,
-        }
+        found = {"months": parse_months(t) if "months" in spec.slots else None, **paying}
         return name, _calibrated(scores, name, score), {k: v for k, v in found.items() if v}
 
     # ------------------------------------------------------------------ keys
@@ -444,6 +458,20 @@ class Understander:
         if key in key_map:
             return replace(base, intent=key_map[key], confidence=1.0)
         return base
+
+
+def payment_slots(text: str) -> dict[str, Any]:
+    """What the caller will pay, from a cleaned answer: `amount` (yuan), or `amount_range` [low, high]
+    when it was said loosely (一两千: the dialog asks which), or `share` of the debt (三分之一 → 0.3333,
+    全部 → 1.0; the dialog turns it into yuan with the case amount).  A figure said wins over a share."""
+    rng = parse_amount_range(text)
+    if rng is not None:
+        return {"amount_range": list(rng)}
+    amount = parse_amount(without_shares(text))
+    if amount:
+        return {"amount": amount}
+    share = parse_share(text)
+    return {"share": round(float(share), 4)} if share is not None else {}
 
 
 def _mmdd(digits: str, now: dt.datetime) -> dt.date | None:

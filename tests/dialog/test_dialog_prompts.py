@@ -16,7 +16,7 @@ CONTEXT = {
     "name": "张伟",
     "amount": "三千五百元",
     "days": 30,
-    "date": "12月1日星期二",
+    "date": "12月1日，星期二",
     "months": 3,
     "company": "安信消费金融",
     "phone": "400-800-1234",
@@ -34,7 +34,7 @@ def test_money_and_dates_are_spoken_in_chinese():
 
     assert yuan(3500) == "三千五百元"
     assert yuan(12000) == "一万二千元"
-    assert spoken_date(dt.date(2026, 12, 1)) == "12月1日星期二"
+    assert spoken_date(dt.date(2026, 12, 1)) == "12月1日，星期二"  # the weekday after a pause
 
 
 def test_every_prompt_text_is_free_of_forbidden_words(book: PromptBook):
