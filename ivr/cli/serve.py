@@ -1,5 +1,5 @@
 """`ivr serve`: SIP worker processes + console/API (with the WebSocket media route) + optional
-Asterisk AudioSocket listener, in one command (SPEC.md §4)."""
+Asterisk AudioSocket listener, in one command (README "Telephony", docs/telephony.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from ivr.cli import fail
+from ivr.cli.common import fail
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +47,7 @@ def serve(
     from ivr.case import CaseError
     from ivr.casebook import CaseBookError, case_source
     from ivr.settings import load_settings
-    from ivr.transports.sip import parse_hostport
+    from ivr.wiring import parse_hostport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if no_media and audiosocket:
@@ -72,7 +72,7 @@ def serve(
     worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
     pool = None
     if not no_sip:
-        from ivr.transports.sip_pool import SipPool
+        from ivr.transports.sip.pool import SipPool
 
         try:  # each worker's RTP range (sip_rtp_base/sip_rtp_span) is checked before anything starts
             pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args)
@@ -88,9 +88,9 @@ async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bo
 
     from ivr.store import Store
     from ivr.transports.audiosocket import AudioSocketServer
-    from ivr.transports.engine_factory import real_engine_factory
     from ivr.transports.websocket import media_router
     from ivr.web.app import create_app
+    from ivr.wiring import engine_factory
 
     log = logging.getLogger("ivr.serve")
     store = Store(settings.database_url)
@@ -100,7 +100,7 @@ async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bo
     if pool:
         pool.start()  # workers load their own model while this process loads its own
     if media:  # the engine (grammars, prompts, the Vosk model) only where calls are served
-        factory = await asyncio.to_thread(real_engine_factory, settings, store, None, None, source)
+        factory = await asyncio.to_thread(engine_factory, settings, store, cases=source)
         app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
     audio_socket = None
     if as_addr:
