@@ -343,4 +343,4 @@ def load_factory(
 
         return engine_factory(settings, cases=case_source(case_file, cases_path))
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)(settings)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)(settings)

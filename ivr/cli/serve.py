@@ -7,11 +7,16 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from ivr.cli.common import fail
+
+if TYPE_CHECKING:
+    from ivr.casebook import CaseSource
+    from ivr.settings import Settings
+    from ivr.transports.sip.pool import SipPool
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +50,7 @@ def serve(
 ) -> None:
     """Answer calls: SIP, AudioSocket and WebSocket media, plus the supervisor console."""
     from ivr.case import CaseError
-    from ivr.casebook import CaseBookError, case_source
+    from ivr.casebook import CaseBookError, LiveCaseBook, case_source
     from ivr.settings import load_settings
     from ivr.wiring import parse_hostport
 
@@ -78,12 +83,20 @@ def serve(
             pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args)
         except ValueError as e:
             raise fail(str(e)) from None
-    if cases:
+    if isinstance(source, LiveCaseBook):
         logging.getLogger("ivr.serve").info("case book %s: %d cases", cases, len(source.book.cases))
     asyncio.run(_serve(settings, pool, sip_addr, http_addr, as_addr, source, not no_media))
 
 
-async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bool = True) -> None:  # type: ignore[no-untyped-def]
+async def _serve(
+    settings: Settings,
+    pool: SipPool | None,
+    sip_addr: tuple[str, int],
+    http_addr: tuple[str, int],
+    as_addr: tuple[str, int] | None,
+    source: CaseSource,
+    media: bool = True,
+) -> None:
     import uvicorn
 
     from ivr.store import Store

@@ -268,6 +268,7 @@ class SipServer:
         call.ringing_since = time.monotonic()
         info = call.getInfo()
         invite = prm.rdata.wholeMsg
+        pj_id: int = prm.callId
         ctx = CallContext(
             transport="sip",
             rate=self.cfg.rate,
@@ -275,8 +276,8 @@ class SipServer:
             worker=self.worker,
             case_ref=sip_message.case_ref(invite),  # which case the dialer placed this call for
             called_number=sip_message.request_user(invite),
-            on_transfer=lambda t, c=prm.callId: self.post(Refer(c, t)),
-            on_hangup=lambda outcome, c=prm.callId: self.post(Bye(c, outcome)),
+            on_transfer=lambda t: self.post(Refer(pj_id, t)),
+            on_hangup=lambda outcome: self.post(Bye(pj_id, outcome)),
         )
         try:
             call.media = MediaCall(ctx, self.engine_factory, self.cfg.recordings_dir, self.store)
@@ -287,11 +288,11 @@ class SipServer:
             return
         log.info("sip: call %s from %s (%s) ringing", ctx.call_id, info.remoteUri, src)
 
-        def started(in_time: bool, c: int = prm.callId) -> None:
+        def started(in_time: bool) -> None:
             # answer from the owner thread once the engine has stored the call row; not in time:
             # `_tick` refuses the call with 503 and the balancer fails it over
             if in_time:
-                self.post(Answer(c))
+                self.post(Answer(pj_id))
 
         when_started(call.media.engine, started, self.cfg.answer_timeout_s)
 

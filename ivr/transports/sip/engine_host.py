@@ -298,16 +298,17 @@ def _handle(
     match msg:
         case Open(call_id):
             ctx = msg.context()
-            ctx.on_transfer = lambda t, c=call_id: send(Transferring(c, t))
-            ctx.on_hangup = lambda outcome, c=call_id: send(Ended(c, outcome))
-            engine = engines[call_id] = factory(ctx)
+            ctx.on_transfer = lambda t: send(Transferring(call_id, t))
+            ctx.on_hangup = lambda outcome: send(Ended(call_id, outcome))
+            engines[call_id] = built = factory(ctx)
             # answer once the call row is stored (Engine.started), without blocking this loop;
             # after OPEN_WAIT_S anyway (a slow database must not leave the caller ringing)
-            when_started(engine, lambda _in_time, c=call_id: send(Opened(c)), OPEN_WAIT_S)
+            when_started(built, lambda _in_time: send(Opened(call_id)), OPEN_WAIT_S)
         case Pull(call_id, n_bytes):
-            engine = engines.get(call_id)
             replies.append(
-                Audio(call_id, exact_frame(engine.pull_audio(n_bytes), n_bytes) if engine else bytes(n_bytes))
+                Audio(call_id, exact_frame(engine.pull_audio(n_bytes), n_bytes))
+                if (engine := engines.get(call_id))
+                else Audio(call_id, bytes(n_bytes))
             )
         case Push(call_id, pcm):
             if engine := engines.get(call_id):
