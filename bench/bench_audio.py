@@ -98,7 +98,8 @@ def bench_calls() -> None:
     from ivr.grammar import load_grammars
     from ivr.settings import load_settings
     from ivr.store import Store
-    from ivr.transports.wavfile import resources_for, simulate
+    from ivr.transports.wavfile import simulate
+    from ivr.wiring import wiring_for
 
     print("\n## 2-3. WAV transport: end of caller turn → first prompt byte, CPU per call-second")
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,7 +111,7 @@ def bench_calls() -> None:
             capture_output=True,
             env={**os.environ, "IVR_DATA_DIR": tmp},
         )
-        res = resources_for(settings)
+        _ = wiring_for(settings).resources  # model and prompt audio loaded before the first timed call
         store = Store(settings.database_url)
         speech = {
             n: read_wav(SPEECH / "tts_zh" / f"{n}.wav").pcm for n in ("opening_confirm", "purpose_ack", "income_salary")
@@ -142,7 +143,6 @@ def bench_calls() -> None:
                 settings=settings,
                 store=store,
                 seed=call,
-                resources=res,
             )
             cpu_s += time.process_time() - c0
             call_s += rep["duration_s"]

@@ -61,7 +61,7 @@ def _start_worker(
         [
             sys.executable,
             "-m",
-            "ivr.transports.sip_worker",
+            "ivr.transports.sip.worker",
             "--listen",
             f"127.0.0.1:{port}",
             "--ready-file",

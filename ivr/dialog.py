@@ -28,7 +28,7 @@ from ivr.events import (
     Understanding,
 )
 from ivr.flow import Condition, Flow, Handler, load_flow
-from ivr.grammar import Grammars, cached_grammars
+from ivr.grammar import Grammars
 from ivr.numbers import parse_amount, parse_months
 from ivr.prompts import PromptBook, spoken_date, yuan
 from ivr.textnorm import normalize
@@ -617,17 +617,3 @@ class Dialog:
             return math.ceil(self.case.amount / self._months())
         share = self.flow.plan_share.get(plan, 1.0)
         return min(self.case.amount, int(math.ceil(self.case.amount * share / 100.0) * 100))
-
-
-def default_dialog(case: Case | None = None, now: dt.datetime | None = None, seed: int | None = None) -> Dialog:
-    """A dialog on the configured grammars and prompts (what the CLI and the engine use)."""
-    from ivr.settings import default_settings
-
-    settings = default_settings()
-    return Dialog(
-        case or Case(),
-        cached_grammars(str(settings.grammars_dir)),
-        PromptBook.load(settings.prompts_dir),
-        now or dt.datetime.now(),
-        seed=seed,
-    )

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ivr.codec import to_int16
+from ivr.events import DTMF_DIGITS as DIGITS
 
 ROWS = (697.0, 770.0, 852.0, 941.0)
 COLS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = ("123A", "456B", "789C", "*0#D")
-DIGITS = "0123456789*#"
 
 WINDOW_MS = 20  # analysis window (frequency resolution ~50 Hz separates the rows)
 HOP_MS = 10

@@ -28,19 +28,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ivr import metrics
 from ivr.asr import CallRecognizer
 from ivr.dtmf import DIGITS
 from ivr.events import Action, CallerInput, Hangup, Transfer
-from ivr.grammar import GrammarError, Grammars
 from ivr.listener import CallerTurn, Listener, listen_rate
 from ivr.player import ControlDue, FirstAudio, Player, PromptPlayed
-from ivr.tts import PromptAudio
-from ivr.vad import EndpointTiming
+
+if TYPE_CHECKING:
+    from ivr.wiring import EngineResources  # built by the wiring module, which imports this one
 
 log = logging.getLogger(__name__)
 
@@ -80,70 +79,6 @@ class FastClock:
 
     def sleep(self, seconds: float) -> None:
         self._t += max(0.0, seconds)
-
-
-# ---------------------------------------------------------------- shared per-process resources
-
-
-@dataclass
-class EngineResources:
-    """What every call shares: grammars, prompt audio caches, the loaded Vosk model (or None)."""
-
-    grammars: Grammars
-    prompt_audio: PromptAudio
-    model: Any = None  # vosk.Model; None → every utterance is a no-match (no ASR)
-    _timings: dict[str, EndpointTiming] = field(default_factory=dict)
-    _book: Any = None
-
-    @classmethod
-    def load(cls, settings: Any, lang: str = "zh-CN", with_asr: bool = True) -> EngineResources:
-        from ivr.grammar import cached_grammars
-        from ivr.models import find_model, load_model
-
-        model_path = find_model(lang, settings) if with_asr else None
-        if with_asr and model_path is None:
-            log.warning("no Vosk model for %s: speech will be treated as not understood (DTMF still works)", lang)
-        res = cls(
-            grammars=cached_grammars(str(settings.grammars_dir)),
-            prompt_audio=PromptAudio(Path(settings.prompts_dir), settings.cache_dir),
-            model=load_model(model_path) if model_path else None,
-        )
-        if res.model is not None:  # vocabulary check of every menu now (logged), not mid-call
-            from ivr.asr import compile_grammar
-
-            for menu in res.grammars.menus:
-                compile_grammar(res.model, res.grammars.phrase_intents(menu))
-        return res
-
-    def prompt_book(self):  # -> PromptBook (loaded once; prompts.yaml is read-only at run time)
-        if self._book is None:
-            from ivr.prompts import PromptBook
-
-            self._book = PromptBook.load(self.prompt_audio.recordings.parent)
-        return self._book
-
-    def timing(self, menu: str | None) -> EndpointTiming:
-        key = menu or ""
-        if key not in self._timings:
-            try:
-                t = self.grammars.menu(menu).timing if menu else None
-            except GrammarError:
-                t = None
-            self._timings[key] = (
-                EndpointTiming(t.end_silence_ms, t.no_input_ms, t.max_speech_ms, t.complete_silence_ms)
-                if t
-                else EndpointTiming()
-            )
-        return self._timings[key]
-
-    def phrases(self, menu: str | None) -> dict[str, str | None] | None:
-        """The menu's recogniser phrases with their intents (ivr/asr.py: finished answers)."""
-        if not menu:
-            return None
-        try:
-            return self.grammars.phrase_intents(menu)
-        except GrammarError:
-            return None
 
 
 # ---------------------------------------------------------------- the session, as the engine sees it
@@ -454,31 +389,3 @@ class CallEngine(Generic[SessionT]):
             log.exception("session.end failed")
         self.finished.set()
         self.on_hangup(outcome)
-
-
-def new_call(
-    store: Any,
-    resources: EngineResources,
-    rate: int,
-    *,
-    transport: str,
-    case: Any = None,
-    now: Any = None,
-    call_id: str | None = None,
-    caller_number: str | None = None,
-    worker: str | None = None,
-    seed: int | None = None,
-    **callbacks: Any,
-) -> CallEngine:
-    """A CallSession on the configured dialog, wrapped in an engine (what transports call)."""
-    import datetime as dt
-
-    from ivr.case import Case
-    from ivr.dialog import Dialog
-    from ivr.session import CallSession
-
-    dialog = Dialog(case or Case(), resources.grammars, resources.prompt_book(), now or dt.datetime.now(), seed=seed)
-    session = CallSession(
-        store, dialog, call_id=call_id, transport=transport, caller_number=caller_number, worker=worker
-    )
-    return CallEngine(session, resources, rate, **callbacks)

@@ -33,7 +33,7 @@ class Hypothesis:
 
 @dataclass(frozen=True)
 class Understanding:
-    """Intent of one caller turn at one menu (SPEC.md §3 `ivr understand`)."""
+    """Intent of one caller turn at one menu (`ivr understand --json`, docs/understanding.md)."""
 
     menu: str
     intent: str | None  # None = no match
@@ -41,7 +41,7 @@ class Understanding:
     confidence: float = 0.0
     emotion: float = 0.0  # lexical emotion score 0..1 (anger/abuse/annoyance)
     cues: tuple[str, ...] = ()  # lexical cue labels that fired, e.g. ("anger", "stop_calling")
-    is_global: bool = False  # the intent is one of the global intents of SPEC.md §1
+    is_global: bool = False  # the intent is one of the global intents (grammars/global.yaml)
     text: str = ""  # normalised text the decision was made on
 
     def as_json(self) -> dict[str, Any]:
@@ -64,9 +64,20 @@ class Speech:
     words: tuple[Word, ...] = ()
 
 
+# The keypad keys a caller can press, the only DTMF alphabet of the project (A-D are never used):
+# the detector, the transports, grammar files and text scripts all check against it.
+DTMF_DIGITS = "0123456789*#"
+DTMF_KEYS = frozenset(DTMF_DIGITS)
+
+
+def is_dtmf_key(key: str) -> bool:
+    """`key` is exactly one keypad key."""
+    return key in DTMF_KEYS
+
+
 @dataclass(frozen=True)
 class Dtmf:
-    digit: str  # one of 0-9 * #
+    digit: str  # one of DTMF_DIGITS
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ class Say:
 
 @dataclass(frozen=True)
 class Transfer:
-    reason: str  # SPEC.md §2 escalation reason
+    reason: str  # escalation reason: flow.yaml `escalate:` values (ivr/flow.py REASONS)
     escalation_id: int | None = None  # set once the record is committed
 
 

@@ -16,7 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DTMF_KEYS = set("0123456789*#")
+from ivr.events import DTMF_KEYS
+
 # grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
 # regional/colloquial word forms (ivr/textnorm.py), signs of suicide risk (ivr/distress.py),
 # holidays and periods of the year (ivr/dates.py)

@@ -50,7 +50,7 @@ class Recognizer(Protocol):
 
 
 class MenuSource(Protocol):
-    """Per-menu endpointing budgets and recogniser phrases (ivr.engine.EngineResources)."""
+    """Per-menu endpointing budgets and recogniser phrases (ivr.wiring.EngineResources)."""
 
     def timing(self, menu: str | None) -> EndpointTiming: ...
     def phrases(self, menu: str | None) -> dict[str, str | None] | None: ...

@@ -1,6 +1,6 @@
 """Operating settings: flags, else environment (IVR_*), else a TOML config file, else defaults.
 
-The precedence is SPEC.md §4. Flags are applied by the CLI through `load_settings(**overrides)`.
+The precedence is the one README "Everyday commands" gives. Flags are applied by the CLI through `load_settings(**overrides)`.
 The config file is `$IVR_CONFIG`, else `ivr.toml` in the working directory, if present.
 """
 

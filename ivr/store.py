@@ -117,7 +117,7 @@ class Escalation(Base):
     priority: Mapped[int] = mapped_column(Integer, index=True)
     trigger_turn: Mapped[int | None] = mapped_column(Integer)
     trigger_text: Mapped[str | None] = mapped_column(Text)
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # SPEC.md §2
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # ivr/summary.py
     narrative: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)  # waiting|claimed|resolved
     claimed_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""What a human agent needs at a hand-off (SPEC.md §2): facts with confidences, the trigger, the
+"""What a human agent needs at a hand-off (docs/dialog.md "Records and hand-off summary"): facts with confidences, the trigger, the
 emotion timeline, the transcript and a one-line Chinese narrative they can read in two seconds."""
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ logic of its own: understand/simulate/records (brain), models/prompts/mic (audio
 
 from __future__ import annotations
 
-import sys
-
 import typer
+
+from ivr.cli.common import fail
 
 app = typer.Typer(
     name="ivr",
@@ -15,12 +15,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one clear line on stderr and return the Exit to raise (SPEC.md §4: bad input → 2)."""
-    print(f"ivr: error: {message}", file=sys.stderr)
-    return typer.Exit(code)
 
 
 def _register() -> None:

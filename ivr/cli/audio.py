@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ivr.cli import fail
+from ivr.cli.common import fail
 
 models_app = typer.Typer(help="Vosk speech models: download/install and list.", no_args_is_help=True)
 prompts_app = typer.Typer(help="Prompt audio: pre-render every static prompt piece.", no_args_is_help=True)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ivr import dispatch
-from ivr.cli import fail
+from ivr.cli.common import fail
 
 deploy_app = typer.Typer(help="Scale-out helpers: the Kamailio dispatcher list of SIP workers.", no_args_is_help=True)
 

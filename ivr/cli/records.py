@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ivr.asr import UNK
-from ivr.cli import fail
-from ivr.events import CallerHangup, CallerInput, Dtmf, NoInput, Speech, Transfer
+from ivr.cli.common import fail
+from ivr.events import CallerHangup, CallerInput, Dtmf, NoInput, Speech, Transfer, is_dtmf_key
 
 
 class ScriptError(ValueError):
@@ -35,8 +35,6 @@ def parse_script(path: Path) -> list[CallerInput]:
 def parse_lines(lines: list[str], source: str = "<script>") -> list[CallerInput]:
     """One caller utterance per line; `#dtmf 1` / `#dtmf 3000#` key presses, `#silence` no input,
     `#hangup` the caller hangs up; blank lines and `# comments` are ignored."""
-    from ivr.grammar import DTMF_KEYS
-
     out: list[CallerInput] = []
     for n, raw in enumerate(lines, 1):
         line = raw.strip()
@@ -48,7 +46,7 @@ def parse_lines(lines: list[str], source: str = "<script>") -> list[CallerInput]
         directive, _, arg = line[1:].partition(" ")
         arg = arg.strip()
         if directive == "dtmf":
-            bad = [k for k in arg if k not in DTMF_KEYS]
+            bad = [k for k in arg if not is_dtmf_key(k)]
             if not arg or bad:
                 raise ScriptError(f"{source}:{n}: #dtmf needs keys from 0-9 * #, got {arg!r}")
             out.extend(Dtmf(k) for k in arg)
@@ -70,12 +68,15 @@ def _parse_now(now: str | None) -> dt.datetime:
         raise ScriptError(f"--now: expected an ISO date-time like 2026-11-18T10:30, got {now!r}") from None
 
 
-def run_text_call(inputs: list[CallerInput], case: Any, now: dt.datetime, store: Any, seed: int | None = 0) -> dict:
-    """Drive one CallSession with scripted input; the caller hangs up if the script runs out."""
-    from ivr.dialog import default_dialog
-    from ivr.session import CallSession
+def run_text_call(
+    inputs: list[CallerInput], case: Any, now: dt.datetime, store: Any, seed: int | None = 0, settings: Any = None
+) -> dict:
+    """Drive one CallSession with scripted input; the caller hangs up if the script runs out.
+    Built by the same wiring as every live call (ivr/wiring.py)."""
+    from ivr.settings import load_settings
+    from ivr.wiring import wiring_for
 
-    session = CallSession(store, default_dialog(case, now, seed=seed), transport="text")
+    session = wiring_for(settings or load_settings()).session(store, transport="text", case=case, now=now, seed=seed)
     session.start()
     for inp in [*inputs, CallerHangup()]:
         actions = session.handle(inp)
@@ -135,7 +136,7 @@ def simulate(
     text: Optional[Path] = typer.Option(None, "--text", help="script: one caller line per line, #dtmf KEYS, #silence"),
     case: Optional[Path] = typer.Option(None, "--case", help="case JSON (default: a demo case)"),
     now: Optional[str] = typer.Option(None, "--now", help="call date-time, ISO (dates are resolved against it)"),
-    json_out: bool = typer.Option(False, "--json", help="print SPEC.md §3 JSON"),
+    json_out: bool = typer.Option(False, "--json", help="print the call report as JSON (docs/dialog.md)"),
     fast: bool = typer.Option(False, "--fast", help="WAV: do not pace audio in real time"),
     out: Optional[Path] = typer.Option(None, "--out", help="WAV: directory for the bot audio / recording"),
     seed: int = typer.Option(0, "--seed", help="prompt variant choice (same seed, same wording)"),

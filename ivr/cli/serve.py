@@ -1,5 +1,5 @@
 """`ivr serve`: SIP worker processes + console/API (with the WebSocket media route) + optional
-Asterisk AudioSocket listener, in one command (SPEC.md §4)."""
+Asterisk AudioSocket listener, in one command (README "Telephony", docs/telephony.md)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ivr.cli import fail
+from ivr.cli.common import fail
+
+if TYPE_CHECKING:
+    from ivr.casebook import CaseSource
+    from ivr.settings import Settings
+    from ivr.transports.sip.pool import SipPool
 
 
 def register(app: typer.Typer) -> None:
@@ -45,9 +50,9 @@ def serve(
 ) -> None:
     """Answer calls: SIP, AudioSocket and WebSocket media, plus the supervisor console."""
     from ivr.case import CaseError
-    from ivr.casebook import CaseBookError, case_source
+    from ivr.casebook import CaseBookError, LiveCaseBook, case_source
     from ivr.settings import load_settings
-    from ivr.transports.sip import parse_hostport
+    from ivr.wiring import parse_hostport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if no_media and audiosocket:
@@ -72,25 +77,33 @@ def serve(
     worker_args = ["--cases", str(cases.resolve())] if cases else ["--case", str(case.resolve())] if case else []
     pool = None
     if not no_sip:
-        from ivr.transports.sip_pool import SipPool
+        from ivr.transports.sip.pool import SipPool
 
         try:  # each worker's RTP range (sip_rtp_base/sip_rtp_span) is checked before anything starts
             pool = SipPool(settings, sip_addr[0], sip_addr[1], settings.sip_workers, worker_args)
         except ValueError as e:
             raise fail(str(e)) from None
-    if cases:
+    if isinstance(source, LiveCaseBook):
         logging.getLogger("ivr.serve").info("case book %s: %d cases", cases, len(source.book.cases))
     asyncio.run(_serve(settings, pool, sip_addr, http_addr, as_addr, source, not no_media))
 
 
-async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bool = True) -> None:  # type: ignore[no-untyped-def]
+async def _serve(
+    settings: Settings,
+    pool: SipPool | None,
+    sip_addr: tuple[str, int],
+    http_addr: tuple[str, int],
+    as_addr: tuple[str, int] | None,
+    source: CaseSource,
+    media: bool = True,
+) -> None:
     import uvicorn
 
     from ivr.store import Store
     from ivr.transports.audiosocket import AudioSocketServer
-    from ivr.transports.engine_factory import real_engine_factory
     from ivr.transports.websocket import media_router
     from ivr.web.app import create_app
+    from ivr.wiring import engine_factory
 
     log = logging.getLogger("ivr.serve")
     store = Store(settings.database_url)
@@ -100,7 +113,7 @@ async def _serve(settings, pool, sip_addr, http_addr, as_addr, source, media: bo
     if pool:
         pool.start()  # workers load their own model while this process loads its own
     if media:  # the engine (grammars, prompts, the Vosk model) only where calls are served
-        factory = await asyncio.to_thread(real_engine_factory, settings, store, None, None, source)
+        factory = await asyncio.to_thread(engine_factory, settings, store, cases=source)
         app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
     audio_socket = None
     if as_addr:

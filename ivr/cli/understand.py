@@ -1,4 +1,4 @@
-"""`ivr understand`: one caller answer at one menu → intent, slots, confidence (SPEC.md §3)."""
+"""`ivr understand`: one caller answer at one menu → intent, slots, confidence (docs/understanding.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ivr.cli import fail
+from ivr.cli.common import fail
 
 
 def _parse_now(value: str | None) -> dt.datetime | None:
@@ -21,7 +21,7 @@ def _parse_now(value: str | None) -> dt.datetime | None:
 
 
 def understand_cmd(
-    menu: str = typer.Option(..., "--menu", "-m", help="menu id (SPEC.md §1), e.g. opening, plan, promise"),
+    menu: str = typer.Option(..., "--menu", "-m", help="menu id (grammars/flow.yaml), e.g. opening, plan, promise"),
     text: Optional[str] = typer.Option(None, "--text", "-t", help="what the caller said (ASR-style spaces are fine)"),
     dtmf: Optional[str] = typer.Option(None, "--dtmf", help="keys pressed instead of speech, e.g. 1 or 3000#"),
     now: Optional[str] = typer.Option(None, "--now", help="call time for relative dates (ISO, default: now)"),

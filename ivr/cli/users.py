@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ivr.cli import fail
+from ivr.cli.common import fail
 
 users_app = typer.Typer(help="Console users (roles: agent, supervisor, admin).", no_args_is_help=True)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ivr.events import Transfer
+from ivr.events import DTMF_DIGITS, Transfer, is_dtmf_key
 from ivr.transports.recorder import StereoRecorder
 
 log = logging.getLogger("ivr.transports")
@@ -28,12 +28,27 @@ LATE_S = 0.035  # a media tick this much after the previous one counts as late
 
 
 class Engine(Protocol):
-    """The call engine contract (README "Contracts")."""
+    """The call engine contract (README "Contracts"): `ivr.engine.CallEngine`, the SIP worker's
+    `RemoteEngine`, test stand-ins.  Transports use exactly this, never probe for more."""
+
+    # set once the call row is stored (also on failure): a transport answers only then, so a crash
+    # right after answering cannot lose an answered call
+    started: threading.Event
 
     def push_audio(self, pcm16: bytes) -> None: ...
     def pull_audio(self, n_bytes: int) -> bytes: ...
     def dtmf(self, digit: str) -> None: ...
+    def transfer_result(self, ok: bool, detail: str = "") -> None: ...
     def hangup(self) -> None: ...
+
+
+def when_started(engine: Engine, fn: Callable[[bool], None], timeout: float) -> None:
+    """Call `fn(True)` once `engine.started` is set, or `fn(False)` after `timeout` seconds, without
+    blocking the caller (a SIP callback or the engine host's loop)."""
+    if engine.started.is_set():
+        fn(True)
+        return
+    threading.Thread(target=lambda: fn(engine.started.wait(timeout)), name="engine-started", daemon=True).start()
 
 
 @dataclass
@@ -109,10 +124,10 @@ class MediaCall:
         return out
 
     def dtmf(self, digit: str) -> None:
-        if digit in "0123456789*#" and len(digit) == 1:
+        if is_dtmf_key(digit):
             self.engine.dtmf(digit)
         else:
-            log.warning("call %s: ignored DTMF %r (expected one of 0-9 * #)", self.ctx.call_id, digit)
+            log.warning("call %s: ignored DTMF %r (expected one of %s)", self.ctx.call_id, digit, DTMF_DIGITS)
 
     def flush(self) -> None:
         if self.recorder is not None:
@@ -173,10 +188,8 @@ def mark_transfer(store: Any, transfer: Transfer, status: str, detail: str | Non
 
 
 def transfer_failed(media: MediaCall, detail: str) -> None:
-    """Tell the engine the hand-off failed so it plays the apology and callback offer (SPEC §2)."""
-    handler = getattr(media.engine, "transfer_result", None)
-    if handler is not None:
-        handler(False, detail)
+    """Tell the engine the hand-off failed so it plays the apology and callback offer (docs/telephony.md)."""
+    media.engine.transfer_result(False, detail)
 
 
 async def pace_out(media: MediaCall, frame_bytes: int, send: Callable[[bytes], Awaitable[None]]) -> None:

@@ -41,15 +41,13 @@ def run(settings: Any, case: Any = None, now: dt.datetime | None = None, on_part
     """Run one call until the bot hangs up or Ctrl-C; returns the session report."""
     import sounddevice as sd
 
-    from ivr.engine import new_call
     from ivr.store import Store
-    from ivr.transports.wavfile import resources_for
+    from ivr.wiring import wiring_for
 
     dev_in, dev_out = find_devices()
     done = threading.Event()
-    engine = new_call(
+    engine = wiring_for(settings).call(
         Store(settings.database_url),
-        resources_for(settings),
         RATE,
         transport="mic",
         case=case,

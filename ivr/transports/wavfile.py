@@ -10,7 +10,7 @@ are one turn each.  A single WAV is a whole caller side: it is cut into turns at
 (≥ TURN_GAP_MS), and pauses ≥ SILENT_TURN_MS become turns of their own in which the caller says
 nothing (so a demo recording can exercise the no-input path).
 
-The result is the session's SPEC §3 report plus per-turn timing (seconds from call start) and the
+The result is the session's report (the `ivr simulate --json` fields, docs/dialog.md) plus per-turn timing (seconds from call start) and the
 path of a stereo recording: caller left, bot right.
 """
 
@@ -25,7 +25,8 @@ import numpy as np
 
 from ivr.audio import BadAudio, bytes_per_ms, interleave, read_wav, silence, write_wav
 from ivr.codec import resample, to_int16
-from ivr.engine import CallEngine, EngineResources, FastClock, RealClock, new_call
+from ivr.engine import CallEngine, FastClock, RealClock
+from ivr.wiring import wiring_for
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,6 @@ TURN_GAP_MS = 1500  # a pause this long inside a single WAV separates two caller
 SILENT_TURN_MS = 5000  # a pause this long is itself a turn: the caller stays silent
 SPEECH_DBFS = -45.0  # 20 ms frames louder than this count as caller sound when splitting
 MAX_CALL_S = 600.0
-
-_resources: dict[tuple[str, str, str], EngineResources] = {}
-
-
-def resources_for(settings: Any) -> EngineResources:
-    """Process-wide resources for these settings (model loaded once)."""
-    key = (str(settings.grammars_dir), str(settings.prompts_dir), str(settings.cache_dir))
-    if key not in _resources:
-        _resources[key] = EngineResources.load(settings)
-    return _resources[key]
 
 
 def split_turns(pcm: bytes, rate: int) -> list[bytes]:
@@ -97,7 +88,6 @@ def simulate(
     *,
     store: Any = None,
     seed: int | None = 0,
-    resources: EngineResources | None = None,
 ) -> dict[str, Any]:
     """Run one call with the caller side from `wavs` (none: the bundled demo).  Raises BadAudio."""
     from ivr.settings import load_settings
@@ -105,12 +95,12 @@ def simulate(
 
     settings = settings or load_settings()
     turns, rate = _load(list(wavs) or [DEMO_WAV])
-    res = resources or resources_for(settings)
+    wiring = wiring_for(settings)
     own_store = store is None
     store = store or Store(settings.database_url)
     clock = FastClock() if fast else RealClock()
     transferred: list[Any] = []
-    engine = new_call(store, res, rate, transport="wav", case=case, now=now, seed=seed, on_transfer=transferred.append)
+    engine = wiring.call(store, rate, transport="wav", case=case, now=now, seed=seed, on_transfer=transferred.append)
     try:
         caller, bot = _run(engine, turns, rate, clock, fast, transferred)
         if transferred:  # no agent to ring here: the hand-off counts as accepted
@@ -125,7 +115,7 @@ def simulate(
     report["timing"] = engine.turns
     report["recording"] = str(rec_path)
     report["duration_s"] = round(len(caller) / (2 * rate), 3)
-    report["asr"] = "vosk" if res.model is not None else None
+    report["asr"] = "vosk" if wiring.resources.model is not None else None
     if own_store:
         store.engine.dispose()
     return report

@@ -90,6 +90,7 @@ async def _serve(
     }
     media: MediaCall | None = None
     sender: asyncio.Task | None = None
+    ws.state.bot_reason = None  # set when the bot ends the call (read when the socket closes)
     reason = "?"
     code = 1000
     try:
@@ -118,7 +119,7 @@ async def _serve(
         code, reason = 1008, f"no start message within {START_TIMEOUT_S:.0f} s"
         log.warning("websocket: %s", reason)
     except (WebSocketDisconnect, RuntimeError) as e:
-        reason = getattr(ws.state, "bot_reason", None) or f"client went away ({type(e).__name__})"
+        reason = ws.state.bot_reason or f"client went away ({type(e).__name__})"
         log.info("websocket call %s: %s", media and media.ctx.call_id, reason)
     finally:
         if sender is not None:
@@ -176,7 +177,7 @@ async def _receive(ws: WebSocket, media: MediaCall, store: Any) -> str:
     while True:
         msg = await ws.receive()
         if msg["type"] == "websocket.disconnect":
-            return getattr(ws.state, "bot_reason", None) or "client closed"
+            return ws.state.bot_reason or "client closed"
         data = msg.get("bytes")
         if data is not None:
             if len(data) % 2:

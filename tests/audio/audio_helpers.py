@@ -80,10 +80,11 @@ def korean_turn(model, speech_pcm: bytes, tmp_path: Path, cache_dir: Path, menu_
     with `menu_yaml` as menu 'ko' (plus a global 'repeat'), 2.5 s of silence, the speech, 1.5 s of
     silence, pushed and pulled 20 ms at a time.  Returns (Speech, its timing record)."""
     from ivr.audio import silence
-    from ivr.engine import CallEngine, EngineResources
+    from ivr.engine import CallEngine
     from ivr.events import Speech
     from ivr.grammar import load_grammars
     from ivr.tts import PromptAudio
+    from ivr.wiring import EngineResources
 
     g = tmp_path / "grammars"
     g.mkdir()

@@ -14,8 +14,9 @@ from audio_helpers import TTS_ZH, espeak, loud_blocks
 from ivr.audio import read_wav, silence
 from ivr.codec import resample, to_int16
 from ivr.dtmf import tone
-from ivr.engine import CallEngine, EngineResources, new_call
+from ivr.engine import CallEngine
 from ivr.events import Transfer
+from ivr.wiring import EngineResources, Wiring
 
 NOW = dt.datetime(2026, 11, 18, 10, 30)  # the fixed call time of tests/conftest.py
 RATE = 8000
@@ -23,12 +24,12 @@ TICK = RATE * 2 // 50  # 20 ms
 
 
 @pytest.fixture
-def resources(settings) -> EngineResources:
-    return EngineResources.load(settings, with_asr=False)  # no Mandarin model here: DTMF + no-match
+def wiring(settings) -> Wiring:
+    return Wiring(settings, EngineResources.load(settings, with_asr=False))  # no Mandarin model here: DTMF + no-match
 
 
-def make_engine(store, resources, rate=RATE, **callbacks) -> CallEngine:
-    return new_call(store, resources, rate, transport="test", now=NOW, seed=0, **callbacks)
+def make_engine(store, wiring: Wiring, rate=RATE, **callbacks) -> CallEngine:
+    return wiring.call(store, rate, transport="test", now=NOW, seed=0, **callbacks)
 
 
 def lockstep(engine: CallEngine, caller: bytes, rate: int = RATE) -> bytes:
@@ -61,9 +62,9 @@ def bot_silent_from(bot: bytes, rate: int, start_s: float) -> float:
     return float("inf")
 
 
-def test_media_calls_never_block(store, resources) -> None:
+def test_media_calls_never_block(store, wiring) -> None:
     """push/pull return at once even while the worker is stuck (e.g. a slow database)."""
-    eng = make_engine(store, resources)
+    eng = make_engine(store, wiring)
     eng.wait_idle()
     gate = threading.Event()
     orig = eng.session.handle
@@ -81,8 +82,8 @@ def test_media_calls_never_block(store, resources) -> None:
     assert eng.outcome == "hangup"
 
 
-def test_first_prompt_plays_and_idle_is_silence(store, resources) -> None:
-    eng = make_engine(store, resources)
+def test_first_prompt_plays_and_idle_is_silence(store, wiring) -> None:
+    eng = make_engine(store, wiring)
     bot = lockstep(eng, silence(3000, RATE))
     assert len(bot) == 3000 * RATE * 2 // 1000
     assert len(loud_blocks(bot, RATE)) > 100  # the greeting is being spoken
@@ -91,8 +92,8 @@ def test_first_prompt_plays_and_idle_is_silence(store, resources) -> None:
     assert eng.pull_audio(TICK) == bytes(TICK)  # after the call: silence, never an error
 
 
-def test_protected_part_is_not_interrupted_but_later_speech_barges_in(store, resources) -> None:
-    eng = make_engine(store, resources)
+def test_protected_part_is_not_interrupted_but_later_speech_barges_in(store, wiring) -> None:
+    eng = make_engine(store, wiring)
     protected = 6.0  # opening.ask_identity protected_ms
     talk = speech("human_request")
     caller = silence(1000, RATE) + talk + silence(9000 - 1000 - len(talk) // 16, RATE) + talk + silence(4000, RATE)
@@ -111,11 +112,11 @@ def test_protected_part_is_not_interrupted_but_later_speech_barges_in(store, res
     eng.hangup()
 
 
-def test_farewell_before_hangup_is_not_cut_by_talk_over(store, resources) -> None:
+def test_farewell_before_hangup_is_not_cut_by_talk_over(store, wiring) -> None:
     # Key 2 (wrong person) → a farewell with the callback number, then the bot hangs up. Talking over
     # it must not cut it short: nothing follows that the interruption could answer.
     def voiced_blocks_after_key(caller: bytes) -> int:
-        eng = make_engine(store, resources)
+        eng = make_engine(store, wiring)
         bot = lockstep(eng, caller)
         eng.hangup()
         x = to_int16(bot)[int(eng.turns[0]["first_audio_s"] * RATE) :]  # from the farewell's first sample
@@ -132,8 +133,8 @@ def test_farewell_before_hangup_is_not_cut_by_talk_over(store, resources) -> Non
     assert abs(talked_over - quiet) <= 5
 
 
-def test_filler_does_not_barge_in(store, resources, tmp_path: Path) -> None:
-    eng = make_engine(store, resources)
+def test_filler_does_not_barge_in(store, wiring, tmp_path: Path) -> None:
+    eng = make_engine(store, wiring)
     filler = resample(espeak("嗯", "cmn", tmp_path / "en.wav", amplitude=40), 16000, RATE)
     bot = lockstep(eng, silence(8000, RATE) + filler + silence(3000, RATE))
     assert bot_silent_from(bot, RATE, 7.5) > 11.0  # still talking after the 嗯
@@ -141,11 +142,11 @@ def test_filler_does_not_barge_in(store, resources, tmp_path: Path) -> None:
     eng.hangup()
 
 
-def test_inband_and_out_of_band_dtmf_and_turn_timing(store, resources) -> None:
+def test_inband_and_out_of_band_dtmf_and_turn_timing(store, wiring) -> None:
     from ivr.metrics import REGISTRY
 
     latencies = REGISTRY.get_sample_value("ivr_turn_latency_seconds_count") or 0.0
-    eng = make_engine(store, resources)
+    eng = make_engine(store, wiring)
     # in-band "1" after the protected part interrupts the greeting and confirms identity
     caller = silence(7000, RATE) + tone("1", 100, RATE) + silence(3000, RATE)
     lockstep(eng, caller)
@@ -166,8 +167,8 @@ def test_inband_and_out_of_band_dtmf_and_turn_timing(store, resources) -> None:
     assert eng.outcome == "escalated"
 
 
-def test_no_input_after_the_prompt_ends(store, resources) -> None:
-    eng = make_engine(store, resources)
+def test_no_input_after_the_prompt_ends(store, wiring) -> None:
+    eng = make_engine(store, wiring)
     lockstep(eng, silence(7000, RATE))
     eng.dtmf("1")  # after the protected part: confirm, then the purpose question is asked
     bot = lockstep(eng, silence(60000, RATE))
@@ -179,15 +180,15 @@ def test_no_input_after_the_prompt_ends(store, resources) -> None:
     eng.hangup()
 
 
-def test_transport_rate_48k_is_converted(store, resources) -> None:
-    eng = make_engine(store, resources, rate=48000)
+def test_transport_rate_48k_is_converted(store, wiring) -> None:
+    eng = make_engine(store, wiring, rate=48000)
     bot = lockstep(eng, silence(2000, 48000), rate=48000)
     assert len(bot) == 2 * 48000 * 2 and len(loud_blocks(bot, 48000)) > 50
     eng.hangup()
 
 
-def test_two_calls_in_parallel_are_independent(store, resources) -> None:
-    engines = [make_engine(store, resources) for _ in range(2)]
+def test_two_calls_in_parallel_are_independent(store, wiring) -> None:
+    engines = [make_engine(store, wiring) for _ in range(2)]
     keys = ["1", "2"]
     threads = [
         threading.Thread(target=lockstep, args=(e, silence(8000, RATE) + tone(k, 100, RATE) + silence(2000, RATE)))
@@ -203,8 +204,8 @@ def test_two_calls_in_parallel_are_independent(store, resources) -> None:
         e.hangup()
 
 
-def test_key_during_the_protected_notice_acts_when_the_notice_ends(store, resources) -> None:
-    eng = make_engine(store, resources)
+def test_key_during_the_protected_notice_acts_when_the_notice_ends(store, wiring) -> None:
+    eng = make_engine(store, wiring)
     bot = lockstep(eng, silence(2000, RATE) + tone("1", 100, RATE) + silence(10000, RATE))
     # the notice was not cut: the bot talked on past the key, up to the end of the protected 6 s ...
     assert bot_silent_from(bot, RATE, 1.0) >= 6.0
@@ -222,7 +223,7 @@ def test_case_pieces_are_rendered_while_the_opening_plays(store, settings) -> No
 
     res = EngineResources.load(settings, with_asr=False)
     case = Case(name="欧阳明", amount=4321)
-    eng = new_call(store, res, RATE, transport="test", case=case, now=NOW, seed=0)
+    eng = Wiring(settings, res).call(store, RATE, transport="test", case=case, now=NOW, seed=0)
     pieces = eng.session.dialog.dynamic_pieces()
     assert ("欧阳明", 1.0) in pieces and ("四千三百二十一元", 1.0) in pieces
     deadline = time.monotonic() + 20

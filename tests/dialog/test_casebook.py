@@ -18,7 +18,7 @@ from ivr.dialog import Dialog
 from ivr.events import Hangup
 from ivr.flow import load_flow
 from ivr.session import CallSession
-from ivr.transports.engine_factory import unknown_case_flow
+from ivr.wiring import unknown_case_flow
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "cases.csv"

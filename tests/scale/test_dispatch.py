@@ -20,7 +20,7 @@ def _destinations(text: str) -> list[str]:
 
 def test_host_range_matches_the_ports_of_sip_workers() -> None:
     # the same ports `ivr serve --sip-workers 3` listens on
-    from ivr.transports.sip_pool import worker_ports
+    from ivr.transports.sip.pool import worker_ports
 
     workers = dispatch.worker_range("10.0.0.2", 5070, 3)
     assert [w.hostport for w in workers] == ["10.0.0.2:5070", "10.0.0.2:5072", "10.0.0.2:5074"]

@@ -49,7 +49,7 @@ def start_worker(tmp: Path, env_extra: dict[str, str], *args: str, port: int | N
         [
             sys.executable,
             "-m",
-            "ivr.transports.sip_worker",
+            "ivr.transports.sip.worker",
             "--listen",
             f"127.0.0.1:{port}",
             "--ready-file",

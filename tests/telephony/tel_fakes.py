@@ -28,6 +28,8 @@ class ToneEngine:
         self.out = bytearray(chirp(ctx.rate))
         self.lock = threading.Lock()
         self.pushed = 0
+        self.started = threading.Event()
+        self.started.set()  # nothing to store: ready at once
 
     def push_audio(self, pcm16: bytes) -> None:
         self.pushed += len(pcm16)

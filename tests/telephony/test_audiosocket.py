@@ -14,7 +14,7 @@ from tel_fakes import tone_factory
 
 from ivr.store import Escalation
 from ivr.transports.audiosocket import AudioSocketServer, message
-from ivr.transports.engine_factory import real_engine_factory
+from ivr.wiring import engine_factory
 
 SPEECH = TESTDATA_SPEECH / "aishell_S0150" / "aishellsample_BAC009S0150W0001.wav"
 
@@ -78,7 +78,7 @@ def assert_paced(times: list[float], seconds: float) -> None:
 
 def test_speech_call_is_paced_dtmf_transfers_and_hangs_up(settings, store):
     async def main() -> None:
-        server = AudioSocketServer(real_engine_factory(settings, store), settings.recordings_dir, store, port=0)
+        server = AudioSocketServer(engine_factory(settings, store), settings.recordings_dir, store, port=0)
         port = await server.start()
         c = await Client.connect(port)
         await c.stream(speech_8k(), 7.0)  # speaks over the protected opening notice

@@ -24,8 +24,8 @@ from test_websocket import Server, app_with, collect
 from ivr.casebook import LiveCaseBook
 from ivr.store import Escalation, Store
 from ivr.transports.audiosocket import AudioSocketServer, message
-from ivr.transports.engine_factory import real_engine_factory
-from ivr.transports.sip_message import case_ref, header, request_user
+from ivr.transports.sip.message import case_ref, header, request_user
+from ivr.wiring import engine_factory
 
 REPO = Path(__file__).resolve().parents[2]
 BOOK = REPO / "examples" / "cases.csv"
@@ -146,7 +146,7 @@ def test_sip_calls_are_looked_up_by_x_case_id(tmp_path, data_dir, settings):
 
 
 def test_websocket_case_id_from_query_or_start_message(settings, store):
-    factory = real_engine_factory(settings, store, cases=LiveCaseBook(BOOK))
+    factory = engine_factory(settings, store, cases=LiveCaseBook(BOOK))
 
     async def call(url: str, start: dict | None) -> None:
         async with websockets.connect(url) as ws:
@@ -195,7 +195,7 @@ def test_audiosocket_uuid_is_the_reference(tmp_path, settings, store):
         + "\n",
         encoding="utf-8",
     )
-    factory = real_engine_factory(settings, store, cases=LiveCaseBook(book))
+    factory = engine_factory(settings, store, cases=LiveCaseBook(book))
 
     async def call(port: int, cid: uuid.UUID, hang_up_after: float | None) -> Client:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -3,14 +3,13 @@ a worker killed right after answering must not lose an answered call (issue 6 ac
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ivr.events import Action, CallerInput
 from ivr.transports.media_call import CallContext
-from ivr.transports.sip_engine_host import RemoteEngines
+from ivr.transports.sip.engine_host import RemoteEngines
 
 STORE_DELAY_S = 1.0
 
@@ -47,9 +46,10 @@ class SlowStoreSession:
 
 
 def slow_store_factory(settings):  # loaded in the engine host by module:function
-    from ivr.engine import CallEngine, EngineResources
+    from ivr.engine import CallEngine
     from ivr.grammar import cached_grammars
     from ivr.tts import PromptAudio
+    from ivr.wiring import EngineResources
 
     res = EngineResources(
         cached_grammars(str(settings.grammars_dir)), PromptAudio(settings.prompts_dir, settings.cache_dir)
@@ -68,10 +68,8 @@ def test_call_is_answered_only_after_its_row_is_stored(settings, monkeypatch) ->
     try:
         engines.wait_ready(60)
         ctx = CallContext(transport="sip", rate=16000)
-        opened = threading.Event()
         t0 = time.time()
-        engines(ctx).when_ready(opened.set)
-        assert opened.wait(15), "engine never reported ready"
+        assert engines(ctx).started.wait(15), "engine never reported ready"
         answered_at = time.time()
         marker = settings.data_dir / f"{ctx.call_id}.stored"
         assert marker.exists(), "answered before the call row was stored"

@@ -15,7 +15,7 @@ import pytest
 from helpers import wait_call_ends
 from peers import free_port, free_rtp_range, sipp
 
-from ivr.transports.sip_pool import rtp_ranges, worker_ports
+from ivr.transports.sip.pool import rtp_ranges, worker_ports
 
 SCENARIO = Path(__file__).parent / "scenarios" / "uac_short.xml"
 SPAN = 20
@@ -139,7 +139,7 @@ def test_bad_rtp_ranges_are_refused_with_one_line():
     assert "overlap the SIP port(s) 5070, 5072, 5074, 5076" in done.stderr
     # and a standalone worker (systemd ivr-worker@PORT) whose port is not a worker port of `sip`
     done = subprocess.run(
-        [sys.executable, "-m", "ivr.transports.sip_worker", "--listen", "127.0.0.1:5071"],
+        [sys.executable, "-m", "ivr.transports.sip.worker", "--listen", "127.0.0.1:5071"],
         env={**os.environ, "IVR_SIP": "127.0.0.1:5070"},
         capture_output=True,
         text=True,

@@ -19,8 +19,8 @@ from tel_fakes import tone_factory
 from test_audiosocket import assert_paced
 
 from ivr.store import Escalation
-from ivr.transports.engine_factory import real_engine_factory
 from ivr.transports.websocket import media_router
+from ivr.wiring import engine_factory
 
 SPEECH = TESTDATA_SPEECH / "aishell_S0150" / "aishellsample_BAC009S0150W0002.wav"  # 16 kHz
 
@@ -96,7 +96,7 @@ def test_speech_call_paced_transfer_fails_then_bot_hangs_up(settings, store):
             talker.cancel()
             return frames, texts, audio, ws.close_code
 
-    with Server(app_with(real_engine_factory(settings, store), settings, store)) as srv:
+    with Server(app_with(engine_factory(settings, store), settings, store)) as srv:
         frames, texts, audio, code = asyncio.run(main())
 
     assert_paced(frames[:300], 6.0)

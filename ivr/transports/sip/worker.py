@@ -1,40 +1,32 @@
-"""One SIP worker process: `python -m ivr.transports.sip_worker --listen HOST:PORT`.
+"""One SIP worker process: `python -m ivr.transports.sip.worker --listen HOST:PORT`.
 
 `ivr serve` starts one per `--sip-workers` (ports base, base+2, ...: pjsua2 caps a process at 4
 calls).  The worker runs pjsua2 only; its calls' engines run in a child engine-host process
-(sip_engine_host.py) so Python work never delays the media clock.  Settings come from the
+(engine_host.py) so Python work never delays the media clock.  Settings come from the
 environment / ivr.toml like every other command.
+
+pjsua2 is imported in `main()` only: the engine host is spawned from this process, and a spawned
+child re-imports the parent's `__main__` module (this one), which must not load pjsua2 there.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ivr.settings import load_settings
+from ivr.settings import Settings, load_settings
 from ivr.transports.media_call import EngineFactory
-from ivr.transports.sip import SipConfig, SipServer, parse_hostport
-from ivr.transports.sip_engine_host import RemoteEngines
-from ivr.transports.sip_pool import rtp_ranges, worker_rtp_range
+from ivr.transports.sip.engine_host import RemoteEngines
+from ivr.transports.sip.pool import rtp_ranges, worker_rtp_range
+from ivr.wiring import load_factory, parse_hostport
 
-
-def load_factory(
-    spec: str | None, settings, case_file: str | None = None, cases_path: str | None = None
-) -> EngineFactory:
-    """`module:function` returning an EngineFactory given settings; default: the real call engine
-    (calls looked up in the case book `cases_path`, else the case in `case_file`, else the demo case)."""
-    if not spec:
-        from ivr.casebook import case_source
-        from ivr.transports.engine_factory import real_engine_factory
-
-        return real_engine_factory(settings, cases=case_source(case_file, cases_path))
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)(settings)
+if TYPE_CHECKING:
+    from ivr.transports.sip.endpoint import SipServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ivr: error: sip worker {args.listen}: {e}", file=sys.stderr)
         return 2
     from ivr.store import Store
+    from ivr.transports.sip.endpoint import SipConfig, SipServer
 
     store = Store(settings.database_url)
     # calls this worker left active when it died are over: close them before taking new ones
@@ -98,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         rtp_port=rtp.start,
         rtp_span=len(rtp),
     )
+    factory: EngineFactory
+    remote: RemoteEngines | None = None
     if args.in_process:
         try:
             factory = load_factory(args.engine, settings, args.case, args.cases)
@@ -105,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
             return 2
     else:
-        factory = RemoteEngines(args.engine, args.case, args.cases)
+        factory = remote = RemoteEngines(args.engine, args.case, args.cases)
         try:
-            factory.wait_ready()
+            remote.wait_ready()
         except RuntimeError as e:
             print(f"ivr: error: sip worker {args.listen}: {e}", file=sys.stderr)
-            factory.close()
+            remote.close()
             return 2
     # The PJSIP media clock thread needs the GIL every 20 ms; a shorter switch interval (default
     # 5 ms) bounds how long engine threads can hold it (measured: docs/telephony.md).
@@ -124,12 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.run(stop)
     finally:
-        if isinstance(factory, RemoteEngines):
-            factory.close()
+        if remote is not None:
+            remote.close()
     return 0
 
 
-def _rtp_range(args: argparse.Namespace, settings, sip_port: int) -> range:
+def _rtp_range(args: argparse.Namespace, settings: Settings, sip_port: int) -> range:
     if args.rtp_port is None:
         if args.rtp_span is not None:
             raise ValueError("--rtp-span needs --rtp-port")

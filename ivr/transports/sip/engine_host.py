@@ -10,7 +10,7 @@ are queued for a sender thread; `pull_audio` returns a frame the host already se
 (a few frames are requested ahead to absorb pipe jitter; silence on underflow).
 Host side (`serve_engines`): one loop that builds engines with the real factory and answers.
 
-Wire format: every pipe message is a *list* of `(kind, call_id, payload)` tuples.  The sender
+Wire format: every pipe message is a *list* of the typed messages of pipe.py.  The sender
 thread waits BATCH_WAIT_S after the first queued item so that one 20 ms media tick of every call
 (a push and a pull each) travels as one message, and the host answers the pulls of a batch in one
 message: 2 pipe messages per tick for the whole worker instead of 3 per call (measured in
@@ -30,10 +30,26 @@ import time
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
 
-from ivr.events import Transfer
-from ivr.transports.media_call import CallContext
+from ivr.transports.media_call import CallContext, Engine, EngineFactory, when_started
+from ivr.transports.sip.pipe import (
+    Audio,
+    Close,
+    Ended,
+    Exit,
+    Failed,
+    Fatal,
+    Key,
+    Open,
+    Opened,
+    Pull,
+    Push,
+    Ready,
+    ToHost,
+    ToWorker,
+    TransferResult,
+    Transferring,
+)
 
 log = logging.getLogger("ivr.sip")
 
@@ -44,8 +60,6 @@ OPEN_WAIT_S = 10.0  # longest wait for a new call's row before answering anyway
 # port back to back (well under 1 ms), so 2 ms gathers one whole tick without adding audible delay.
 BATCH_WAIT_S = 0.002
 PR_SET_NAME = 15
-
-Msg = tuple[str, str, Any]
 
 
 def name_os_thread(name: str) -> None:
@@ -72,47 +86,31 @@ class RemoteEngine:
         self.ctx = ctx
         self.id = ctx.call_id
         self.frames: deque[bytes] = deque()  # whole frames from the host; append/popleft are atomic
-        self.lock = threading.Lock()  # opened/_on_ready only
         self.primed = False
-        self.opened = False  # the host has built this call's engine
-        self._on_ready: Callable[[], None] | None = None
-
-    def when_ready(self, fn: Callable[[], None]) -> None:
-        """Call `fn` (on the engine-rx thread, or now) once the host has built the engine: the
-        SIP server answers the call then."""
-        with self.lock:
-            self._on_ready, opened = fn, self.opened
-        if opened:
-            fn()
-
-    def mark_opened(self) -> None:
-        with self.lock:
-            self.opened, fn = True, self._on_ready
-        if fn is not None:
-            fn()
+        self.started = threading.Event()  # the host has built the engine and stored the call row
 
     def push_audio(self, pcm16: bytes) -> None:
-        self.host.send(("push", self.id, pcm16))
+        self.host.send(Push(self.id, pcm16))
 
     def pull_audio(self, n_bytes: int) -> bytes:
         if not self.primed:
             self.primed = True
             for _ in range(PREFETCH_FRAMES):
-                self.host.send(("pull", self.id, n_bytes))
-        self.host.send(("pull", self.id, n_bytes))
+                self.host.send(Pull(self.id, n_bytes))
+        self.host.send(Pull(self.id, n_bytes))
         try:
             return self.frames.popleft()  # exactly n_bytes: the host sends one frame per pull
         except IndexError:
             return bytes(n_bytes)  # underflow (host late): silence
 
     def dtmf(self, digit: str) -> None:
-        self.host.send(("dtmf", self.id, digit))
+        self.host.send(Key(self.id, digit))
 
     def transfer_result(self, ok: bool, detail: str = "") -> None:
-        self.host.send(("transfer_result", self.id, (ok, detail)))
+        self.host.send(TransferResult(self.id, ok, detail))
 
     def hangup(self) -> None:
-        self.host.send(("hangup", self.id, None))
+        self.host.send(Close(self.id))
 
 
 class RemoteEngines:
@@ -127,7 +125,7 @@ class RemoteEngines:
         self.proc.start()
         child.close()
         self.calls: dict[str, RemoteEngine] = {}
-        self._out: queue.SimpleQueue[Msg | None] = queue.SimpleQueue()
+        self._out: queue.SimpleQueue[ToHost] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: str | None = None
         self._closing = False
@@ -144,28 +142,15 @@ class RemoteEngines:
             raise RuntimeError("engine host process is not running")
         engine = RemoteEngine(self, ctx)
         self.calls[ctx.call_id] = engine
-        self.send(
-            (
-                "open",
-                ctx.call_id,
-                {
-                    "transport": ctx.transport,
-                    "rate": ctx.rate,
-                    "caller_number": ctx.caller_number,
-                    "worker": ctx.worker,
-                    "case_ref": ctx.case_ref,
-                    "called_number": ctx.called_number,
-                },
-            )
-        )
+        self.send(Open.of(ctx))
         return engine
 
-    def send(self, msg: Msg) -> None:
+    def send(self, msg: ToHost) -> None:
         self._out.put(msg)  # never blocks the media thread
 
     def close(self) -> None:
         self._closing = True
-        self._out.put(None)
+        self._out.put(Exit())
         self.proc.join(5)
         log.info("engine pipe: %d items sent in %d messages", self.sent_items, self.sent_messages)
         if self.proc.is_alive():
@@ -183,29 +168,26 @@ class RemoteEngines:
                     batch.append(self._out.get_nowait())
                 except queue.Empty:
                     break
-            if None in batch:  # close(): send what came before it, then stop
-                batch, running = batch[: batch.index(None)], False
+            for i, msg in enumerate(batch):
+                if isinstance(msg, Exit):  # close(): send what came before it and the Exit, then stop
+                    batch, running = batch[: i + 1], False
+                    break
             try:
-                if batch:
-                    self.conn.send(batch)
-                    self.sent_items += len(batch)
-                    self.sent_messages += 1
+                self.conn.send(batch)
+                self.sent_items += len(batch)
+                self.sent_messages += 1
             except (OSError, ValueError):
                 log.error("engine host pipe closed; dropping %d message(s)", len(batch))
                 return
-            for kind, call_id, _ in batch:
-                if kind == "hangup":
-                    self.calls.pop(call_id, None)
-        try:
-            self.conn.send([("exit", "", None)])
-        except (OSError, ValueError):
-            pass
+            for msg in batch:
+                if isinstance(msg, Close):
+                    self.calls.pop(msg.call_id, None)
 
     def _recv_loop(self) -> None:
         name_os_thread("engine-rx")
         while True:
             try:
-                batch: list[Msg] = self.conn.recv()
+                batch: list[ToWorker] = self.conn.recv()
             except (EOFError, OSError):
                 if not self._ready.is_set():
                     self._error = "engine host exited during start-up"
@@ -218,33 +200,35 @@ class RemoteEngines:
                         engine.ctx.on_hangup("hangup")
                     os.kill(os.getpid(), signal.SIGTERM)
                 return
-            for kind, call_id, payload in batch:
-                if not self._dispatch(kind, call_id, payload):
+            for msg in batch:
+                if not self._dispatch(msg):
                     return
 
-    def _dispatch(self, kind: str, call_id: str, payload: Any) -> bool:
+    def _dispatch(self, msg: ToWorker) -> bool:
         """Handle one message from the host; False once the host reported a fatal start-up error."""
-        if kind == "ready":
-            self._ready.set()
-            return True
-        if kind == "fatal":
-            self._error = payload
-            self._ready.set()
-            return False
-        engine = self.calls.get(call_id)
-        if engine is None:
-            return True
-        if kind == "audio":
-            engine.frames.append(payload)
-        elif kind == "opened":
-            engine.mark_opened()
-        elif kind == "transfer":
-            engine.ctx.on_transfer(payload)
-        elif kind == "hangup":
-            engine.ctx.on_hangup(payload)
-        elif kind == "error":
-            log.error("call %s: engine failed: %s", call_id, payload)
-            engine.ctx.on_hangup("hangup")
+        match msg:
+            case Ready():
+                self._ready.set()
+            case Fatal(error):
+                self._error = error
+                self._ready.set()
+                return False
+            case Audio(call_id, pcm):
+                if engine := self.calls.get(call_id):
+                    engine.frames.append(pcm)
+            case Opened(call_id):
+                if engine := self.calls.get(call_id):
+                    engine.started.set()
+            case Transferring(call_id, transfer):
+                if engine := self.calls.get(call_id):
+                    engine.ctx.on_transfer(transfer)
+            case Ended(call_id, outcome):
+                if engine := self.calls.get(call_id):
+                    engine.ctx.on_hangup(outcome)
+            case Failed(call_id, error):
+                log.error("call %s: engine failed: %s", call_id, error)
+                if engine := self.calls.get(call_id):
+                    engine.ctx.on_hangup("hangup")
         return True
 
 
@@ -257,7 +241,7 @@ def serve_engines(
     import sys
 
     from ivr.settings import load_settings
-    from ivr.transports.sip_worker import load_factory
+    from ivr.wiring import load_factory
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when we stop (Ctrl-C hits the group)
@@ -266,7 +250,7 @@ def serve_engines(
     os.nice(ENGINE_NICE)
     send_lock = threading.Lock()
 
-    def send(*msgs: Msg) -> None:
+    def send(*msgs: ToWorker) -> None:
         with send_lock:  # engine threads (callbacks) and this loop both send
             try:
                 conn.send(list(msgs))
@@ -276,27 +260,27 @@ def serve_engines(
     try:
         factory = load_factory(factory_spec, load_settings(), case_file, cases_path)
     except Exception as e:  # noqa: BLE001 - reported as one line by the worker
-        send(("fatal", "", f"cannot build the call engine: {e}"))
+        send(Fatal(f"cannot build the call engine: {e}"))
         return
-    send(("ready", "", None))
-    engines: dict[str, Any] = {}
+    send(Ready())
+    engines: dict[str, Engine] = {}
     running = True
     while running:
         try:
-            batch: list[Msg] = conn.recv()
+            batch: list[ToHost] = conn.recv()
         except (EOFError, OSError):
             break
-        replies: list[Msg] = []  # the pulls of this batch, answered in one message
-        for kind, call_id, payload in batch:
-            if kind == "exit":
+        replies: list[ToWorker] = []  # the pulls of this batch, answered in one message
+        for msg in batch:
+            if isinstance(msg, Exit):
                 running = False
                 break
             try:
-                _handle(kind, call_id, payload, engines, factory, send, replies)
+                _handle(msg, engines, factory, send, replies)
             except Exception as e:  # noqa: BLE001 - one call's failure must not stop the others
-                log.exception("engine host: %s for call %s failed", kind, call_id)
-                engines.pop(call_id, None)
-                send(("error", call_id, f"{kind}: {e}"))
+                log.exception("engine host: %s for call %s failed", type(msg).__name__, msg.call_id)
+                engines.pop(msg.call_id, None)
+                send(Failed(msg.call_id, f"{type(msg).__name__}: {e}"))
         if replies:
             send(*replies)
     for engine in engines.values():
@@ -304,45 +288,40 @@ def serve_engines(
 
 
 def _handle(
-    kind: str,
-    call_id: str,
-    payload: Any,
-    engines: dict[str, Any],
-    factory: Any,
+    msg: ToHost,
+    engines: dict[str, Engine],
+    factory: EngineFactory,
     send: Callable[..., None],
-    replies: list[Msg],
+    replies: list[ToWorker],
 ) -> None:
     """One message from the SIP worker, in the engine host."""
-    if kind == "open":
-        ctx = CallContext(call_id=call_id, **payload)
-        ctx.on_transfer = lambda t, c=call_id: send(("transfer", c, t))
-        ctx.on_hangup = lambda outcome, c=call_id: send(("hangup", c, outcome))
-        engine = engines[call_id] = factory(ctx)
-        started = getattr(engine, "started", None)
-        if started is None:
-            send(("opened", call_id, None))
-        else:  # answer once the call row is stored (see CallEngine.started), without blocking this loop
-            threading.Thread(
-                target=lambda: (started.wait(OPEN_WAIT_S), send(("opened", call_id, None))),
-                name="engine-open",
-                daemon=True,
-            ).start()
-        return
-    engine = engines.get(call_id)
-    if kind == "pull":
-        replies.append(
-            ("audio", call_id, exact_frame(engine.pull_audio(payload), payload) if engine else bytes(payload))
-        )
-    elif engine is None:
-        return
-    elif kind == "push":
-        engine.push_audio(payload)
-    elif kind == "dtmf":
-        engine.dtmf(payload)
-    elif kind == "transfer_result":
-        getattr(engine, "transfer_result", lambda ok, d: None)(*payload)
-    elif kind == "hangup":
-        engines.pop(call_id).hangup()
+    match msg:
+        case Open(call_id):
+            ctx = msg.context()
+            ctx.on_transfer = lambda t: send(Transferring(call_id, t))
+            ctx.on_hangup = lambda outcome: send(Ended(call_id, outcome))
+            engines[call_id] = built = factory(ctx)
+            # answer once the call row is stored (Engine.started), without blocking this loop;
+            # after OPEN_WAIT_S anyway (a slow database must not leave the caller ringing)
+            when_started(built, lambda _in_time: send(Opened(call_id)), OPEN_WAIT_S)
+        case Pull(call_id, n_bytes):
+            replies.append(
+                Audio(call_id, exact_frame(engine.pull_audio(n_bytes), n_bytes))
+                if (engine := engines.get(call_id))
+                else Audio(call_id, bytes(n_bytes))
+            )
+        case Push(call_id, pcm):
+            if engine := engines.get(call_id):
+                engine.push_audio(pcm)
+        case Key(call_id, digit):
+            if engine := engines.get(call_id):
+                engine.dtmf(digit)
+        case TransferResult(call_id, ok, detail):
+            if engine := engines.get(call_id):
+                engine.transfer_result(ok, detail)
+        case Close(call_id):
+            if engine := engines.pop(call_id, None):
+                engine.hangup()
 
 
-__all__ = ["RemoteEngines", "RemoteEngine", "Transfer"]
+__all__ = ["RemoteEngines", "RemoteEngine"]

@@ -124,7 +124,7 @@ class SipPool:
         cmd = [
             sys.executable,
             "-m",
-            "ivr.transports.sip_worker",
+            "ivr.transports.sip.worker",
             "--listen",
             f"{w.host}:{w.port}",
             "--ready-file",

@@ -3,7 +3,7 @@
 Threads (pjsua2 rules, see docs/telephony.md):
 - `pjsua_0` runs SIP callbacks (incoming call, state, DTMF, transfer NOTIFY);
 - the conference-bridge `clock` thread runs the media port callbacks every 20 ms: they only copy
-  bytes in and out of the engine (sip_frames.py) and return;
+  bytes in and out of the engine (frames.py) and return;
 - the thread that called `SipServer.run()` owns the library: it deletes calls and ports, sends
   REFER/BYE asked for by engines (which run on their own threads and never touch pjsua2), flushes
   recordings and enforces the no-RTP timeout.
@@ -27,10 +27,17 @@ from typing import Any
 import pjsua2 as pj
 
 from ivr.events import Transfer
-from ivr.transports import sip_message
-from ivr.transports.media_call import CallContext, EngineFactory, MediaCall, mark_transfer, transfer_failed
-from ivr.transports.sip_frames import read_frame, write_frame
-from ivr.transports.sip_pool import CALLS_PER_WORKER
+from ivr.transports.media_call import (
+    CallContext,
+    EngineFactory,
+    MediaCall,
+    mark_transfer,
+    transfer_failed,
+    when_started,
+)
+from ivr.transports.sip import message as sip_message
+from ivr.transports.sip.frames import read_frame, write_frame
+from ivr.transports.sip.pool import CALLS_PER_WORKER
 
 log = logging.getLogger("ivr.sip")
 
@@ -55,13 +62,35 @@ class SipConfig:
     log_level: int = 2  # pjsip: 1 errors, 2 warnings, 3 info
 
 
-def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
-    """'HOST:PORT' / 'HOST' / ':PORT' → (host, port); one clear error on bad input."""
-    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    try:
-        return host or "127.0.0.1", int(port) if port else default_port
-    except ValueError:
-        raise ValueError(f"bad address {text!r}: expected HOST:PORT with a numeric port") from None
+# ---------------------------------------------------------------- jobs for the owner thread
+# Posted from pjsua_0 and engine threads, done by the thread that owns the library; they name the
+# call by its pjsua id, never hold the Call object (see `SipServer.finish`).
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The call's engine is ready: 200 OK."""
+
+    call: int
+
+
+@dataclass(frozen=True)
+class Bye:
+    """The engine ended the call (or the transfer was accepted): BYE, or 500 if never answered."""
+
+    call: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Refer:
+    """The engine hands the call to an agent: REFER to `agent_uri`."""
+
+    call: int
+    transfer: Transfer
+
+
+Job = Answer | Bye | Refer
 
 
 class _AllowList:
@@ -211,16 +240,15 @@ class SipServer:
         self.allow = _AllowList(cfg.allow)
         self.worker = f"{cfg.host}:{cfg.port}"
         self.calls: dict[int, _BotCall] = {}
-        self._jobs: queue.Queue[tuple[str, int, Any]] = queue.Queue()
+        self._jobs: queue.Queue[Job] = queue.Queue()
         self._graveyard: list[Any] = []  # Python shells of destroyed ports (see _release_port)
         self._stop = threading.Event()
         self.ready = threading.Event()
 
     # -- called from pjsua_0 / engine threads ----------------------------------------------
-    def post(self, job: str, call: int, arg: Any = None) -> None:
-        """Queue work for the owner thread, by pjsua call id: never hold Call objects elsewhere
-        (see `finish`)."""
-        self._jobs.put((job, call, arg))
+    def post(self, job: Job) -> None:
+        """Queue work for the owner thread (never blocks)."""
+        self._jobs.put(job)
 
     def incoming(self, acc: _BotAccount, prm: pj.OnIncomingCallParam) -> None:
         call = _BotCall(self, acc, prm.callId)
@@ -240,6 +268,7 @@ class SipServer:
         call.ringing_since = time.monotonic()
         info = call.getInfo()
         invite = prm.rdata.wholeMsg
+        pj_id: int = prm.callId
         ctx = CallContext(
             transport="sip",
             rate=self.cfg.rate,
@@ -247,8 +276,8 @@ class SipServer:
             worker=self.worker,
             case_ref=sip_message.case_ref(invite),  # which case the dialer placed this call for
             called_number=sip_message.request_user(invite),
-            on_transfer=lambda t, c=prm.callId: self.post("xfer", c, t),
-            on_hangup=lambda outcome, c=prm.callId: self.post("bye", c, outcome),
+            on_transfer=lambda t: self.post(Refer(pj_id, t)),
+            on_hangup=lambda outcome: self.post(Bye(pj_id, outcome)),
         )
         try:
             call.media = MediaCall(ctx, self.engine_factory, self.cfg.recordings_dir, self.store)
@@ -258,11 +287,14 @@ class SipServer:
             call.hangup(op)
             return
         log.info("sip: call %s from %s (%s) ringing", ctx.call_id, info.remoteUri, src)
-        when_ready = getattr(call.media.engine, "when_ready", None)
-        if when_ready is None:  # built in this process: ready now
-            self._answer(call)
-        else:  # built by the engine host: answer from the owner thread once it says so
-            when_ready(lambda c=prm.callId: self.post("answer", c))
+
+        def started(in_time: bool) -> None:
+            # answer from the owner thread once the engine has stored the call row; not in time:
+            # `_tick` refuses the call with 503 and the balancer fails it over
+            if in_time:
+                self.post(Answer(pj_id))
+
+        when_started(call.media.engine, started, self.cfg.answer_timeout_s)
 
     def _answer(self, call: _BotCall) -> None:
         if call.answered or call.media is None:
@@ -285,7 +317,7 @@ class SipServer:
         if call.transfer is not None:
             mark_transfer(self.store, call.transfer, "accepted" if ok else "failed", f"{code} {reason}")
         if ok:
-            self.post("bye", call.pj_id, "escalated")
+            self.post(Bye(call.pj_id, "escalated"))
         elif call.media is not None:
             transfer_failed(call.media, f"{code} {reason}")
 
@@ -362,27 +394,29 @@ class SipServer:
 
     def _run_job(self, timeout: float) -> None:
         try:
-            job, call, arg = self._jobs.get(timeout=timeout) if timeout else self._jobs.get_nowait()
+            job = self._jobs.get(timeout=timeout) if timeout else self._jobs.get_nowait()
         except queue.Empty:
             return
-        self._do(job, call, arg)
+        self._do(job)
 
-    def _do(self, job: str, call_id: int, arg: Any) -> None:
-        call = self.calls.get(call_id)
+    def _do(self, job: Job) -> None:
+        call = self.calls.get(job.call)
         if call is None:
             return  # the call ended meanwhile
         try:
-            if job == "answer":
-                self._answer(call)
-            elif job == "bye" and call.isActive():
-                op = pj.CallOpParam()
-                if not call.answered:
-                    op.statusCode = 500  # the engine failed before the call was answered
-                call.hangup(op)
-            elif job == "xfer":
-                self._xfer(call, arg)
+            match job:
+                case Answer():
+                    self._answer(call)
+                case Bye() if call.isActive():
+                    op = pj.CallOpParam()
+                    if not call.answered:
+                        op.statusCode = 500  # the engine failed before the call was answered
+                    call.hangup(op)
+                case Refer(_, transfer):
+                    self._xfer(call, transfer)
         except pj.Error as e:
-            log.warning("sip: %s on call %s failed: %s", job, call.media and call.media.ctx.call_id, e.info())
+            name = type(job).__name__
+            log.warning("sip: %s on call %s failed: %s", name, call.media and call.media.ctx.call_id, e.info())
 
     def _xfer(self, call: _BotCall, transfer: Transfer) -> None:
         call.transfer = transfer

@@ -1,0 +1,15 @@
+"""What every `ivr` subcommand module shares (kept apart from `ivr/cli/__init__.py`, which imports
+those modules: no import cycle)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear line on stderr and return the Exit to raise (README: bad input exits 2 with
+    one line naming the file, the field, what was expected and what was found)."""
+    print(f"ivr: error: {message}", file=sys.stderr)
+    return typer.Exit(code)
