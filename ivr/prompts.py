@@ -22,7 +22,7 @@ from ivr.datafile import read_yaml, validate
 from ivr.events import PromptSegment, Say
 
 # Placeholders a prompt may use; the dialog fills them from the case and the slots heard so far.
-PLACEHOLDERS = frozenset({"name", "amount", "days", "date", "months", "company", "phone", "plan"})
+PLACEHOLDERS = frozenset({"name", "amount", "days", "date", "months", "company", "phone", "plan", "callback"})
 WEEKDAYS = "一二三四五六日"
 
 
