@@ -48,4 +48,7 @@ class Case(BaseModel):
         return cls.from_dict(read_json(Path(path), CaseError, "case file"), str(path))
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump()
+        data = self.model_dump()
+        if not self.verify and self.id_last4 is None:  # the second factor only where a case has one
+            del data["verify"], data["id_last4"]
+        return data

@@ -23,6 +23,7 @@ FILLERS = "嗯恩哦噢喔啊呀哎诶欸唉呃喂额哈"
 PARTICLES = "啊呀嘛呢哈啦嘞咧哦噢吧的滴哩喽咯噻哒嗯"
 NEGATORS = ("不", "没", "非", "冇", "唔")
 # after 是我 these make it someone else's: 是我老公的手机, 是我妈, 不是我的
+ASKS_BACK = ("咋", "怎么", "什么", "啥", "有事", "有啥", "么子", "你说", "你讲", "您说", "请讲", "说吧", "讲吧")
 THIRD_PERSON = ("他", "她", "它", "ta", "TA")
 
 
@@ -82,7 +83,8 @@ def _explicit(clause: str, start: int, word: str, names: list[str]) -> bool:
     if before.endswith(("这", "那个", "他", "她", "都", "也", "还")):
         return False
     rest = after.lstrip(PARTICLES)
-    return not rest or rest.startswith(("本人", "是我", "就是", *names))
+    # ...or before a question back: 是我咋的 / 是我，什么事 / 是我你说
+    return not rest or rest.startswith(("本人", "是我", "就是", *names, *ASKS_BACK))
 
 
 def unaffirmed_rest(text: str, name: str, words: Iterable[str], alone: Iterable[str]) -> str:
