@@ -422,7 +422,8 @@ class Dialog:
                 return done
             if cb["proposal"] is not None and self._accepts(text):
                 return self._settle_callback(turn, actions, cb["proposal"])
-            if any(w in text for w in self.flow.callback.call_back_words):
+            asking = any(w in text for w in ("什么事", "啥事", "么子事", "啥子事", "什么事情", "留个话"))
+            if not asking and any(w in text for w in self.flow.callback.call_back_words):
                 return self._settle_callback(turn, actions, None)
         if turn.input_kind == "dtmf" and cb["proposal"] is not None and turn.caller_text == "1":
             return self._settle_callback(turn, actions, cb["proposal"])
@@ -521,8 +522,12 @@ class Dialog:
         pol = self.flow.ahead
         if menu not in pol.order:
             return False
-        text = turn.caller_text or ""
-        parts = ident.clauses(text)
+        # a request about our calls ("一周联系一次") is not an answer to any question
+        rx = [r for rs in self._contact_cues().values() for r in rs]
+        parts = [c for c in ident.clauses(turn.caller_text or "") if not any(r.search(c) for r in rx)]
+        text = "，".join(parts)
+        if not text:
+            return False
         pieces = (parts if len(parts) > 1 else []) + [text]  # a clause's slots are the precise ones
         found = False
         for later in pol.order[pol.order.index(menu) + 1 :]:
