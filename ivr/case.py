@@ -29,6 +29,13 @@ class Case(BaseModel):
     phone: str = "400-800-1234"  # callback number the company publishes (told to third parties)
     caller_number: str | None = None
     product: str = "消费贷"
+    # SPEC §1 optional second factor: ask the last 4 characters of the ID number before disclosure
+    verify: bool = False
+    id_last4: str | None = Field(default=None, pattern=r"^[0-9]{3}[0-9Xx]$")
+
+    @property
+    def needs_verification(self) -> bool:
+        return self.verify and self.id_last4 is not None
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<case>") -> Case:
@@ -41,4 +48,7 @@ class Case(BaseModel):
         return cls.from_dict(read_json(Path(path), CaseError, "case file"), str(path))
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump()
+        data = self.model_dump()
+        if not self.verify and self.id_last4 is None:  # the second factor only where a case has one
+            del data["verify"], data["id_last4"]
+        return data

@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ivr import identity as ident
+from ivr.callback_time import clamp, parse_callback_time, spoken_time
 from ivr.case import Case
 from ivr.events import (
     Action,
@@ -134,6 +137,15 @@ class Dialog:
         self._last_ask: Say | None = None
         self._ask_override: str | None = None
         self._pending: Pending | None = None
+        # SPEC v2 top-level facts
+        self.callback: dict[str, Any] | None = None  # {"at": ISO | None, "said", "turn", "for"}
+        self.contact_preference: dict[str, Any] | None = None  # {"kinds", "said", "turn"}
+        self.requests: list[dict[str, Any]] = []  # filled by the request/question features
+        self._verified = False
+        self._cb: dict[str, Any] | None = None  # a callback being arranged (asks, proposal, result)
+        self._cb_at: dt.datetime | None = None  # for {callback}
+        self._ahead: dict[str, tuple[Understanding, int]] = {}  # later menus answered early
+        self._anger = 0.0  # this turn's anger (a calm request to call less scores 0)
 
     # ---------------------------------------------------------------- public API
     def start(self) -> list[Action]:
@@ -187,6 +199,19 @@ class Dialog:
         return None if plan is None else self.flow.label("plan", plan.value).format(months=self._months())
 
     @property
+    def plan(self) -> dict[str, Any] | None:
+        """SPEC v2 `plan`: what the caller chose (intent, months for instalments/extensions, amount due)."""
+        plan = self.slots.get("plan")
+        if plan is None:
+            return None
+        months = self.slots.get("months")
+        return {
+            "intent": plan.value,
+            "months": months.value if months is not None else (self._months() if plan.value == "installment" else None),
+            "amount": self._payment_amount() if plan.value != "cannot" else None,
+        }
+
+    @property
     def promise(self) -> dict[str, Any] | None:
         date = self.slots.get("promise_date")
         if date is None or self.result != "promise":
@@ -238,8 +263,9 @@ class Dialog:
     def _respond(self, turn: TurnRecord, u: Understanding | None, acoustic: float = 0.0) -> list[Action]:
         menu = self.menu
         assert menu is not None
-        spec = self.flow.menus[menu]
         u = self._borrow(u, turn) if u is not None else None
+        if u is not None and turn.input_kind == "speech":
+            u = self._identity_rule(turn, u)
         intent = u.intent if u else None
         if u is not None:
             turn.intent, turn.slots, turn.confidence = intent, dict(u.slots), u.confidence
@@ -247,18 +273,27 @@ class Dialog:
         cues = set(u.cues) if u else set()
         actions: list[Action] = []
         policy = self.flow.emotion
+        # a calm request about our calls is not anger (SPEC §2): only its other cues or the voice count
+        score = turn.emotion or 0.0
+        if cues and cues <= {"stop_calling"} and acoustic < policy.annoyed:
+            score = _combine(0.0, acoustic)
+        self._anger = score
 
         # priority: distress, then escalating globals, then anger, then the menu itself
         if intent == "distress" or "distress" in cues:
-            actions = self._apply(turn, self.flow.globals["distress"], "distress", actions)
+            actions = self._apply(turn, self.flow.global_handlers("distress")[0], "distress", actions)
             if self.trigger is not None:  # which sign was heard: cue "distress:<category>" (ivr/understanding.py)
                 self.trigger.detail = next(
                     (c.split(":", 1)[1] for c in sorted(cues) if c.startswith("distress:")), None
                 )
             return actions
+        text = turn.caller_text if turn.input_kind == "speech" else None
         if intent in self.flow.globals:
-            return self._apply(turn, self.flow.globals[intent], intent, actions)
-        score = turn.emotion or 0.0
+            handler = self._pick(self.flow.global_handlers(intent), menu)
+            if handler is not None and handler.resume:
+                return self._resume(turn, handler, intent, actions)
+            if handler is not None:
+                return self._apply(turn, handler, intent, actions)
         if score >= policy.strong or cues & set(policy.strong_cues):
             return self._apply(turn, Handler(say=["soothe"], escalate="emotional"), intent, actions)
         if score >= policy.annoyed:
@@ -268,10 +303,27 @@ class Dialog:
             actions += self._say("soothe")
         if intent == "repeat":
             return self._finish_turn(turn, actions + [self._last_ask] if self._last_ask else actions)
-        if self._pending is not None:
+        if text and self._contact(turn, text):  # "以后别在上班时间打" said along with an answer
+            actions += self._say("contact.ack")
+        if self._cb is not None:
+            return self._callback_turn(turn, u, actions)
+        return self._answer(turn, u, actions)
+
+    def _answer(self, turn: TurnRecord, u: Understanding | None, actions: list[Action]) -> list[Action]:
+        """The menu's own answer (after globals and emotion), with what was said for later menus."""
+        menu = self.menu
+        assert menu is not None
+        spec = self.flow.menus[menu]
+        if self._pending is not None:  # a range or too many months was asked back (see _hold)
             answered = self._answer_pending(turn, u, actions)
             if answered is not None:
                 return answered
+        intent = u.intent if u else None
+        if menu == "verify" and turn.input_kind in ("speech", "dtmf"):
+            intent = self._verify_intent(turn, intent)
+            turn.intent = intent
+            if u is not None and intent in ("confirm", "mismatch", "digits"):
+                u = replace(u, intent=intent, confidence=1.0)  # read by the dialog, not guessed
         problem = self._date_problem(u.slots.get("date")) if u is not None else None
         if problem == "too_far" and f"{menu}.propose" in self.prompts:
             # offer the latest allowed day instead of a flat refusal; "可以" takes it (accept_proposal)
@@ -296,13 +348,18 @@ class Dialog:
             u = replace(u, confidence=u.confidence * turn.asr_confidence)  # what the slots are worth
             if u.confidence < self.flow.min_confidence:
                 intent = None  # a shaky guess must not confirm identity or set a promise: ask again
+        confirming = menu == self.flow.start and intent == "confirm"
+        if turn.input_kind == "speech" and (self.identity == "confirmed" or confirming):
+            heard_ahead = self._listen_ahead(turn, menu)
+            if intent is None and heard_ahead and spec.handlers("skipped"):
+                intent = "skipped"  # answered later questions instead of this one: not a miss
         handler = self._pick(spec.handlers(intent), menu) if intent and intent != "confused" else None
         if handler is None:
             if actions and intent is None and turn.input_kind == "speech":
                 # an annoyed remark without an answer: soothe and ask again, not counted as a miss
                 return self._finish_turn(turn, actions + self._ask(menu, prompt=spec.reask))
             return self._miss(turn, actions, confused=intent == "confused")
-        if u is not None:
+        if u is not None and intent == u.intent:
             held = self._hold(turn, u, handler, intent, spec.record, spec.slots)
             if held is not None:
                 return self._finish_turn(turn, actions + held)
@@ -390,6 +447,259 @@ class Dialog:
         self._pending = None
         return None
 
+    # ---------------------------------------------------------------- identity (SPEC §1)
+    def _affirms(self, text: str, strict: bool = False) -> bool:
+        pol = self.flow.identity
+        return ident.affirms(text, self.case.name, pol.words, pol.alone, strict=strict)
+
+    def _identity_rule(self, turn: TurnRecord, u: Understanding) -> Understanding:
+        """At the opening only an explicit affirmation is `confirm` (else `unconfirmed`); an explicit
+        one said with "call me at four" is `busy` (identity confirmed, nothing disclosed)."""
+        if self.menu != self.flow.start or self.identity == "confirmed" or self._cb is not None:
+            return u
+        text = turn.caller_text or ""
+        shaky = turn.asr_confidence is not None and turn.asr_confidence < self.flow.identity.min_asr_confidence
+        affirmed = not shaky and self._affirms(text)
+        if not affirmed:
+            return replace(u, intent="unconfirmed") if u.intent == "confirm" else u
+        if u.intent in ("deny", "third_party", "distress", "human", "complaint", "abuse"):
+            return u
+        pol = self.flow.identity
+        rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
+        if u.intent == "busy" or (rest and self._asks_callback(rest)):
+            self.identity = "confirmed"
+            return replace(u, intent="busy", is_global=False)
+        if u.intent in (None, "confirm", "ask_who", "repeat", "confused", "stop_calling"):
+            if u.intent == "stop_calling":
+                return u  # the contact preference is recorded, then the rest ("是我") confirms
+            return replace(u, intent="confirm", is_global=False, confidence=max(u.confidence, 0.9))
+        return u
+
+    def _asks_callback(self, text: str) -> bool:
+        if self.understander.understand(self.flow.start, text, self.now).intent == "busy":
+            return True
+        return parse_callback_time(text, self.now) is not None and any(w in text for w in ("打", "联系", "回电"))
+
+    def _needs_verification(self) -> bool:
+        return not self._verified and (
+            self.case.needs_verification
+            or (self.case.company in self.flow.verify.companies and self.case.id_last4 is not None)
+        )
+
+    def _verify_intent(self, turn: TurnRecord, intent: str | None) -> str | None:
+        digits = _id_digits(turn.caller_text or "")
+        want = (self.case.id_last4 or "").upper()
+        if len(digits) >= 4:
+            return "confirm" if digits[-4:] == want else "mismatch"
+        if intent == "unknown":
+            return intent
+        return "digits" if digits else None
+
+    # ---------------------------------------------------------------- callbacks (SPEC v2 `callback`)
+    def _start_callback(self, turn: TurnRecord, h: Handler, actions: list[Action]) -> list[Action]:
+        self._cb = {"third_party": self.identity == "third_party", "asks": 0, "proposal": None, "result": h.result}
+        if turn.input_kind == "speech" and turn.caller_text:
+            done = self._callback_time(turn, actions)
+            if done is not None:
+                return done
+        return self._finish_turn(turn, actions + self._cb_ask(first=True))
+
+    def _cb_ask(self, first: bool = False) -> list[Action]:
+        assert self._cb is not None and self.menu is not None
+        tp = self._cb["third_party"]
+        if first:
+            pid = "callback.ask_third_party" if tp else "callback.ask"
+        else:
+            pid = "callback.third_party_again" if tp else "callback.ask_again"
+        return self._ask(self.menu, prompt=pid)
+
+    def _callback_time(self, turn: TurnRecord, actions: list[Action]) -> list[Action] | None:
+        """A time in the answer: clamp into the calling window (ask once when it had to move), settle."""
+        assert self._cb is not None
+        said = parse_callback_time(turn.caller_text or "", self.now)
+        if said is None:
+            return None
+        start, end = self.flow.callback.bounds()
+        at = clamp(said.at, start, end)
+        if at <= self.now:
+            at = clamp(said.at + dt.timedelta(days=1), start, end)
+        if at != said.at and self._cb["proposal"] is None:
+            self._cb["proposal"] = at
+            self._cb_at = at
+            return self._finish_turn(turn, actions + self._ask(self.menu or "", prompt="callback.outside_window"))
+        return self._settle_callback(turn, actions, at)
+
+    def _callback_turn(self, turn: TurnRecord, u: Understanding | None, actions: list[Action]) -> list[Action]:
+        cb = self._cb
+        assert cb is not None and self.menu is not None
+        text = turn.caller_text or "" if turn.input_kind == "speech" else ""
+        if cb["third_party"] and text and self._affirms(text, strict=True):
+            # the debtor came to the phone ("老潘！电话！……喂，我是潘国庆")
+            self._cb = None
+            self.identity = "unknown"
+            handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
+            if handler is not None:
+                return self._apply(turn, handler, "confirm", actions)
+        if text:
+            done = self._callback_time(turn, actions)
+            if done is not None:
+                return done
+            if cb["proposal"] is not None and self._accepts(text):
+                return self._settle_callback(turn, actions, cb["proposal"])
+            asking = any(w in text for w in ("什么事", "啥事", "么子事", "啥子事", "什么事情", "留个话"))
+            if not asking and any(w in text for w in self.flow.callback.call_back_words):
+                return self._settle_callback(turn, actions, None)
+        if turn.input_kind == "dtmf" and cb["proposal"] is not None and turn.caller_text == "1":
+            return self._settle_callback(turn, actions, cb["proposal"])
+        cb["asks"] += 1
+        if cb["asks"] > self.flow.callback.max_asks:
+            return self._settle_callback(turn, actions, cb["proposal"], default=True)
+        return self._finish_turn(turn, actions + self._cb_ask())
+
+    def _accepts(self, text: str) -> bool:
+        return self.understander.understand("promise", text, self.now).intent == "accept" or text.strip(
+            ident.FILLERS + ident.PARTICLES + "，。！"
+        ) in ("好", "好的", "行", "可以", "中", "要得", "得", "没问题", "就这样")
+
+    def _settle_callback(
+        self, turn: TurnRecord, actions: list[Action], at: dt.datetime | None, default: bool = False
+    ) -> list[Action]:
+        cb = self._cb
+        assert cb is not None
+        tp = cb["third_party"]
+        if at is None and default and not tp:  # a busy debtor who named no time: tomorrow, same time
+            start, end = self.flow.callback.bounds()
+            at = clamp(self.now.replace(second=0, microsecond=0) + dt.timedelta(days=1), start, end)
+            prompt = "busy.end"
+        elif at is None:
+            prompt = "third_party.end" if tp else "busy.end"
+        else:
+            prompt = "callback.confirm_third_party" if tp else "callback.confirm"
+        self._cb_at = at
+        self.callback = {
+            "at": at.isoformat(timespec="minutes") if at else None,
+            "said": turn.caller_text,
+            "turn": turn.idx,
+            "for": "third_party" if tp else "debtor",
+        }
+        if cb["result"]:
+            self.result = cb["result"]
+        self._cb = None
+        actions = actions + self._say(prompt) + [Hangup("completed")]
+        self._finish("completed")
+        return self._finish_turn(turn, actions)
+
+    # ---------------------------------------------------------------- contact preferences (SPEC v2)
+    def _contact_kinds(self, text: str) -> list[str]:
+        return [kind for kind, rxs in self._contact_cues().items() if any(rx.search(text) for rx in rxs)]
+
+    def _contact_cues(self) -> dict[str, list[re.Pattern[str]]]:
+        if not hasattr(self, "_contact_rx"):
+            self._contact_rx = {
+                kind: [_cue(c) for c in cues] for kind, cues in self.flow.contact_preference.kinds.items()
+            }
+        return self._contact_rx
+
+    def _contact(self, turn: TurnRecord, text: str, kinds: list[str] | None = None) -> bool:
+        """Record a calm request about our calls; True when it is new in this call."""
+        kinds = kinds if kinds is not None else self._contact_kinds(text)
+        if not kinds or self._anger >= self.flow.emotion.annoyed:
+            return False
+        before = self.contact_preference
+        merged = list(dict.fromkeys((before or {}).get("kinds", []) + kinds))
+        if before is not None and merged == before["kinds"]:
+            return False
+        said = [before["said"], text] if before else [text]
+        self.contact_preference = {"kinds": merged, "said": "；".join(said), "turn": turn.idx}
+        return True
+
+    def _resume(self, turn: TurnRecord, h: Handler, intent: str, actions: list[Action]) -> list[Action]:
+        """A calm global request (stop_calling): recorded and acknowledged, then the rest of the answer
+        is understood at this menu, or the question is asked again."""
+        assert self.menu is not None
+        text = turn.caller_text or ""
+        if h.contact:
+            kinds = self._contact_kinds(text) or [h.contact]
+            if self._contact(turn, text, kinds) or h.say:
+                actions += self._say("contact.ack")
+        for pid in h.say:
+            actions += self._say(pid)
+        rx = [r for rs in self._contact_cues().values() for r in rs]
+        rest = "，".join(c for c in ident.clauses(text) if not any(r.search(c) for r in rx))
+        if rest and turn.input_kind == "speech":
+            u = self.understander.understand(self.menu, rest, self.now)
+            u = self._identity_rule(turn, u)
+            if u.intent is not None and not u.is_global:
+                turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
+                if self._cb is not None:
+                    return self._callback_turn(turn, u, actions)
+                return self._answer(turn, u, actions)
+        if self._cb is not None:
+            return self._finish_turn(turn, actions + self._cb_ask())
+        spec = self.flow.menus[self.menu]
+        return self._finish_turn(turn, actions + self._ask(self.menu, prompt=spec.reask))
+
+    # ---------------------------------------------------------------- mixed initiative (SPEC §1)
+    def _listen_ahead(self, turn: TurnRecord, menu: str) -> bool:
+        """Understand the answer (and each clause of it) against the later menus of `ahead.listen`;
+        what they hear is kept for when the flow gets there.  True when something was heard."""
+        pol = self.flow.ahead
+        if menu not in pol.order:
+            return False
+        # a request about our calls ("一周联系一次") is not an answer to any question
+        rx = [r for rs in self._contact_cues().values() for r in rs]
+        parts = [c for c in ident.clauses(turn.caller_text or "") if not any(r.search(c) for r in rx)]
+        text = "，".join(parts)
+        if not text:
+            return False
+        pieces = (parts if len(parts) > 1 else []) + [text]  # a clause's slots are the precise ones
+        found = False
+        for later in pol.order[pol.order.index(menu) + 1 :]:
+            listen = pol.listen.get(later)
+            if listen is None or later in self._ahead or self._answered(later):
+                continue
+            for piece in pieces:
+                if listen.with_ and not any(w in piece for w in listen.with_):
+                    continue
+                if listen.and_with and not any(w in piece for w in listen.and_with):
+                    continue
+                if any(w in piece for w in listen.without):
+                    continue
+                u = self.understander.understand(later, piece, self.now)
+                if u.is_global or u.intent not in listen.intents or u.confidence < listen.min_confidence:
+                    continue
+                if later == "promise" and self._date_problem(u.slots.get("date")):
+                    continue
+                if (
+                    later == "plan"
+                    and "months" not in u.slots
+                    and "months" in (m := self.understander.understand(later, text, self.now)).slots
+                ):
+                    u = replace(u, slots={**u.slots, "months": m.slots["months"]})
+                self._ahead[later] = (u, turn.idx)
+                found = True
+                break
+        return found
+
+    def _answered(self, menu: str) -> bool:
+        spec = self.flow.menus[menu]
+        if spec.record and spec.record in self.slots:
+            return True
+        return any(h == menu for h, _ in self._heard)
+
+    def _take_ahead(self, menu: str) -> list[Action] | None:
+        """Entering a menu already answered: confirm briefly and follow that answer instead of asking."""
+        u, idx = self._ahead.pop(menu)
+        spec = self.flow.menus[menu]
+        handler = self._pick(spec.handlers(u.intent or ""), menu)
+        turn = self.turns[-1] if self.turns else None
+        if handler is None or turn is None or not (handler.goto or handler.propose):
+            return None
+        self.menu = menu
+        self._store_slots(self.turns[idx - 1], u, spec.record, spec.slots)
+        said = self._say(f"ahead.{menu}") if f"ahead.{menu}" in self.prompts else []
+        return self._apply(turn, handler, u.intent, said, menu=menu)
+
     def _date_problem(self, value: Any) -> str | None:
         """Why a date cannot be promised ("past", "too_far": the suffix of the prompt to ask again)."""
         if value is None:
@@ -436,8 +746,10 @@ class Dialog:
         return None
 
     def _holds(self, c: Condition, menu: str) -> bool:
-        if c.heard is not None:
-            value: Any = self._heard.get((menu, c.heard), 0)
+        if c.emotion is not None:
+            value: Any = self._anger
+        elif c.heard is not None:
+            value = self._heard.get((menu, c.heard), 0)
         else:
             slot = self.slots.get(c.slot or "")
             value = slot.value if slot else None
@@ -494,11 +806,19 @@ class Dialog:
         actions += self._ask(menu, prompt=pid)
         return self._finish_turn(turn, actions)
 
-    def _apply(self, turn: TurnRecord, h: Handler, intent: str | None, actions: list[Action]) -> list[Action]:
-        menu = turn.menu
+    def _apply(
+        self, turn: TurnRecord, h: Handler, intent: str | None, actions: list[Action], menu: str | None = None
+    ) -> list[Action]:
+        menu = menu or turn.menu
         if intent:
             self._heard[(menu, intent)] = self._heard.get((menu, intent), 0) + 1
-        if h.identity:
+        goto = h.goto
+        if h.identity == "confirmed" and self._needs_verification():
+            if menu == "verify":
+                self._verified = True
+            else:
+                goto = "verify"  # the second factor first (SPEC §1): nothing disclosed until it matches
+        if h.identity and not (h.identity == "confirmed" and goto == "verify" and menu != "verify"):
             self.identity = h.identity
         if h.result:
             self.result = h.result
@@ -515,11 +835,13 @@ class Dialog:
         elif h.end:
             actions.append(Hangup(h.end))
             self._finish(h.end)
+        elif h.callback:
+            return self._start_callback(turn, h, actions)
         elif h.propose:
             actions += self._propose(menu)
-        elif h.goto:
-            self._ask_override = h.ask
-            actions += self._enter(h.goto)
+        elif goto:
+            self._ask_override = h.ask if goto == h.goto else None
+            actions += self._enter(goto)
         return self._finish_turn(turn, actions)
 
     def _finish_turn(self, turn: TurnRecord, actions: list[Action]) -> list[Action]:
@@ -532,6 +854,10 @@ class Dialog:
     # ---------------------------------------------------------------- speaking
     def _enter(self, menu: str) -> list[Action]:
         spec = self.flow.menus[menu]
+        if menu in self._ahead and not spec.final and not self._ask_override:
+            taken = self._take_ahead(menu)
+            if taken is not None:
+                return taken
         self.menu = menu
         if spec.final:
             if spec.result:
@@ -598,6 +924,8 @@ class Dialog:
         date = max(dates, key=lambda d: d.turn) if dates else None
         if date is not None:
             ctx["date"] = spoken_date(dt.date.fromisoformat(str(date.value)))
+        if self._cb_at is not None:
+            ctx["callback"] = spoken_time(self._cb_at, self.now)
         return ctx
 
     def _months(self) -> int:
@@ -617,3 +945,30 @@ class Dialog:
             return math.ceil(self.case.amount / self._months())
         share = self.flow.plan_share.get(plan, 1.0)
         return min(self.case.amount, int(math.ceil(self.case.amount * share / 100.0) * 100))
+
+
+_ID_DIGIT = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {
+    "〇": "0",
+    "洞": "0",
+    "幺": "1",
+    "两": "2",
+    "拐": "7",
+    "勾": "9",
+    "叉": "X",
+    "x": "X",
+    "X": "X",
+}
+_ID_NOISE = re.compile(r"(?:身份证)?(?:号码?)?(?:的)?(?:最?后|末|尾)(?:四|4)位(?:数字)?|四位|4位")
+
+
+def _id_digits(text: str) -> str:
+    """Spoken or keyed ID digits: 幺三零八 / 1308# / "身份证后四位是吧，零八一五" → 0815 (the "四" of 后四位 is not one)."""
+    text = _ID_NOISE.sub("", text)
+    return "".join(c if c.isdigit() else _ID_DIGIT[c] for c in text if c.isdigit() or c in _ID_DIGIT)
+
+
+def _cue(cue: str) -> re.Pattern[str]:
+    """ "A/B…C/D" → A or B, then within a few characters C or D (like grammar cues)."""
+    parts = [[re.escape(w) for w in part.split("/") if w] for part in cue.split("…")]
+    return re.compile(".{0,8}?".join("(?:" + "|".join(p) + ")" for p in parts))
+

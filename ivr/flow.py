@@ -8,6 +8,7 @@ so flow.yaml is the only place a menu or a reason is named.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -35,6 +36,7 @@ class _Strict(BaseModel):
 class Condition(_Strict):
     slot: str | None = None
     heard: str | None = None  # intent already heard at this menu ... times
+    emotion: bool | None = None  # this turn's anger score (a calm request to call less scores 0)
     in_: list[Any] | None = Field(default=None, alias="in")
     below: float | None = None
     at_least: float | None = None
@@ -42,8 +44,8 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _one_subject(self) -> Condition:
-        if (self.slot is None) == (self.heard is None):
-            raise ValueError("a condition needs exactly one of 'slot' or 'heard'")
+        if sum(x is not None for x in (self.slot, self.heard, self.emotion)) != 1:
+            raise ValueError("a condition needs exactly one of 'slot', 'heard' or 'emotion'")
         return self
 
 
@@ -59,6 +61,9 @@ class Handler(_Strict):
     result: str | None = None
     propose: bool = False
     accept_proposal: bool = False
+    callback: bool = False  # arrange a callback: the time said, else ask for one (ivr/callback_time.py)
+    contact: str | None = None  # record a contact preference of this kind (SPEC v2 contact_preference)
+    resume: bool = False  # go on with the rest of the answer at this menu, or ask its question again
 
 
 class AskOption(_Strict):
@@ -109,6 +114,50 @@ class Wording(_Strict):
     narrative: str  # the words of the hand-off summary
 
 
+class IdentityPolicy(_Strict):
+    """SPEC §1 identity rule (ivr/identity.py): what counts as an explicit affirmation."""
+
+    words: list[str] = Field(default_factory=lambda: ["是我", "我是", "我就是", "就是我", "本人"])
+    alone: list[str] = Field(default_factory=lambda: ["是", "是的", "对", "对的", "没错"])
+    min_asr_confidence: float = 0.5  # a shakier "是我" is asked again, never believed
+
+
+class CallbackPolicy(_Strict):
+    window: tuple[str, str] = ("08:00", "21:00")  # local hours a call may start (clamped into)
+    max_asks: int = 2  # times the bot asks "when?" before settling (third party: the debtor calls back)
+    call_back_words: list[str] = Field(default_factory=list)  # "I/he will call you back" (no time needed)
+
+    def bounds(self) -> tuple[dt.time, dt.time]:
+        return dt.time.fromisoformat(self.window[0]), dt.time.fromisoformat(self.window[1])
+
+
+class VerifyPolicy(_Strict):
+    companies: list[str] = Field(default_factory=list)  # every case of these companies needs the 2nd factor
+    tries: int = 2  # wrong answers before the call ends (nothing disclosed, callback offered)
+
+
+class AheadListen(_Strict):
+    intents: list[str]
+    min_confidence: float = 0.7
+    with_: list[str] = Field(default_factory=list, alias="with")  # the clause must hold one of these
+    and_with: list[str] = Field(default_factory=list)  # ...and one of these too
+    without: list[str] = Field(default_factory=list)  # ...and none of these
+
+
+class AheadPolicy(_Strict):
+    """Mixed initiative (SPEC §1): later menus' answers heard early, and how they are confirmed."""
+
+    order: list[str] = Field(default_factory=list)  # the menus in call order
+    listen: dict[str, AheadListen] = Field(default_factory=dict)
+
+
+class ContactPolicy(_Strict):
+    """Calm requests about how we call (SPEC v2 contact_preference); cues are "A…B" like grammar cues."""
+
+    kinds: dict[str, list[str]] = Field(default_factory=dict)
+    angry_cues: list[str] = Field(default_factory=lambda: ["annoyance", "anger", "abuse"])
+
+
 class Flow(_Strict):
     start: str
     max_misses: int = 3
@@ -116,12 +165,21 @@ class Flow(_Strict):
     no_repeat: list[str] = Field(default_factory=list)
     emotion: EmotionPolicy = Field(default_factory=EmotionPolicy)
     promise: PromisePolicy = Field(default_factory=PromisePolicy)
-    globals: dict[str, Handler] = Field(default_factory=dict)
+    identity: IdentityPolicy = Field(default_factory=IdentityPolicy)
+    callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
+    verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
+    ahead: AheadPolicy = Field(default_factory=AheadPolicy)
+    contact_preference: ContactPolicy = Field(default_factory=ContactPolicy)
+    globals: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
     menus: dict[str, MenuFlow]
     reasons: dict[str, Wording]  # most urgent first
     identity: dict[str, Wording]
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     plan_share: dict[str, float] = Field(default_factory=dict)
+
+    def global_handlers(self, intent: str) -> list[Handler]:
+        h = self.globals.get(intent)
+        return [] if h is None else h if isinstance(h, list) else [h]
 
     def label(self, kind: str, value: Any) -> str:
         return self.labels.get(kind, {}).get(str(value), str(value))
@@ -197,9 +255,12 @@ class Flow(_Strict):
         need_menu(self.start, "start")
         for pid in self.no_repeat + ["transfer.notice", "transfer.failed"]:
             need_prompt(pid, "no_repeat / built-in prompts")
-        for name, h in self.globals.items():
-            check_handler(h, f"globals.{name}")
+        for name in self.globals:
             need_label("intent", name, f"globals.{name}")
+            for i, h in enumerate(self.global_handlers(name)):
+                check_handler(h, f"globals.{name}.{i}")
+        for menu in list(self.ahead.order) + list(self.ahead.listen):
+            need_menu(menu, "ahead")
         for menu, spec in self.menus.items():
             if spec.result is not None:
                 need_label("result", spec.result, f"menus.{menu}.result")

@@ -23,7 +23,10 @@ from ivr.events import PromptSegment, Say
 
 # Placeholders a prompt may use; the dialog fills them from the case and the slots heard so far.
 # {low}/{high}: the two ends of an amount said as a range (一两千), asked back (amount.which).
-PLACEHOLDERS = frozenset({"name", "amount", "days", "date", "months", "company", "phone", "plan", "low", "high"})
+# {callback}: the callback time read back.
+PLACEHOLDERS = frozenset(
+    {"name", "amount", "days", "date", "months", "company", "phone", "plan", "low", "high", "callback"}
+)
 WEEKDAYS = "一二三四五六日"
 
 

@@ -122,7 +122,9 @@ def _call(item: Any, where: str) -> RolePlayCall:
         raise RolePlayError(f"{where}: field expect: expected a mapping with at least `outcome`, got {expect!r}")
     unknown = set(expect) - EXPECT_FIELDS
     if unknown:
-        raise RolePlayError(f"{where}: field expect.{sorted(unknown)[0]}: unknown; expected one of {sorted(EXPECT_FIELDS)}")
+        raise RolePlayError(
+            f"{where}: field expect.{sorted(unknown)[0]}: unknown; expected one of {sorted(EXPECT_FIELDS)}"
+        )
     try:
         now = dt.datetime.fromisoformat(str(item.get("now") or DEFAULT_NOW))
     except ValueError:
@@ -133,9 +135,7 @@ def _call(item: Any, where: str) -> RolePlayCall:
     known = {k: v for k, v in raw_case.items() if k in Case.model_fields}
     demo = {"name": "李娜", "amount": 4800, "days_overdue": 45, "company": "安信消费金融", "phone": "400-800-1234"}
     case = Case.from_dict({**demo, **known}, f"{where} case")
-    return RolePlayCall(
-        cid, where, str(item.get("category", "")), str(item.get("note", "")), now, case, lines, expect
-    )
+    return RolePlayCall(cid, where, str(item.get("category", "")), str(item.get("note", "")), now, case, lines, expect)
 
 
 # ---------------------------------------------------------------- the caller

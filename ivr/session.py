@@ -193,6 +193,8 @@ class CallSession:
             emotion_timeline=list(d.emotion_timeline),
             promise_date=promise.get("date"),
             promise_amount=promise.get("amount"),
+            callback=d.callback,
+            contact_preference=d.contact_preference,
             last_menu=d.menu or d.turns[-1].menu,
             avg_turn_latency_ms=sum(latencies) / len(latencies) if latencies else None,
         )
@@ -252,8 +254,17 @@ class CallSession:
             "result": d.result,
             "escalation": escalation,
             "promise": d.promise,
+            # SPEC v2 top-level fields
+            "plan": d.plan,
+            "requests": list(d.requests),
+            "callback": _public(d.callback, ("at", "said", "for", "turn")),
+            "contact_preference": d.contact_preference,
             "narrative": summary.narrative(d),
         }
+
+
+def _public(value: dict[str, Any] | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    return None if value is None else {k: value.get(k) for k in keys}
 
 
 def _describe(inp: CallerInput) -> tuple[str, str | None]:

@@ -70,6 +70,8 @@ class Call(Base):
     )  # [{"turn", "lexical", "acoustic", "score"}]
     promise_date: Mapped[str | None] = mapped_column(String(10), index=True)  # ISO date
     promise_amount: Mapped[int | None] = mapped_column(Integer)
+    callback: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # SPEC v2 {"at", "said", "turn", "for"}
+    contact_preference: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"kinds", "said", "turn"}
     recording_path: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[float | None] = mapped_column(Float)
     turn_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -89,8 +89,8 @@ def test_identity_is_confirmed_before_the_debt_is_mentioned(call):
         (["你打错了，我不认识这个人"], "denied", "wrong_person"),
         (["#dtmf 2"], "denied", "wrong_person"),
         (["你是谁啊", "不是我"], "denied", "wrong_person"),
-        (["我是他老婆，他不在家"], "third_party", "third_party_callback"),
-        (["#dtmf 3"], "third_party", "third_party_callback"),
+        (["我是他老婆，他不在家", "我让他给你们回电话"], "third_party", "third_party_callback"),
+        (["#dtmf 3", "不知道", "说不准", "不知道"], "third_party", "third_party_callback"),
     ],
 )
 def test_wrong_person_and_third_party_hear_nothing_about_the_debt(call, lines, identity, result):
@@ -113,9 +113,14 @@ def test_ask_who_introduces_the_company_and_asks_again(call):
 
 def test_busy_gets_a_callback_and_a_polite_end(call):
     c = call()
-    out = c.say("我在开车，不方便")
+    out = c.say("我在开车，不方便")  # no time said: the bot asks for one (SPEC v2 callback)
+    assert out[0].prompt_id == "callback.ask" and not c.session.dialog.finished
+    out = c.say("不好说")
+    out = c.say("不好说")
+    out = c.say("不好说")  # still none: tomorrow at this time
     assert out[-1] == Hangup("completed") and "明天" in out[0].text
-    assert c.session.dialog.result == "callback"
+    d = c.session.dialog
+    assert d.result == "callback" and d.callback["at"] == "2026-11-19T10:30"
 
 
 @pytest.mark.parametrize(("line", "ack"), [("这钱不是我借的", "dispute.ack"), ("我上周已经还过了", "already_paid.ack")])
@@ -130,7 +135,7 @@ def test_dispute_and_already_paid_escalate_as_dispute(call, store, line, ack):
 
 def test_wrong_person_after_the_debt_was_mentioned_is_a_dispute(call):
     c = call()
-    c.say("嗯")
+    c.say("是的")
     t = _transfer(c.say("我不是他本人，你们找错人了"))
     assert t.reason == "dispute" and c.session.dialog.identity == "denied"
 
@@ -208,7 +213,7 @@ def test_raised_voice_counts_with_the_words(new_dialog):
     assert d.emotion_timeline[-1]["acoustic"] == 0.6 and d.emotion_timeline[-1]["score"] >= 0.6
 
 
-@pytest.mark.parametrize("line", ["别再打了", "滚"])
+@pytest.mark.parametrize("line", ["别再打了，烦死了", "滚"])
 def test_stop_calling_and_abuse_escalate_at_once(call, line):
     c = call()
     c.say("是我")

@@ -1,0 +1,94 @@
+"""SPEC §1 identity rule: only an explicit affirmation of identity confirms.
+
+The understanding may call 嗯/喂/你说/好 `confirm` (they are polite answers to the opening); the dialog
+asks this module whether the words really say "I am {name}" before a single debt detail is said.
+
+Explicit (flow.yaml `identity`):
+- self-identification anywhere in the answer: 是我 / 我就是 / 就是我 / 本人 / 我是 + the debtor's
+  name (or the end of the clause) — not after a negator (不是我, 不是本人), not 我是他老婆 / 这是我老公的;
+- a short yes standing alone as a clause, which answers "请问是{name}本人吗": 是 / 是的 / 对 / 对的 /
+  没错 / 嗯对 (with fillers around it).  In a third-party conversation a bare yes is not enough: the
+  person must name themself (`strict`).
+Not explicit: 嗯 / 喂 / 你说 / 啊？/ 哪位 / 谁啊 / 有事吗 / 好 / 行 / 找我什么事 — the bot asks again, naming
+the person.  Keys (1) are explicit by construction and never reach this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+CLAUSE = re.compile(r"[\s,，。.!！?？;；:：、~～…—\-\"“”'‘’()（）]+")
+FILLERS = "嗯恩哦噢喔啊呀哎诶欸唉呃喂额哈"
+PARTICLES = "啊呀嘛呢哈啦嘞咧哦噢吧的滴哩喽咯噻哒嗯"
+NEGATORS = ("不", "没", "非", "冇", "唔")
+# after 是我 these make it someone else's: 是我老公的手机, 是我妈, 不是我的
+ASKS_BACK = ("咋", "怎么", "什么", "啥", "有事", "有啥", "么子", "你说", "你讲", "您说", "请讲", "说吧", "讲吧")
+THIRD_PERSON = ("他", "她", "它", "ta", "TA")
+
+
+def clauses(text: str) -> list[str]:
+    return [c for c in CLAUSE.split(text or "") if c]
+
+
+def _strip(c: str) -> str:
+    return c.strip(FILLERS).rstrip(PARTICLES)
+
+
+def _name_forms(name: str) -> list[str]:
+    forms = [name]
+    if len(name) >= 3:
+        forms.append(name[1:])  # given name: 小北 for 钱小北
+    return [f for f in forms if f]
+
+
+def affirms(
+    text: str,
+    name: str,
+    words: Iterable[str],
+    alone: Iterable[str],
+    strict: bool = False,
+) -> bool:
+    """True when `text` explicitly says the speaker is `name` (see module doc)."""
+    words = tuple(words)
+    alone_set = set(alone)
+    names = _name_forms(name)
+    for clause in clauses(text):
+        core = _strip(clause)
+        if not strict and (core in alone_set or clause in alone_set):
+            return True
+        for w in words:
+            start = clause.find(w)
+            while start >= 0:
+                if _explicit(clause, start, w, names):
+                    return True
+                start = clause.find(w, start + 1)
+    return False
+
+
+def _explicit(clause: str, start: int, word: str, names: list[str]) -> bool:
+    before, after = clause[:start], clause[start + len(word) :]
+    if before.endswith(NEGATORS) or before.endswith(("不是", "不就是")):
+        return False
+    if word.endswith("本人"):
+        # 本人不在 / 跟本人说 / 你找本人 are about the debtor, not an affirmation
+        return not after.startswith(NEGATORS) and not before.endswith(("跟", "找", "让", "叫", "给", "他", "她", "要"))
+    if word.startswith(("我", "俺")) and word.endswith(("是", "係", "系")):  # 我是 / 我就是 / 俺是
+        rest = after.lstrip(PARTICLES)
+        if not rest:
+            return True
+        return rest.startswith(("本人", *names)) or any(rest.startswith(n) for n in names)
+    # 是我 / 就是我 / 是俺 / 係我: only as the end of the clause or before the name (是我，李娜 / 是我李娜);
+    # 钱都是我管 / 是我老公的手机 / 这是我妈 go on about something else
+    if before.endswith(("这", "那个", "他", "她", "都", "也", "还")):
+        return False
+    rest = after.lstrip(PARTICLES)
+    # ...or before a question back: 是我咋的 / 是我，什么事 / 是我你说
+    return not rest or rest.startswith(("本人", "是我", "就是", *names, *ASKS_BACK))
+
+
+def unaffirmed_rest(text: str, name: str, words: Iterable[str], alone: Iterable[str]) -> str:
+    """The clauses of `text` that are not the affirmation (for "是我，你四点半以后再打吧")."""
+    words, alone = tuple(words), tuple(alone)
+    keep = [c for c in clauses(text) if not affirms(c, name, words, alone)]
+    return "，".join(keep)
