@@ -449,7 +449,7 @@ class Dialog:
 
     # ---------------------------------------------------------------- identity (SPEC §1)
     def _affirms(self, text: str, strict: bool = False) -> bool:
-        pol = self.flow.identity
+        pol = self.flow.identity_rule
         return ident.affirms(text, self.case.name, pol.words, pol.alone, strict=strict)
 
     def _identity_rule(self, turn: TurnRecord, u: Understanding) -> Understanding:
@@ -458,13 +458,13 @@ class Dialog:
         if self.menu != self.flow.start or self.identity == "confirmed" or self._cb is not None:
             return u
         text = turn.caller_text or ""
-        shaky = turn.asr_confidence is not None and turn.asr_confidence < self.flow.identity.min_asr_confidence
+        shaky = turn.asr_confidence is not None and turn.asr_confidence < self.flow.identity_rule.min_asr_confidence
         affirmed = not shaky and self._affirms(text)
         if not affirmed:
             return replace(u, intent="unconfirmed") if u.intent == "confirm" else u
         if u.intent in ("deny", "third_party", "distress", "human", "complaint", "abuse"):
             return u
-        pol = self.flow.identity
+        pol = self.flow.identity_rule
         rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
         if u.intent == "busy" or (rest and self._asks_callback(rest)):
             self.identity = "confirmed"

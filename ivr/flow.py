@@ -165,7 +165,7 @@ class Flow(_Strict):
     no_repeat: list[str] = Field(default_factory=list)
     emotion: EmotionPolicy = Field(default_factory=EmotionPolicy)
     promise: PromisePolicy = Field(default_factory=PromisePolicy)
-    identity: IdentityPolicy = Field(default_factory=IdentityPolicy)
+    identity_rule: IdentityPolicy = Field(default_factory=IdentityPolicy)
     callback: CallbackPolicy = Field(default_factory=CallbackPolicy)
     verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
     ahead: AheadPolicy = Field(default_factory=AheadPolicy)
