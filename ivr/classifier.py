@@ -8,13 +8,13 @@ when the rules found nothing (or only a weak guess).
 Features: TF-IDF over character 1–3-grams of the normalised answer (ivr/textnorm.py: simplified,
 regional words mapped, fillers dropped, numbers read as 几) plus 1–2-grams of its sound key (one
 toneless, accent-folded pinyin syllable per character, so ASR homophones share features).  Model:
-logistic regression (one-vs-rest, liblinear), its probabilities calibrated by Platt scaling over 5 stratified
+logistic regression (one-vs-rest, liblinear), its probabilities calibrated by Platt scaling over 3 stratified
 folds (CalibratedClassifierCV, sigmoid).  Every menu has an explicit `none_of_these` class
 (chatter, backchannels, other menus' answers): a prediction of it, or any probability below the
 menu's threshold, is "the model does not know".
 
-The threshold of each menu is chosen on held-out examples (a fixed 25 % stratified split): the
-lowest probability at which the accepted answers are at least TARGET_PRECISION right (never below
+The threshold of each menu is chosen on held-out examples (out-of-fold predictions over 4 seeded
+stratified folds: every example is predicted once by a model that did not see it): the lowest probability at which the accepted answers are at least TARGET_PRECISION right (never below
 MIN_THRESHOLD); the final model is then trained on every example.  Everything is seeded: two
 trainings on the same files give the same model.  The trained models are pickled under the cache
 directory keyed by a hash of the example files, synonyms.yaml, FEATURE_VERSION and the library
@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
@@ -52,8 +52,9 @@ NONE = "none_of_these"  # the explicit "none of the menu's intents" class
 EXAMPLES_DIR = "examples"  # under the grammars directory
 FEATURE_VERSION = "1"  # bump when features or training change: invalidates cached models
 MIN_EXAMPLES = 5  # per intent (and for none_of_these)
-HELDOUT_SHARE = 0.25
-TARGET_PRECISION = 0.95  # of accepted held-out answers, when choosing a menu's threshold
+HELDOUT_FOLDS = 4  # thresholds are chosen on out-of-fold predictions of every example
+CALIBRATION_FOLDS = 3
+TARGET_PRECISION = 0.90  # of accepted held-out answers, when choosing a menu's threshold
 MIN_THRESHOLD = 0.5  # never accept a guess below this probability
 SEED = 0
 C_REG = 10.0  # inverse regularisation of the logistic regression (few examples, many n-grams)
@@ -166,7 +167,7 @@ def _fit(menu: str, rows: Sequence[tuple[str, str]], labels: Sequence[str], thre
     x = _matrix(text_vec, key_vec, rows)
     # one-vs-rest liblinear: ~0.1 s a fit where multinomial lbfgs takes 0.5 s (2 loaded cores)
     base = OneVsRestClassifier(LogisticRegression(C=C_REG, solver="liblinear", random_state=SEED))
-    folds = StratifiedKFold(n_splits=min(5, min(labels.count(lab) for lab in set(labels))), shuffle=True, random_state=SEED)
+    folds = StratifiedKFold(n_splits=min(CALIBRATION_FOLDS, min(labels.count(lab) for lab in set(labels))), shuffle=True, random_state=SEED)
     clf = CalibratedClassifierCV(base, method="sigmoid", cv=folds)
     with threadpool_limits(1):  # BLAS threads fighting over 2 busy cores made training 50x slower
         clf.fit(x, np.array(labels))
@@ -198,18 +199,27 @@ def choose_threshold(probs: Iterable[tuple[str, float, str]]) -> tuple[float, di
     return best, report
 
 
+def heldout_predictions(
+    menu: str, rows: Sequence[tuple[str, str]], labels: Sequence[str]
+) -> list[tuple[str, float, str]]:
+    """(predicted label, its probability, true label) of every example, each predicted by a model
+    trained without it (HELDOUT_FOLDS stratified folds, seeded)."""
+    out: list[tuple[str, float, str]] = []
+    folds = StratifiedKFold(n_splits=HELDOUT_FOLDS, shuffle=True, random_state=SEED)
+    for train_idx, test_idx in folds.split(rows, labels):
+        probe = _fit(menu, [rows[i] for i in train_idx], [labels[i] for i in train_idx], MIN_THRESHOLD)
+        p = probe.proba([rows[i] for i in test_idx])
+        out.extend((probe.labels[j], float(p[k, j]), labels[i]) for k, (i, j) in enumerate(zip(test_idx, p.argmax(axis=1))))
+    return out
+
+
 def train_menu(ex: ExampleFile, synonyms: Synonyms | None = None) -> MenuModel:
-    """Threshold from a held-out split, then the final model on every example (deterministic)."""
+    """Threshold from out-of-fold predictions, then the final model on every example (deterministic)."""
     pairs = sorted({(features_text(s, synonyms), lab) for lab, ss in ex.intents.items() for s in ss})
     pairs = [(f, lab) for f, lab in pairs if f[0]]
     rows = [f for f, _ in pairs]
     labels = [lab for _, lab in pairs]
-    tr_x, te_x, tr_y, te_y = train_test_split(
-        rows, labels, test_size=HELDOUT_SHARE, stratify=labels, random_state=SEED, shuffle=True
-    )
-    probe = _fit(ex.menu, tr_x, tr_y, MIN_THRESHOLD)
-    p = probe.proba(te_x)
-    preds = [(probe.labels[i], float(p[k, i]), y) for k, (i, y) in enumerate(zip(p.argmax(axis=1), te_y))]
+    preds = heldout_predictions(ex.menu, rows, labels)
     threshold, report = choose_threshold(preds)
     model = _fit(ex.menu, rows, labels, threshold)
     model.report = {**report, "examples": float(len(rows))}
