@@ -29,6 +29,7 @@ import pickle
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ import scipy.sparse as sp
 import sklearn
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pypinyin import Style, lazy_pinyin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -46,12 +48,13 @@ from threadpoolctl import threadpool_limits
 
 from ivr.grammar import GrammarError, Grammars
 from ivr.numbers import mask_numerals
-from ivr.textnorm import Normalized, Synonyms, normalize, sound_key
+from ivr.textnorm import Normalized, Synonyms, normalize
+from ivr.textnorm import _fold as fold_syllable
 
 NONE = "none_of_these"  # the explicit "none of the menu's intents" class
 EXAMPLES_DIR = "examples"  # under the grammars directory
 CHATTER = "chatter"  # examples/chatter.yaml: off-topic speech added to every menu's none_of_these
-FEATURE_VERSION = "2"  # bump when features or training change: invalidates cached models
+FEATURE_VERSION = "3"  # bump when features or training change: invalidates cached models
 MIN_EXAMPLES = 5  # per intent (and for none_of_these)
 HELDOUT_FOLDS = 4  # thresholds are chosen on out-of-fold predictions of every example
 CALIBRATION_FOLDS = 3
@@ -153,7 +156,17 @@ def features_text(text: str, synonyms: Synonyms | None = None) -> tuple[str, str
 
 def _from_norm(norm: Normalized) -> tuple[str, str]:
     masked, _ = mask_numerals(norm.text)
-    return masked, sound_key(masked) if masked != norm.text else norm.key
+    return masked, " ".join(_syllable(c) for c in masked)
+
+
+@lru_cache(maxsize=8192)
+def _syllable(ch: str) -> str:
+    """The folded toneless syllable of a character, as ivr/textnorm.py's sound key reads it, but
+    spelled out: the key's private-use codes are numbered in the order a process first meets each
+    syllable, so they must never be stored in a model that another process loads."""
+    if not ("\u4e00" <= ch <= "\u9fff"):
+        return ch
+    return fold_syllable(lazy_pinyin(ch, style=Style.NORMAL)[0])
 
 
 @dataclass
@@ -232,7 +245,10 @@ class MenuModel:
 def _vectorisers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     # char_wb pads the answer with a space: its first and last characters are features of their own
     text = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1, dtype=np.float64)
-    key = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 2), sublinear_tf=True, min_df=1, dtype=np.float64)
+    # syllables as words: "huan qing" → huan, qing, "huan qing"
+    key = TfidfVectorizer(
+        analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, min_df=1, dtype=np.float64
+    )
     return text, key
 
 
