@@ -29,10 +29,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz
 
+from ivr.classifier import NONE as NONE_OF_THESE
+from ivr.classifier import Classifier, load_classifier
 from ivr.dates import nearest_month_day, read_date
 from ivr.distress import DistressLexicon, load_distress
 from ivr.emotion import emotion_spans, lexical, load_lexicon
@@ -66,6 +69,8 @@ CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你�
 # Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
 CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
 SLOT_CONFIDENCE = 0.85  # a parsed amount/date/category is good evidence on its own
+MODEL_BELOW = 0.6  # a rule answer below this may be replaced by the trained model's (ivr/classifier.py)
+MODEL_ALSO = 0.25  # expenses: a further category the model gives at least this probability
 
 
 @dataclass(frozen=True)
@@ -300,9 +305,14 @@ def _calibrated(scores: dict[str, _Score], winner: str, score: float) -> float:
 class Understander:
     """Understands caller answers for every menu of a set of grammars (build once, reuse)."""
 
-    def __init__(self, grammars: Grammars):
+    def __init__(self, grammars: Grammars, model: bool = True, cache_dir: Path | None = None):
+        """`model`: ask the trained classifier of grammars/examples/ when the rules find nothing
+        (trained at first start, then loaded from `cache_dir`, default the data dir's cache)."""
         self.grammars = grammars
         self._synonyms = cached_synonyms(str(grammars.directory / "synonyms.yaml"))
+        self._model: Classifier | None = (
+            load_classifier(grammars, cache_dir or _default_cache_dir(), self._synonyms) if model else None
+        )
         self._global = _Index.build(grammars.global_intents.intents, self._synonyms, "global", GLOBAL_MIN_EMBEDDED)
         self._menus = {name: _Index.build(spec.intents, self._synonyms, name) for name, spec in grammars.menus.items()}
         self._known = {name: index.vocab | self._global.vocab for name, index in self._menus.items()}
@@ -356,9 +366,31 @@ class Understander:
         g_name, g_score = _best(global_scores)
         if g_name and g_score >= ACCEPT and g_score > confidence:
             return replace(base, intent=g_name, confidence=g_score, is_global=True)
+        if intent is None or confidence < MODEL_BELOW:  # the trained model of the menu (ivr/classifier.py)
+            intent, confidence, slots = self._model_guess(spec, norm, intent, confidence, slots)
         if intent is None:
             return replace(base, confidence=max(confidence, g_score))
         return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
+
+    def _model_guess(
+        self, spec: MenuSpec, norm: Normalized, intent: str | None, confidence: float, slots: dict[str, Any]
+    ) -> tuple[str | None, float, dict[str, Any]]:
+        """The rules found nothing (or only a weak guess): the menu's classifier may answer, with its
+        calibrated probability, when that is at least the menu's held-out threshold.  Menus without
+        example files (opening: identity is rules only; amounts, dates) are never asked."""
+        guess = self._model.predict(spec.menu, norm) if self._model else None
+        if guess is None:
+            return intent, confidence, slots
+        label, p, ranked = guess
+        if label == NONE_OF_THESE or p < self._model.threshold(spec.menu) or p <= confidence:
+            return intent, confidence, slots
+        if label in CATEGORIES:  # expenses: the best category, and any other nearly as likely
+            return "expenses", p, {"categories": [c for c in CATEGORIES if dict(ranked).get(c, 0) >= MODEL_ALSO]}
+        found = {
+            "months": parse_months(norm.text) if "months" in spec.slots else None,
+            "amount": parse_amount(norm.text) if "amount" in spec.slots else None,
+        }
+        return label, p, {k: v for k, v in found.items() if v}
 
     @staticmethod
     def _score(index: _Index, norm: Normalized, known: frozenset[str]) -> dict[str, _Score]:
@@ -482,6 +514,15 @@ def _mmdd(digits: str, now: dt.datetime) -> dt.date | None:
     if not 1 <= month <= 12:
         return None
     return nearest_month_day(now.date(), month, day)
+
+
+def _default_cache_dir() -> Path | None:
+    from ivr.settings import load_settings
+
+    try:
+        return load_settings().cache_dir
+    except Exception:  # settings that do not load are reported elsewhere; train without a cache
+        return None
 
 
 @lru_cache(maxsize=1)
