@@ -971,4 +971,3 @@ def _cue(cue: str) -> re.Pattern[str]:
     """ "A/B…C/D" → A or B, then within a few characters C or D (like grammar cues)."""
     parts = [[re.escape(w) for w in part.split("/") if w] for part in cue.split("…")]
     return re.compile(".{0,8}?".join("(?:" + "|".join(p) + ")" for p in parts))
-
