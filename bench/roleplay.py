@@ -21,25 +21,16 @@ from ivr import roleplay  # noqa: E402
 
 
 def session_factory(db: Path):
-    from ivr.dialog import Dialog
-    from ivr.flow import load_flow
-    from ivr.grammar import cached_grammars
-    from ivr.prompts import PromptBook
-    from ivr.session import CallSession
+    """Calls built by the one wiring module, exactly as `ivr simulate --text` builds them."""
     from ivr.settings import default_settings
     from ivr.store import Store
-    from ivr.understanding import Understander
+    from ivr.wiring import wiring_for
 
-    settings = default_settings()
-    grammars = cached_grammars(str(settings.grammars_dir))
-    prompts = PromptBook.load(settings.prompts_dir)
-    flow = load_flow(Path(grammars.directory) / "flow.yaml", prompts)
-    understander = Understander(grammars)
+    wiring = wiring_for(default_settings())
     store = Store(f"sqlite:///{db}")
 
     def new_session(case, now: dt.datetime):
-        dialog = Dialog(case, grammars, prompts, now, understander=understander, seed=0, flow=flow)
-        return CallSession(store, dialog, transport="text")
+        return wiring.session(store, transport="text", case=case, now=now, seed=0)
 
     return new_session
 

@@ -1,0 +1,105 @@
+"""Role-play corpora at call level (ivr/roleplay.py, docs/dialog.md "Role-play corpora").
+
+Round 1 (240 calls, writers A–D) was written blind before the conversation fixes and used to find
+what fails; round 2 (130 calls, writers F–H) was written blind while the fixes were made and never
+used for tuning.  The floors below are the measured rates (docs/dialog.md) less a small margin, so a
+change that makes real callers' calls worse fails here; zero disclosures is absolute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivr import roleplay
+from ivr.case import Case
+from ivr.events import Dtmf, NoInput, Speech
+
+REPO = Path(__file__).resolve().parents[2]
+CALLS = REPO / "tests" / "conversation" / "calls"
+sys.path.insert(0, str(REPO / "bench"))
+
+
+@pytest.fixture(scope="module")
+def new_session(tmp_path_factory: pytest.TempPathFactory):
+    from roleplay import session_factory  # bench/roleplay.py: the calls `ivr simulate --text` builds
+
+    return session_factory(tmp_path_factory.mktemp("roleplay") / "rp.sqlite3")
+
+
+def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
+    calls = [c for f in sorted(CALLS.glob(pattern)) for c in roleplay.load(f)]
+    assert calls, pattern
+    return roleplay.run_all(calls, new_session)
+
+
+@pytest.mark.parametrize(("pattern", "floor"), [("round1/writer_*.yaml", 0.60), ("round2/writer_*.yaml", 0.50)])
+def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
+    verdicts = _verdicts(new_session, pattern)
+    leaks = [f"{v.call.id}: {f}" for v in verdicts for f in v.failures if f.startswith("DISCLOSURE")]
+    assert not leaks, "\n".join(leaks)
+    rate = sum(v.passed for v in verdicts) / len(verdicts)
+    assert rate >= floor, f"{pattern}: {rate:.1%} of calls pass, floor {floor:.0%}"
+
+
+def test_scripted_caller_answers_the_menu_asked_then_any_then_silence() -> None:
+    caller = roleplay.ScriptedCaller({"opening": ["喂？", "是我"], "any": ["嗯"]})
+    assert caller.answer("opening") == [Speech("喂？")]
+    assert caller.answer("plan") == [Speech("嗯")]
+    assert caller.answer("opening") == [Speech("是我")]
+    assert caller.answer("opening") == [NoInput()]
+    assert roleplay.ScriptedCaller({"promise": ["#dtmf 12#"]}).answer("promise") == [Dtmf("1"), Dtmf("2"), Dtmf("#")]
+
+
+def _call(expect: dict, **case: object) -> roleplay.RolePlayCall:
+    return roleplay.RolePlayCall(
+        "T1", "t", "identity", "", dt.datetime(2026, 11, 18, 10, 30), Case(**case), {"opening": ["嗯"]}, expect
+    )
+
+
+def _report(bot: str, intent: str | None = None) -> dict:
+    turn = {"turn": 1, "menu": "opening", "caller": "嗯", "intent": intent, "slots": {}, "bot": bot}
+    return {"opening": "您好，请问是张伟本人吗？", "turns": [turn], "outcome": "completed", "identity": "unknown"}
+
+
+def test_grading_flags_the_amount_said_before_confirmation_but_not_the_company_name() -> None:
+    call = _call({"outcome": "completed", "identity": "unknown"}, amount=4800, company="汇通小额贷款")
+    leaked = roleplay.grade(call, _report("您的账户有4800元逾期了。"))
+    assert leaked.disclosed and not leaked.passed
+    fine = roleplay.grade(call, _report("这里是汇通小额贷款客服，请问您是张伟本人吗？"))
+    assert fine.passed, fine.failures
+
+
+def test_grading_compares_outcome_and_promise_date() -> None:
+    call = _call({"outcome": "completed", "promise_date": "2026-11-27"})
+    v = roleplay.grade(call, {**_report("好的"), "promise": {"date": "2026-11-28", "amount": 100}})
+    assert v.failures == ["promise_date: expected '2026-11-27', got '2026-11-28'"]
+
+
+def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "- id: X1\n  caller: {opening: [是我]}\n  expect: {outcome: completed, mood: calm}\n", encoding="utf-8"
+    )
+    with pytest.raises(roleplay.RolePlayError, match=r"bad.yaml\[0\] \(X1\): field expect.mood: unknown"):
+        roleplay.load(bad)
+
+
+def test_blind_distress_set_recall_floor() -> None:
+    """Round 2's blind distress utterances, each at a different menu: recall on direct and indirect
+    despair (measured 96.7 % / 73.8 %, floors below), false alarms on hard negatives (measured 1.2 %)."""
+    from ivr.understanding import default_understander
+
+    u = default_understander()
+    menus = ["opening", "purpose", "income_source", "plan", "promise"]
+    flagged: dict[str, list[bool]] = {"direct": [], "indirect": [], "none": []}
+    lines = (CALLS / "round2" / "distress_H.tsv").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        label, _, text = line.split("\t")
+        r = u.understand(menus[i % len(menus)], text)
+        flagged[label].append(r.intent == "distress" or "distress" in r.cues)
+    rate = {k: sum(v) / len(v) for k, v in flagged.items()}
+    assert rate["direct"] >= 0.95 and rate["indirect"] >= 0.70 and rate["none"] <= 0.05, rate
