@@ -17,6 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, cast
 
 from ivr import metrics
 from ivr.events import Hypothesis, Word
@@ -81,7 +82,11 @@ class Vocabulary:
             for start in range(end):
                 prev = best[start]
                 piece = word[start:end]
-                if prev is not None and piece in self and (best[end] is None or len(prev) + 1 < len(best[end])):
+                if (
+                    prev is not None
+                    and piece in self
+                    and (best[end] is None or len(prev) + 1 < len(cast(list[str], best[end])))
+                ):
                     best[end] = prev + [piece]
         return best[n]
 
@@ -93,6 +98,7 @@ class Vocabulary:
         for phrase, intent in of.items():
             words: list[str] | None = []
             for w in phrase.split():
+                assert words is not None  # set to None only right before `break`
                 if w in self:
                     words.append(w)
                     continue
@@ -152,7 +158,7 @@ class CallRecognizer:
 
     def __init__(self, model, rate: int) -> None:
         self.model, self.rate = model, rate
-        self._rec = None
+        self._rec: Any = None  # vosk.KaldiRecognizer: vosk ships no type hints
         self._grammar: CompiledGrammar | None = None
         self._audio: list[bytes] = []
         self._pending = b""

@@ -160,7 +160,7 @@ def _parse_day(raw: dict[str, Any], where: str) -> _Day:
         dates = tuple(dt.date.fromisoformat(str(v)) for v in (raw.get("dates") or {}).values())
         return _Day(
             tuple(str(n) for n in raw["names"]),
-            md if md and len(md) == 2 else None,  # type: ignore[arg-type]
+            md if md and len(md) == 2 else None,
             int(raw["lunar"]) if "lunar" in raw else None,
             dates,
             int(raw.get("days", 1)),
@@ -264,6 +264,7 @@ def _is_after(text: str, start: int, end: int) -> bool:
 
 def _month_part(text: str, today: dt.date) -> tuple[dt.date, int, int, bool] | None:
     """(date, start, end, approx) of 十二月底 / 一月中旬 / 下个月上旬 / 月底 / 三月份 ..."""
+    m: re.Match[str] | None
     for m in _MONTH_PART.finditer(text):
         next_year, number, which, part = m.group(1), m.group(2), m.group(3), m.group(4)
         if number is None and part is None:  # 下个月 / 这个月 alone: no day
@@ -344,6 +345,8 @@ def read_date(text: str, now: dt.datetime | dt.date, holidays: Holidays | None =
             return DateReading(day + dt.timedelta(days=1), "approx")
         return DateReading(day, "approx" if approx and day else None)
 
+    month: int | None
+    day: int | dt.date | None
     m = _ISO.search(text)
     if m:
         month, day = int(m.group(2)), int(m.group(3))
@@ -396,6 +399,7 @@ def read_date(text: str, now: dt.datetime | dt.date, holidays: Holidays | None =
     for word, days in _RELATIVE_DAYS:
         if word in text:
             return DateReading(today + dt.timedelta(days=days))
+    n: float | None
     m = _DAYS_AGO.search(text)
     if m and (n := parse_int(m.group(1))) is not None:
         return DateReading(today - dt.timedelta(days=n))

@@ -14,7 +14,7 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ivr import identity as ident
 from ivr.callback_time import clamp, parse_callback_time, spoken_time
@@ -800,7 +800,7 @@ class Dialog:
         if n == 1 and spec.propose_on_miss and not confused:
             return self._finish_turn(turn, actions + self._propose(menu))
         if n == 1 and confused and spec.explain:
-            pid = spec.explain
+            pid: str | None = spec.explain
         else:
             pid = (spec.retry1 if n == 1 else spec.retry2) or spec.retry1
         actions += self._ask(menu, prompt=pid)
@@ -881,7 +881,7 @@ class Dialog:
         said = self._say(pid, extra)
         if not said:
             return []
-        ask = replace(said[0], menu=menu)
+        ask = replace(cast(Say, said[0]), menu=menu)  # _say returns only Say actions
         self._last_ask = ask
         return [ask]
 

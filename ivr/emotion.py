@@ -30,7 +30,7 @@ class Lexicon:
 def _weighted(path: Path, field: str, raw: object) -> list[tuple[str, float]]:
     if not isinstance(raw, dict):
         raise GrammarError(f"{path}: field {field}: expected a mapping weight → [words], got {type(raw).__name__}")
-    out = []
+    out: list[tuple[str, float]] = []
     for weight, words in raw.items():
         try:
             w = float(weight)

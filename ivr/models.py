@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from ivr.settings import Settings
 
@@ -213,13 +214,13 @@ def fetch(
                     raise ModelError(f"{from_path}: not found (expected a model zip or directory)")
                 shutil.copyfile(from_path, archive)
             else:
-                _download(url or official.url, archive, progress)  # type: ignore[union-attr]
+                _download(url or cast(ModelSource, official).url, archive, progress)
             if want_sha:
                 got = sha256_file(archive)
                 if got != want_sha:
                     raise ModelError(
-                        f"{from_path or url or official.url}: sha256 mismatch: expected {want_sha}, got {got}"
-                    )  # type: ignore[union-attr]
+                        f"{from_path or url or cast(ModelSource, official).url}: sha256 mismatch: expected {want_sha}, got {got}"
+                    )
                 report.verified.append(f"zip sha256 {want_sha}")
             else:
                 report.unverified.append("zip sha256 (no reference checksum known)")

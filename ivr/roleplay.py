@@ -204,7 +204,7 @@ def _debt_words(case: Case) -> list[str]:
 
 def _bot_lines(report: dict[str, Any]) -> list[tuple[int, str, str | None]]:
     """(turn, bot text, intent heard on that turn) — turn 0 is the opening."""
-    out = [(0, report.get("opening") or "", None)]
+    out: list[tuple[int, str, str | None]] = [(0, report.get("opening") or "", None)]
     out += [(t["turn"], t["bot"] or "", t["intent"]) for t in report["turns"]]
     return out
 
@@ -265,7 +265,7 @@ def grade(call: RolePlayCall, report: dict[str, Any]) -> Verdict:
     if "identity" in e:
         check("identity", e["identity"], report.get("identity"))
     if isinstance(e.get("plan"), dict):
-        got = _plan(report) or {}
+        got: Any = _plan(report) or {}
         for k, want in e["plan"].items():
             if want is not None:
                 check(f"plan.{k}", want, got.get(k))

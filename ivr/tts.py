@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ivr import metrics
 from ivr.audio import BadAudio, read_wav, write_wav
@@ -51,7 +52,7 @@ class Synthesizer:
     def __init__(self, voice: str = VOICE) -> None:
         self.voice = voice
         self._lock = threading.Lock()
-        self._engine = None
+        self._engine: Any = None  # pyttsx3.Engine: pyttsx3 ships no type hints
         self.backend = "espeak-ng" if shutil.which("espeak-ng") else "pyttsx3"
 
     def _pyttsx3(self, text: str, wpm: int, out: Path) -> None:

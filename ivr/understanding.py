@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rapidfuzz import fuzz
 
@@ -274,6 +274,7 @@ def _fuzzy(p: Pattern, t: str, k: str, s: _Score) -> None:
         ratio, start, end = fuzz.ratio(p.key, k), 0, len(k)
     else:
         al = fuzz.partial_ratio_alignment(p.key, k)
+        assert al is not None  # None only with a score_cutoff, and none is passed
         ratio, start, end = al.score, al.dest_start, al.dest_end
     if ratio < FUZZY_MIN_RATIO or negated(t, start):
         return
@@ -382,7 +383,7 @@ class Understander:
         if guess is None:
             return intent, confidence, slots
         label, p, ranked = guess
-        if label == NONE_OF_THESE or p < self._model.threshold(spec.menu) or p <= confidence:
+        if label == NONE_OF_THESE or p < cast(Classifier, self._model).threshold(spec.menu) or p <= confidence:
             return intent, confidence, slots
         if label in CATEGORIES:  # expenses: the best category, and any other nearly as likely
             return "expenses", p, {"categories": [c for c in CATEGORIES if dict(ranked).get(c, 0) >= MODEL_ALSO]}

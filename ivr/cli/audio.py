@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -58,7 +58,7 @@ def models_list(json_out: bool = typer.Option(False, "--json")) -> None:
     from ivr.settings import load_settings
 
     settings = load_settings()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "lang": lang,
             "model": src.name,

@@ -13,7 +13,7 @@ from ivr.cli.common import fail
 users_app = typer.Typer(help="Console users (roles: agent, supervisor, admin).", no_args_is_help=True)
 
 
-def _store(db_url: str | None):  # type: ignore[no-untyped-def]
+def _store(db_url: str | None):
     from ivr.settings import load_settings
     from ivr.store import Store
 

@@ -19,7 +19,7 @@ class StereoRecorder:
         self.path = path
         self.rate = rate
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._wav = wave.open(str(path), "wb")
+        self._wav: wave.Wave_write | None = wave.open(str(path), "wb")
         self._wav.setnchannels(2)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)

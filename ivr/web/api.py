@@ -87,7 +87,7 @@ def _or_404(item: object, what: str, ident: object) -> object:
     return item
 
 
-async def run_action(fn, *args) -> None:  # type: ignore[no-untyped-def]
+async def run_action(fn, *args) -> None:
     """Run a write from ivr.web.actions, mapping its errors to HTTP status codes."""
     try:
         await run_in_threadpool(fn, *args)

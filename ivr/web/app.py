@@ -8,7 +8,7 @@ scrape network; set `IVR_METRICS_TOKEN` to require `Authorization: Bearer <token
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,7 @@ def create_app(
     )
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def security_headers(request: Request, call_next):
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -185,7 +185,7 @@ def create_app(
     return app
 
 
-def jsonable(errors: list) -> list:
+def jsonable(errors: Sequence[Any]) -> list:
     """Validation errors without non-JSON bits (exception objects in `ctx`)."""
     return [{k: (str(v) if k == "ctx" else v) for k, v in e.items() if k != "url"} for e in errors]
 

@@ -43,7 +43,7 @@ def back(url: str, request: Request, flash: str | None = None) -> RedirectRespon
 def safe_next(url: str | None) -> str:
     """Only same-site paths: a crafted ?next= must not send a user elsewhere after login."""
     ok = url and url.startswith("/") and not url.startswith(("//", "/\\")) and "\\" not in url
-    return url if ok else "/queue"
+    return url if ok and url else "/queue"
 
 
 # ---------------------------------------------------------------- login
@@ -108,7 +108,7 @@ def _waveform(path: str | None) -> dict | None:
     if not path:
         return None
     try:
-        return peaks(path)  # type: ignore[arg-type]
+        return peaks(path)
     except RecordingError as e:
         return {"error": str(e)}
 
@@ -142,7 +142,7 @@ async def _call_extras(request: Request, call: dict, trigger_turn: int | None = 
     }
 
 
-async def _act(request: Request, esc_id: int, fn, *args) -> RedirectResponse:  # type: ignore[no-untyped-def]
+async def _act(request: Request, esc_id: int, fn, *args) -> RedirectResponse:
     try:
         await run_in_threadpool(fn, store_of(request), esc_id, *args)
     except actions.NotFound:

@@ -392,7 +392,7 @@ def _rate(n: int, d: int) -> float:
     return round(n / d, 4) if d else 0.0
 
 
-def _local_day(store: Store, column):  # type: ignore[no-untyped-def]
+def _local_day(store: Store, column):
     """SQL expression: the UTC+8 calendar day of a stored naive-UTC time (ISO string on SQLite)."""
     if store.engine.dialect.name == "sqlite":
         return func.date(column, "+8 hours")

@@ -96,6 +96,7 @@ def synth_call(
     reason = force_reason or (rng.choices(list(TRIGGERS), weights=[3, 10, 4, 6, 8, 6])[0] if roll < 0.25 else None)
     last = len(FLOW) - 1 if (reason is None and roll < 0.80) else rng.randrange(1, len(FLOW) - 1)
     outcome = "escalated" if reason else ("completed" if last == len(FLOW) - 1 else "hangup")
+    turns: list[dict[str, Any]]
     turns, emotion, t = [], [], started
     slots: dict[str, Any] = {}
     for i, menu in enumerate(FLOW[: last + 1], start=1):

@@ -85,7 +85,7 @@ async def csrf_guard(request: Request) -> None:
     """Router-wide dependency: refuse any state-changing request without the session's token."""
     if request.method in SAFE_METHODS or request.url.path in CSRF_EXEMPT:
         return
-    given = request.headers.get("x-csrf-token")
+    given: object = request.headers.get("x-csrf-token")
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):

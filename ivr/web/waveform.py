@@ -12,7 +12,7 @@ class RecordingError(ValueError):
     """The recording file is missing or not a PCM WAV; message names the file and the problem."""
 
 
-def wav_info(path: Path) -> tuple[int, int, int, int]:
+def wav_info(path: str | Path) -> tuple[int, int, int, int]:
     """(sample rate, channels, sample width, frames) of a PCM WAV, or RecordingError."""
     try:
         with wave.open(str(path), "rb") as w:
@@ -23,7 +23,7 @@ def wav_info(path: Path) -> tuple[int, int, int, int]:
         raise RecordingError(f"recording {path}: not a PCM WAV file ({e})") from None
 
 
-def peaks(path: Path, buckets: int = 800) -> dict:
+def peaks(path: str | Path, buckets: int = 800) -> dict:
     """Per-bucket max absolute amplitude (0..1) over the whole recording, first channel."""
     rate, channels, width, frames = wav_info(path)
     if width not in (1, 2, 4):
