@@ -60,6 +60,7 @@ HELDOUT_FOLDS = 4  # thresholds are chosen on out-of-fold predictions of every e
 CALIBRATION_FOLDS = 3
 TARGET_PRECISION = 0.90  # of accepted held-out answers, when choosing a menu's threshold
 MIN_THRESHOLD = 0.5  # never accept a guess below this probability
+MIN_CHARS = 3  # shorter answers (在在, 行, 对头) are the rules' alone: too few n-grams to judge
 SEED = 0
 C_REG = 10.0  # inverse regularisation of the logistic regression (few examples, many n-grams)
 
@@ -340,7 +341,7 @@ class Classifier:
     def predict(self, menu: str, norm: Normalized) -> tuple[str, float, list[tuple[str, float]]] | None:
         """(best label, its probability, every label ranked) or None when the menu has no model."""
         model = self.models.get(menu)
-        if model is None or not norm.text:
+        if model is None or len(norm.text) < MIN_CHARS:
             return None
         ranked = model.predict(norm)
         return ranked[0][0], ranked[0][1], ranked
