@@ -12,13 +12,14 @@ import hashlib
 import shutil
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from ivr.settings import Settings
 
@@ -136,9 +137,52 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _download(url: str, dest: Path, progress: Callable[[int, int | None], None] | None) -> None:
+def _open(url: str, timeout: float) -> Any:
+    """urlopen with `timeout` bounding the whole answer: name lookup, connect, TLS and the response
+    headers together.  The socket timeout alone does not cover the name lookup (getaddrinfo can hang
+    for tens of seconds on a machine with no network), so the open runs in a daemon thread that is
+    abandoned (its late answer closed) when the deadline passes."""
+    box: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            resp = urllib.request.urlopen(url, timeout=timeout)
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = e
+            return
+        with lock:
+            if box.get("abandoned"):
+                resp.close()
+            else:
+                box["resp"] = resp
+
+    worker = threading.Thread(target=run, name="model-download-open", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    with lock:
+        if "resp" in box:
+            return box["resp"]
+        error = box.get("error")
+        timed_out = isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
+        if error is None or timed_out:  # the deadline or the socket timeout, whichever came first
+            box["abandoned"] = True
+            raise ModelError(f"download of {url} failed: no answer within {timeout:g} s (offline?)")
+    raise error
+
+
+def _download(
+    url: str,
+    dest: Path,
+    progress: Callable[[int, int | None], None] | None,
+    timeout: float = 30.0,
+    max_time: float | None = None,
+) -> None:
+    """`timeout`: getting an answer (see `_open`) and any later stall of the transfer; `max_time`:
+    the whole download (None: no limit while bytes keep coming)."""
+    start = time.monotonic()
     try:
-        with urllib.request.urlopen(url, timeout=30) as resp, open(dest, "wb") as out:
+        with _open(url, timeout) as resp, open(dest, "wb") as out:
             total = resp.headers.get("Content-Length")
             total_n = int(total) if total else None
             done = 0
@@ -147,8 +191,12 @@ def _download(url: str, dest: Path, progress: Callable[[int, int | None], None] 
                 done += len(block)
                 if progress:
                     progress(done, total_n)
+                if max_time is not None and time.monotonic() - start > max_time:
+                    raise ModelError(f"download of {url} failed: not finished within {max_time:g} s ({done} bytes)")
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or e
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            reason = f"no data for {timeout:g} s (timed out)"
         raise ModelError(f"download of {url} failed: {reason}") from None
 
 
@@ -185,6 +233,8 @@ def fetch(
     sha256: str | None = None,
     from_path: Path | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    timeout: float = 30.0,
+    max_time: float | None = None,
 ) -> FetchReport:
     """Download (or copy from `from_path`: a zip or a model directory), verify, install atomically.
 
@@ -214,7 +264,7 @@ def fetch(
                     raise ModelError(f"{from_path}: not found (expected a model zip or directory)")
                 shutil.copyfile(from_path, archive)
             else:
-                _download(url or cast(ModelSource, official).url, archive, progress)
+                _download(url or cast(ModelSource, official).url, archive, progress, timeout, max_time)
             if want_sha:
                 got = sha256_file(archive)
                 if got != want_sha:
@@ -236,3 +286,82 @@ def fetch(
             shutil.rmtree(dest)
         staged.rename(dest)
     return report
+
+
+# ---------------------------------------------------------------- ensure (make demo)
+
+HOW_TO_GET = (
+    "to get it: `ivr models fetch {lang}` where the download site can be reached, "
+    "`ivr models fetch {lang} --from PATH_OR_ZIP` from a copy, or set IVR_VOSK_MODEL to a model directory"
+)
+
+
+@dataclass
+class EnsureResult:
+    status: str  # "present" | "installed" | "failed" | "skipped" (a recent attempt failed: not retried)
+    path: Path | None
+    message: str  # one line; for failed/skipped it says how to get the model
+    report: FetchReport | None = None
+
+
+def _failure_stamp(settings: Settings, lang: str) -> Path:
+    return settings.models_dir / f".{lang}.fetch-failed.json"
+
+
+def ensure(
+    lang: str,
+    *,
+    settings: Settings | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    timeout: float = 10.0,
+    max_time: float | None = 900.0,
+    retry_after: float = 3600.0,
+    force: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> EnsureResult:
+    """Install the model unless one is already there, never raising for a failed download: the
+    caller warns and carries on (`make demo` runs keypad-only without a model).
+
+    `timeout` bounds getting an answer from the download site (name lookup + connect + headers,
+    together) and any stall mid-transfer, so an offline machine gives up within `timeout` seconds;
+    `max_time` bounds the whole download.  A failure is remembered in the models directory and
+    not retried for `retry_after` seconds (same URL), unless `force`.  The zip is checked against
+    the official sha256 (and per-file manifest) exactly as `fetch` does."""
+    import json
+
+    settings = settings or _fresh_settings()
+    if lang not in SOURCES and url is None:
+        raise ModelError(f"unknown language {lang!r}: expected one of {', '.join(SOURCES)} (or give --url)")
+    how_to = HOW_TO_GET.format(lang=lang)
+    present = find_model(lang, settings)
+    if present is not None:
+        return EnsureResult("present", present, f"{lang} speech model: {present}")
+    the_url = url or SOURCES[lang].url
+    stamp = _failure_stamp(settings, lang)
+    if not force and stamp.is_file():
+        try:
+            last = json.loads(stamp.read_text(encoding="utf-8"))
+            age = time.time() - float(last["at"])
+            if last.get("url") == the_url and 0 <= age < retry_after:
+                return EnsureResult(
+                    "skipped",
+                    None,
+                    f"no {lang} speech model: the download failed {age / 60:.0f} min ago ({last['error']}); "
+                    f"not retried for {retry_after / 60:.0f} min (--force retries now); {how_to}",
+                )
+        except (ValueError, KeyError, TypeError, OSError):
+            pass  # unreadable stamp: just try again
+    try:
+        report = fetch(
+            lang, settings=settings, url=url, sha256=sha256, progress=progress, timeout=timeout, max_time=max_time
+        )
+    except ModelError as e:
+        try:
+            settings.models_dir.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(json.dumps({"at": time.time(), "url": the_url, "error": str(e)}), encoding="utf-8")
+        except OSError:
+            pass  # cannot remember: the next run simply tries again (quickly)
+        return EnsureResult("failed", None, f"no {lang} speech model: {e}; {how_to}")
+    stamp.unlink(missing_ok=True)
+    return EnsureResult("installed", report.path, f"installed {lang} model in {report.path}", report)

@@ -1,8 +1,11 @@
-"""`ivr models fetch|list`, `ivr prompts build`, `ivr mic`: the audio area's commands."""
+"""`ivr models fetch|ensure|list`, `ivr prompts build`, `ivr mic`: the audio area's commands."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -22,33 +25,71 @@ def models_fetch(
     sha256: Optional[str] = typer.Option(None, "--sha256", help="expected sha256 of the zip (with --url/--from)"),
 ) -> None:
     """Download (or copy), verify (zip sha256 + per-file manifest) and install a model."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
     from ivr.models import ModelError, fetch
 
     try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"{lang}", total=None)
-            report = fetch(
-                lang,
-                url=url,
-                sha256=sha256,
-                from_path=from_,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+        with _download_bar(lang) as progress:
+            report = fetch(lang, url=url, sha256=sha256, from_path=from_, progress=progress)
     except ModelError as e:
         raise fail(str(e)) from None
     print(f"installed {lang} model in {report.path}")
+    _print_checks(report)
+
+
+@contextmanager
+def _download_bar(lang: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A transient download progress bar (drawn on a terminal only); yields the progress callback."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(lang, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _print_checks(report: Any) -> None:
     for line in report.verified:
         print(f"  verified: {line}")
     for line in report.unverified:
         print(f"  not verified: {line}")
+
+
+@models_app.command("ensure")
+def models_ensure(
+    lang: str = typer.Argument("zh-CN", help="language of the model (zh-CN: vosk-model-small-cn-0.22)"),
+    timeout: float = typer.Option(
+        10.0, "--timeout", help="seconds to get an answer from the download site (and longest stall) before giving up"
+    ),
+    max_time: float = typer.Option(900.0, "--max-time", help="seconds for the whole download"),
+    retry_after: float = typer.Option(
+        3600.0, "--retry-after", help="after a failed download, seconds before `ensure` tries again"
+    ),
+    force: bool = typer.Option(False, "--force", help="try now even if a download failed recently"),
+    url: Optional[str] = typer.Option(None, "--url", help="download from this URL instead of the official one"),
+    sha256: Optional[str] = typer.Option(None, "--sha256", help="expected sha256 of the zip (with --url)"),
+) -> None:
+    """Install the model unless it is there (what `make demo` runs): a failed or impossible download
+    only warns, once, saying how to get the model, and exits 0; checksums as `fetch`."""
+    from ivr.models import ensure
+
+    with _download_bar(lang) as progress:
+        result = ensure(
+            lang,
+            url=url,
+            sha256=sha256,
+            timeout=timeout,
+            max_time=max_time,
+            retry_after=retry_after,
+            force=force,
+            progress=progress,
+        )
+    if result.status in ("present", "installed"):
+        print(result.message)
+        if result.report is not None:
+            _print_checks(result.report)
+    else:
+        print(f"ivr: warning: {result.message}", file=sys.stderr)
 
 
 @models_app.command("list")

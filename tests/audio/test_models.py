@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import socket
 import subprocess
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -155,3 +157,125 @@ def test_cli_fetch_and_list(data_dir, http_dir, test_source) -> None:
         timeout=60,
     )
     assert offline.returncode == 2 and "missing.zip: not found" in offline.stderr
+
+
+# ---------------------------------------------------------------- ensure (`make demo`)
+
+
+@pytest.fixture
+def stalled_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a black-holed download
+    site); yields (url, accept times)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    accepted: list[float] = []
+    conns: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                c, _ = sock.accept()
+            except OSError:
+                continue
+            accepted.append(time.monotonic())
+            conns.append(c)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/model.zip", accepted
+    stop.set()
+    t.join(2)
+    for c in conns:
+        c.close()
+    sock.close()
+
+
+@pytest.fixture
+def served_source(http_dir, test_source, monkeypatch):
+    """'xx' whose official URL is a good zip on the local HTTP server, with its official sha256."""
+    www, base = http_dir
+    z = make_zip(www)
+    src = ModelSource(test_source.name, f"{base}/model.zip", None, sha(z.read_bytes()), test_source.manifest)
+    monkeypatch.setitem(models.SOURCES, "xx", src)
+    return src
+
+
+def test_ensure_installs_from_a_good_server_checksum_verified(settings, served_source) -> None:
+    r = models.ensure("xx", settings=settings, timeout=10)
+    assert r.status == "installed" and r.path == settings.models_dir / "xx" and find_model("xx", settings) == r.path
+    assert r.report is not None and f"zip sha256 {served_source.sha256}" in r.report.verified
+    assert any("3 files match" in v for v in r.report.verified)
+    again = models.ensure("xx", settings=settings)
+    assert again.status == "present" and again.path == r.path
+
+
+def test_ensure_only_warns_on_a_checksum_mismatch(settings, served_source, monkeypatch) -> None:
+    monkeypatch.setitem(models.SOURCES, "xx", ModelSource(served_source.name, served_source.url, None, "0" * 64))
+    r = models.ensure("xx", settings=settings)
+    assert r.status == "failed" and r.path is None and find_model("xx", settings) is None
+    assert "sha256 mismatch" in r.message and "--from PATH_OR_ZIP" in r.message and "IVR_VOSK_MODEL" in r.message
+
+
+def test_ensure_gives_up_on_a_stalled_server_and_remembers(settings, stalled_server, test_source) -> None:
+    url, accepted = stalled_server
+    t = time.monotonic()
+    r = models.ensure("xx", settings=settings, url=url, timeout=1)
+    took = time.monotonic() - t
+    assert r.status == "failed" and "no answer within 1 s" in r.message and 0.9 < took < 3, took
+    assert len(accepted) == 1
+    # failed recently: the next run says so at once and does not try again ...
+    t = time.monotonic()
+    again = models.ensure("xx", settings=settings, url=url, timeout=1)
+    assert again.status == "skipped" and time.monotonic() - t < 2 and len(accepted) == 1
+    assert "--from PATH_OR_ZIP" in again.message
+    # ... unless forced, or once retry_after has passed
+    assert models.ensure("xx", settings=settings, url=url, timeout=0.2, force=True).status == "failed"
+    assert models.ensure("xx", settings=settings, url=url, timeout=0.2, retry_after=0).status == "failed"
+    assert len(accepted) == 3
+
+
+def test_ensure_deadline_covers_a_hanging_name_lookup(settings, test_source, monkeypatch) -> None:
+    """Offline machines can hang in getaddrinfo, which no socket timeout covers."""
+    release = threading.Event()
+
+    def hang(*args, **kwargs):
+        release.wait(30)
+        raise socket.gaierror(-3, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    t = time.monotonic()
+    try:
+        r = models.ensure("xx", settings=settings, url="http://ivr-model-test.invalid/model.zip", timeout=1)
+    finally:
+        release.set()
+    assert r.status == "failed" and time.monotonic() - t < 2.5
+
+
+def test_cli_ensure_gives_up_within_10_s_once_then_installs(data_dir, stalled_server, http_dir) -> None:
+    """`make demo`'s command as it runs it: a black-holed site → one warning line, exit 0, given up
+    10 s after connecting; then a good server → installed, checksum-verified."""
+    url, accepted = stalled_server
+    cmd = [str(IVR), "models", "ensure", "zh-CN", "--timeout", "10", "--url", url]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    ended = time.monotonic()
+    assert p.returncode == 0, p.stderr
+    # given up 10 s after the connection (the margin is process exit on a loaded 2-core box)
+    assert len(accepted) == 1 and 9.5 < ended - accepted[0] < 13, (ended - accepted[0], p.stderr)
+    assert "no answer within 10 s" in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ivr: warning: no zh-CN speech model:"), p.stderr
+    assert "ivr models fetch zh-CN --from PATH_OR_ZIP" in lines[0] and "IVR_VOSK_MODEL" in lines[0]
+    www, base = http_dir
+    z = make_zip(www)
+    ok = subprocess.run(
+        [str(IVR), "models", "ensure", "zh-CN", "--url", f"{base}/model.zip", "--sha256", sha(z.read_bytes())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and ok.stderr == "", ok.stderr
+    assert "installed zh-CN model" in ok.stdout and f"verified: zip sha256 {sha(z.read_bytes())}" in ok.stdout
+    assert find_model("zh-CN") == data_dir / "models" / "zh-CN"
