@@ -21,7 +21,9 @@ def run(data_dir: Path):
     env = {**os.environ, "IVR_DATA_DIR": str(data_dir), "IVR_DB_URL": f"sqlite:///{data_dir / 'ivr.sqlite3'}"}
 
     def _run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(IVR), *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+        return subprocess.run(
+            [str(IVR), *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=180
+        )  # a fresh data dir trains the NLU models (cold start)
 
     return _run
 
@@ -127,3 +129,26 @@ def test_speech_that_was_not_recognised_is_named_in_the_transcript(run, tmp_path
     assert "(语音，未识别)" in first and "opening → no match" in first
     j = json.loads(run("simulate", "--text", str(script), "--now", NOW, "--json").stdout)
     assert j["turns"][0]["caller"] == "[unk]" and j["turns"][0]["input"] == "speech"  # JSON: what the ASR returned
+
+
+def test_json_carries_the_spec_v2_fields_filled(run, tmp_path: Path):
+    """SPEC §3 v2 top-level fields through the real CLI, each with a value, not just present:
+    `plan`, `requests`, `contact_preference` from one call, `callback` from a busy debtor."""
+    script = _script(tmp_path, "是我，以后上班时间别给我打电话\n知道\n打零工\n三千\n房租\n没有\n分六期吧\n下周五\n")
+    p = run("simulate", "--text", str(script), "--now", NOW, "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert {"plan", "requests", "callback", "contact_preference"} <= set(out)
+    assert out["plan"] == {"intent": "installment", "months": 6, "amount": 584}
+    assert out["promise"] == {"date": "2026-11-27", "amount": 584} and out["result"] == "promise"
+    assert out["requests"] == [] and out["callback"] is None
+    pref = out["contact_preference"]
+    assert pref["kinds"] and pref["said"] == "是我，以后上班时间别给我打电话" and pref["turn"] == 1
+    busy = _script(tmp_path, "是我，在开车，你下午四点半以后再打吧\n")
+    out = json.loads(run("simulate", "--text", str(busy), "--now", NOW, "--json").stdout)
+    assert (
+        out["callback"]["at"] == "2026-11-18T16:30"
+        and out["callback"]["said"] == "是我，在开车，你下午四点半以后再打吧"
+    )
+    assert out["plan"] is None and out["requests"] == [] and out["contact_preference"] is None
+    assert not any(w in out["opening"] + "".join(t["bot"] for t in out["turns"]) for w in ("欠款", "逾期", "三千五百"))
