@@ -72,7 +72,9 @@ def _duration(seconds: float | None) -> str:
 
 def _templates(flow: Flow) -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
-    t.env.filters.update(localtime=_localtime, wallclock=_wallclock, duration=_duration, pct=lambda v: f"{(v or 0) * 100:.1f}%")
+    t.env.filters.update(
+        localtime=_localtime, wallclock=_wallclock, duration=_duration, pct=lambda v: f"{(v or 0) * 100:.1f}%"
+    )
     # L: the console's own words; flow: menus, reasons and labels of grammars/flow.yaml
     t.env.globals.update(L=labels, flow=flow)
     return t

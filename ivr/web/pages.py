@@ -263,9 +263,7 @@ async def requests_page(
         max(1, page),
     )
     data = tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
-    params = {
-        k: v for k, v in dict(kind=kind, status=status, date_from=date_from, date_to=date_to, q=q).items() if v
-    }
+    params = {k: v for k, v in dict(kind=kind, status=status, date_from=date_from, date_to=date_to, q=q).items() if v}
     return render(request, "requests.html", user, data=data, f=params, qs=urlencode(params))
 
 

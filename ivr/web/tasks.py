@@ -261,9 +261,7 @@ def search_callbacks(store: Store, f: CallbackFilter, now: dt.datetime | None = 
     with store.session() as s:
         total = (
             s.scalar(
-                f.apply(
-                    select(func.count()).select_from(CallbackTask).join(Call, Call.id == CallbackTask.call_id), now
-                )
+                f.apply(select(func.count()).select_from(CallbackTask).join(Call, Call.id == CallbackTask.call_id), now)
             )
             or 0
         )
@@ -308,7 +306,11 @@ def mark_callback_done(store: Store, cb_id: int, username: str, note: str | None
         c.status, c.done_by, c.done_at, c.note = "done", username, utcnow(), note or None
         s.add(
             AuditEntry(
-                username=username, action="done", target_type="callback", target_id=str(cb_id), detail=note[:200] or None
+                username=username,
+                action="done",
+                target_type="callback",
+                target_id=str(cb_id),
+                detail=note[:200] or None,
             )
         )
 
@@ -357,7 +359,9 @@ def call_tasks(store: Store, call_id: str) -> dict[str, Any]:
     now = local_now()
     with store.session() as s:
         name = s.scalar(select(Call.debtor_name).where(Call.id == call_id))
-        reqs = list(s.scalars(select(CallerRequest).where(CallerRequest.call_id == call_id).order_by(CallerRequest.seq)))
+        reqs = list(
+            s.scalars(select(CallerRequest).where(CallerRequest.call_id == call_id).order_by(CallerRequest.seq))
+        )
         cb = s.scalars(select(CallbackTask).where(CallbackTask.call_id == call_id)).first()
         cp = s.scalars(select(ContactPreference).where(ContactPreference.call_id == call_id)).first()
     return {

@@ -14,25 +14,28 @@ from .conftest import CASE, simulated_call
 
 PHONE = "13812345678"
 REDUCTION = {"kind": "reduction", "detail": "利息能不能减免一些，回拨13812345678"}
-QUESTION = {"kind": "question", "detail": "=HYPERLINK(\"http://x\")会不会上征信"}
+QUESTION = {"kind": "question", "detail": '=HYPERLINK("http://x")会不会上征信'}
 
 
 @pytest.fixture
 def calls(store, settings):
     """Three calls: a request pair, a busy caller (key 9, then no time: the default callback),
     a calm contact preference."""
-    req = simulated_call(store, settings, ["是我", "知道", "打零工"], requests={2: REDUCTION, 3: QUESTION}, caller_number=PHONE)
+    req = simulated_call(
+        store, settings, ["是我", "知道", "打零工"], requests={2: REDUCTION, 3: QUESTION}, caller_number=PHONE
+    )
     busy = simulated_call(store, settings, ["#dtmf 9", "#dtmf 5", "#dtmf 5", "#dtmf 5"], caller_number=PHONE)
-    pref = simulated_call(store, settings, ["是我", "你们别在我上班的时候打电话，我在车间接不了"], caller_number="+86 138-1234-5678")
+    pref = simulated_call(
+        store, settings, ["是我", "你们别在我上班的时候打电话，我在车间接不了"], caller_number="+86 138-1234-5678"
+    )
     return {"req": req.call_id, "busy": busy.call_id, "pref": pref.call_id, "busy_report": busy.report()}
 
 
 def test_session_stores_requests_when_made_and_once(store, settings):
+    from ivr.case import Case
     from ivr.cli.records import parse_lines
     from ivr.store import CallerRequest
     from ivr.wiring import wiring_for
-
-    from ivr.case import Case
 
     session = wiring_for(settings).session(store, transport="text", case=Case.from_dict(CASE), now=dt.datetime.now())
     session.start()
@@ -41,7 +44,13 @@ def test_session_stores_requests_when_made_and_once(store, settings):
     session.handle(parse_lines(["知道"])[0])
     with store.session() as s:  # stored at the moment it was made, before the call ended
         (row,) = s.query(CallerRequest).all()
-    assert (row.kind, row.detail, row.turn, row.status, row.case_ref) == ("reduction", REDUCTION["detail"], 2, "pending", "C-2026-0042")
+    assert (row.kind, row.detail, row.turn, row.status, row.case_ref) == (
+        "reduction",
+        REDUCTION["detail"],
+        2,
+        "pending",
+        "C-2026-0042",
+    )
     session.end()
     session.end()
     with store.session() as s:
@@ -87,7 +96,9 @@ def test_request_claim_resolve_conflicts_and_audit(client, calls):
     assert r.json()["status"] == "resolved"
     assert agent.post(f"/api/requests/{rid}/claim").status_code == 409  # resolved
     detail = sup.get(f"/api/requests/{rid}").json()
-    assert detail["status"] == "resolved" and detail["resolution"].startswith("同意") and detail["claimed_by"] == "agent1"
+    assert (
+        detail["status"] == "resolved" and detail["resolution"].startswith("同意") and detail["claimed_by"] == "agent1"
+    )
     assert [a["action"] for a in detail["audit"]] == ["resolve", "claim", "claim"]
     audit = sup.get("/api/audit", params={"target_type": "request", "target_id": str(rid)}).json()
     assert {a["username"] for a in audit} == {"agent1"}
@@ -168,8 +179,14 @@ def test_csv_cell_neutralises_every_formula_prefix():
 
 def test_auth_roles_csrf_and_bad_input(client, calls):
     anon = client()
-    for path in ("/api/requests", "/api/requests/1", "/api/requests.csv", "/api/callbacks", "/api/callbacks.csv",
-                 "/api/contact-preferences"):
+    for path in (
+        "/api/requests",
+        "/api/requests/1",
+        "/api/requests.csv",
+        "/api/callbacks",
+        "/api/callbacks.csv",
+        "/api/contact-preferences",
+    ):
         r = anon.get(path)
         assert r.status_code == 401 and r.json() == {"detail": "not logged in"}, path
     assert anon.post("/api/requests/1/claim").status_code in (401, 403)
@@ -180,8 +197,11 @@ def test_auth_roles_csrf_and_bad_input(client, calls):
     rid = agent.get("/api/requests").json()["items"][0]["id"]
     cbid = agent.get("/api/callbacks").json()["items"][0]["id"]
     no_csrf = client("agent", csrf=False)
-    for path, body in ((f"/api/requests/{rid}/claim", None), (f"/api/requests/{rid}/resolve", {"note": "x"}),
-                       (f"/api/callbacks/{cbid}/done", {})):
+    for path, body in (
+        (f"/api/requests/{rid}/claim", None),
+        (f"/api/requests/{rid}/resolve", {"note": "x"}),
+        (f"/api/callbacks/{cbid}/done", {}),
+    ):
         r = no_csrf.post(path, json=body)
         assert r.status_code == 403 and "CSRF" in r.json()["detail"], path
         r = no_csrf.post(path, json=body, headers={"X-CSRF-Token": "forged"})
@@ -207,8 +227,16 @@ def test_auth_roles_csrf_and_bad_input(client, calls):
 
 def test_openapi_lists_the_new_routes(client):
     paths = client().get("/openapi.json").json()["paths"]
-    for p in ("/api/requests", "/api/requests/{req_id}/claim", "/api/requests/{req_id}/resolve", "/api/requests.csv",
-              "/api/callbacks", "/api/callbacks/{cb_id}/done", "/api/callbacks.csv", "/api/contact-preferences"):
+    for p in (
+        "/api/requests",
+        "/api/requests/{req_id}/claim",
+        "/api/requests/{req_id}/resolve",
+        "/api/requests.csv",
+        "/api/callbacks",
+        "/api/callbacks/{cb_id}/done",
+        "/api/callbacks.csv",
+        "/api/contact-preferences",
+    ):
         assert p in paths, p
 
 

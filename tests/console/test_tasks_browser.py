@@ -63,7 +63,7 @@ def test_agent_claims_and_resolves_a_request_with_audit(page, store, settings, a
     assert PHONE in page.locator("#requests").inner_text()
     page.goto("/audit")
     log = page.locator("table").inner_text()
-    assert f"agent1\t解决\t客户诉求 #" in log and f"agent1\t认领\t客户诉求 #" in log
+    assert "agent1\t解决\t客户诉求 #" in log and "agent1\t认领\t客户诉求 #" in log
 
 
 def test_callbacks_list_shows_time_and_marks_done(page, store, data_dir, artifacts_dir):

@@ -24,8 +24,17 @@ PASSWORD = "correct-horse-9"
 def _serve(tmp_path: Path, sip: int, http: int) -> subprocess.Popen:
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "server.py", "--sip", f"127.0.0.1:{sip}", "--http", f"127.0.0.1:{http}", "--sip-workers", "1",
-         "--no-media"],
+        [
+            sys.executable,
+            "server.py",
+            "--sip",
+            f"127.0.0.1:{sip}",
+            "--http",
+            f"127.0.0.1:{http}",
+            "--sip-workers",
+            "1",
+            "--no-media",
+        ],
         cwd=REPO,
         env=dict(os.environ),
         stdout=log.open("w"),
@@ -83,10 +92,18 @@ def test_busy_caller_by_keys_leaves_a_stored_callback(tmp_path, data_dir, settin
     assert len(calls) == 1, [c.id for c in calls]
     call = calls[0]
     turns = store.call_turns(call.id)
-    assert call.transport == "sip" and [t.input_kind for t in turns][:1] == ["dtmf"], [(t.menu, t.caller_text) for t in turns]
+    assert call.transport == "sip" and [t.input_kind for t in turns][:1] == ["dtmf"], [
+        (t.menu, t.caller_text) for t in turns
+    ]
     assert turns[0].intent == "busy", [(t.menu, t.caller_text, t.intent) for t in turns]
     assert cb is not None, (call.outcome, [(t.menu, t.caller_text, t.intent, t.bot_text) for t in turns], log[-2000:])
-    assert cb.call_id == call.id and cb.at and cb.due_at is not None and cb.for_party == "debtor" and cb.status == "pending"
+    assert (
+        cb.call_id == call.id
+        and cb.at
+        and cb.due_at is not None
+        and cb.for_party == "debtor"
+        and cb.status == "pending"
+    )
     assert call.callback and call.callback["at"] == cb.at and call.turn_count == 4
     # the bot says goodbye and hangs up; a caller who hangs up during the goodbye ends it as `hangup`
     assert call.outcome in ("completed", "hangup") and call.status == "ended"
