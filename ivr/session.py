@@ -57,6 +57,9 @@ class CallSession:
         self._started_at = utcnow()
         self._started = False
         self._ended = False
+        self._saved_requests = 0  # how many of dialog.requests are stored
+        self._saved_callback: dict[str, Any] | None = None
+        self._saved_contact: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- call lifecycle
     def start(self) -> list[Action]:
@@ -94,6 +97,7 @@ class CallSession:
             self._count_miss(turn)
         if self.dialog.turns[seen:]:
             self._update_call()
+        self._save_tasks()
         if any(isinstance(a, Transfer) for a in actions):
             esc_id = self._commit_escalation()
             actions = [replace(a, escalation_id=esc_id) if isinstance(a, Transfer) else a for a in actions]
@@ -155,6 +159,8 @@ class CallSession:
         if self._started:
             metrics.CALLS_ACTIVE.dec()
         ended = utcnow()
+        if self._started:
+            self._save_tasks()
         self.store.update_call(
             self.call_id,
             ended_at=ended,
@@ -198,6 +204,55 @@ class CallSession:
             last_menu=d.menu or d.turns[-1].menu,
             avg_turn_latency_ms=sum(latencies) / len(latencies) if latencies else None,
         )
+
+    @property
+    def case_key(self) -> str | None:
+        """The case as the requests, callback and contact preference tables name it: the matched
+        case's id, else the dialer's reference as received."""
+        return (self.dialog.case.case_id if self.case_known else None) or self.case_ref
+
+    def _save_tasks(self) -> None:
+        """Requests, the callback task and the contact preference, stored as soon as the dialog
+        makes them (idempotent: each is written once, or again when it changed)."""
+        d = self.dialog
+        try:
+            for seq in range(self._saved_requests, len(d.requests)):
+                r = d.requests[seq]
+                self.store.save_request(
+                    self.call_id,
+                    seq,
+                    case_ref=self.case_key,
+                    caller_number=self.caller_number,
+                    kind=str(r.get("kind") or "other")[:32],
+                    detail=r.get("detail"),
+                    turn=r.get("turn"),
+                )
+                self._saved_requests = seq + 1
+            if d.callback is not None and d.callback != self._saved_callback:
+                cb = dict(d.callback)
+                self.store.save_callback(
+                    self.call_id,
+                    case_ref=self.case_key,
+                    caller_number=self.caller_number,
+                    at=cb.get("at"),
+                    said=cb.get("said"),
+                    turn=cb.get("turn"),
+                    for_party=cb.get("for") or "debtor",
+                )
+                self._saved_callback = cb
+            if d.contact_preference is not None and d.contact_preference != self._saved_contact:
+                cp = dict(d.contact_preference)
+                self.store.save_contact_preference(
+                    self.call_id,
+                    case_ref=self.case_key,
+                    caller_number=self.caller_number,
+                    kinds=list(cp.get("kinds") or []),
+                    said=cp.get("said"),
+                    turn=cp.get("turn"),
+                )
+                self._saved_contact = cp
+        except Exception:  # a record problem must never break the call itself
+            log.exception("call %s: could not store requests / callback / contact preference", self.call_id)
 
     def _commit_escalation(self) -> int:
         trigger = self.dialog.trigger

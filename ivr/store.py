@@ -1,4 +1,5 @@
-"""Durable records of calls, turns, escalations, console users and the audit log.
+"""Durable records of calls, turns, escalations, caller requests, callback tasks, contact
+preferences, console users and the audit log.
 
 SQLAlchemy 2.0 ORM: a SQLite file by default, PostgreSQL (or any SQLAlchemy URL) by setting
 IVR_DB_URL.  Every write is its own short transaction so that a record is durable before the
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     func,
@@ -35,6 +37,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 DISPOSITIONS = ("promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action")
 ROLES = ("agent", "supervisor", "admin")
+REQUEST_STATUSES = ("pending", "claimed", "resolved")
+CALLBACK_STATUSES = ("pending", "done")
 STALE_AFTER = dt.timedelta(hours=2)  # no real call lasts this long: one still `active` was orphaned
 
 
@@ -152,6 +156,99 @@ class EscalationNote(Base):
     escalation: Mapped[Escalation] = relationship(back_populates="notes")
 
 
+class CallerRequest(Base):
+    """A caller's request that needs a human decision or answer (SPEC v2 `requests[]`: reduction,
+    an unanswered question, ...): pending → claimed → resolved with a note."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # place in the dialog's `requests` list
+    case_ref: Mapped[str | None] = mapped_column(String(64), index=True)  # matched case id, else the dialer's ref
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # reduction|question|...
+    detail: Mapped[str | None] = mapped_column(Text)
+    turn: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|claimed|resolved
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)  # the resolving agent's note
+
+    __table_args__ = (
+        UniqueConstraint("call_id", "seq", name="uq_requests_call_seq"),
+        Index("ix_requests_status_created", "status", "created_at"),
+        Index("ix_requests_created", "created_at"),
+    )
+
+
+class CallbackTask(Base):
+    """A callback the dialog settled (SPEC v2 `callback`), one per call.  `at` is the local wall
+    clock of the calling window exactly as the dialog read it back to the caller ("2026-12-01T16:30",
+    None when the other side will call us); `due_at` is the same time as a column to sort and
+    compare on (server local time, the clock the dialog uses)."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    case_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    said: Mapped[str | None] = mapped_column(Text)
+    turn: Mapped[int | None] = mapped_column(Integer)
+    for_party: Mapped[str] = mapped_column(String(16), default="debtor")  # debtor|third_party (JSON "for")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_callbacks_status_due", "status", "due_at"),)
+
+
+class ContactPreference(Base):
+    """How a caller asked to be contacted (SPEC v2 `contact_preference`), one per call, kept per case
+    and per number for every future dialer (`Store.contact_preferences_for`)."""
+
+    __tablename__ = "contact_preferences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    case_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    number_key: Mapped[str | None] = mapped_column(String(32), index=True)  # digits only, no +86 (number_key())
+    kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # less_often|not_at_work|preferred_time|stop_calling
+    said: Mapped[str | None] = mapped_column(Text)
+    turn: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+def number_key(number: str | None) -> str | None:
+    """A phone number as compared across dialers: digits only, without the +86 / 0086 country code."""
+    if not number:
+        return None
+    digits = "".join(c for c in number if c.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            digits = digits[len(prefix) :]
+    return digits or None
+
+
+def local_time(iso: str | None) -> dt.datetime | None:
+    """`callback.at` (ISO, local wall clock, maybe with an offset) as a naive local datetime."""
+    if not iso:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return t.astimezone().replace(tzinfo=None) if t.tzinfo else t
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -170,7 +267,7 @@ class AuditEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     username: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))  # view|claim|note|resolve|login|...
-    target_type: Mapped[str] = mapped_column(String(16))  # escalation|call|user
+    target_type: Mapped[str] = mapped_column(String(16))  # escalation|call|user|request|callback
     target_id: Mapped[str] = mapped_column(String(64), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
 
@@ -311,6 +408,84 @@ class Store:
                 call.duration_s = (last - call.started_at).total_seconds()
                 call.ended_reason = "worker_restart" if worker is not None and call.worker == worker else "stale"
         return len(calls)
+
+    # -- requests, callbacks, contact preferences (SPEC v2) ----------------
+    def save_request(self, call_id: str, seq: int, **fields: Any) -> int:
+        """Store the `seq`-th request of a call once (idempotent); returns its id."""
+        with self.session() as s:
+            row = s.scalars(
+                select(CallerRequest).where(CallerRequest.call_id == call_id, CallerRequest.seq == seq)
+            ).first()
+            if row is None:
+                row = CallerRequest(call_id=call_id, seq=seq, **fields)
+                s.add(row)
+                s.flush()
+            return row.id
+
+    def save_callback(self, call_id: str, **fields: Any) -> int:
+        """Create or update the call's callback task (a done task keeps its status)."""
+        if "at" in fields:
+            fields["due_at"] = local_time(fields["at"])
+        with self.session() as s:
+            row = s.scalars(select(CallbackTask).where(CallbackTask.call_id == call_id)).first()
+            if row is None:
+                row = CallbackTask(call_id=call_id, **fields)
+                s.add(row)
+            else:
+                for k, v in fields.items():
+                    setattr(row, k, v)
+            s.flush()
+            return row.id
+
+    def save_contact_preference(self, call_id: str, **fields: Any) -> int:
+        """Create or update the call's contact preference."""
+        if "caller_number" in fields:
+            fields["number_key"] = number_key(fields["caller_number"])
+        with self.session() as s:
+            row = s.scalars(select(ContactPreference).where(ContactPreference.call_id == call_id)).first()
+            if row is None:
+                row = ContactPreference(call_id=call_id, **fields)
+                s.add(row)
+            else:
+                for k, v in fields.items():
+                    setattr(row, k, v)
+            s.flush()
+            return row.id
+
+    def contact_preferences_for(self, key: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Every contact preference recorded for a case (matched case id or dialer reference) or a
+        phone number (any spelling: 138..., +86 138..., 0086...), newest first.  For dialers: check
+        this before placing a call (issue 14).  Each item: {id, call_id, case_ref, caller_number,
+        kinds, said, turn, created_at (naive UTC)}."""
+        key = (key or "").strip()
+        if not key:
+            return []
+        conds = [ContactPreference.case_ref == key]
+        nk = number_key(key)
+        if nk:
+            conds.append(ContactPreference.number_key == nk)
+        with self.session() as s:
+            rows = list(
+                s.scalars(
+                    select(ContactPreference)
+                    .where(or_(*conds))
+                    .order_by(ContactPreference.created_at.desc(), ContactPreference.id.desc())
+                    .limit(limit)
+                )
+            )
+        return [
+            {
+                "id": r.id,
+                "call_id": r.call_id,
+                "case_ref": r.case_ref,
+                "caller_number": r.caller_number,
+                "kinds": list(r.kinds or []),
+                "said": r.said,
+                "turn": r.turn,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
 
     def get_call(self, call_id: str) -> Call | None:
         with self.session() as s:

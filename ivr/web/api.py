@@ -20,14 +20,17 @@ from starlette.concurrency import run_in_threadpool
 
 from ivr import auth
 from ivr.flow import Flow
-from ivr.store import DISPOSITIONS, ROLES
-from ivr.web import actions, live, queries
+from ivr.store import DISPOSITIONS, REQUEST_STATUSES, ROLES
+from ivr.web import actions, live, queries, tasks
 from ivr.web.security import CurrentUser, csrf_guard, current_user, flow_of, require, start_session, store_of
 from ivr.web.waveform import RecordingError, peaks, wav_info
 
 router = APIRouter(prefix="/api", dependencies=[Depends(csrf_guard)])
 
 Disposition = Literal[DISPOSITIONS]  # type: ignore[valid-type]
+RequestStatus = Literal[REQUEST_STATUSES]  # type: ignore[valid-type]
+CallbackState = Literal[tasks.CALLBACK_STATES]  # type: ignore[valid-type]
+KIND_PATTERN = r"^[a-z_]{1,32}$"
 Outcome = Literal["completed", "escalated", "hangup"]
 
 
@@ -42,6 +45,14 @@ class NoteIn(BaseModel):
 
 class ResolveIn(BaseModel):
     disposition: Disposition
+    note: str | None = Field(default=None, max_length=actions.MAX_NOTE)
+
+
+class RequestResolveIn(BaseModel):
+    note: str = Field(min_length=1, max_length=actions.MAX_NOTE, description="the decision or answer given")
+
+
+class CallbackDoneIn(BaseModel):
     note: str | None = Field(default=None, max_length=actions.MAX_NOTE)
 
 
@@ -195,12 +206,18 @@ async def list_calls(
     return queries.present(await run_in_threadpool(queries.search_calls, store_of(request), flow, f), user.masked)
 
 
-@router.get("/calls/{call_id}", tags=["calls"], summary="One call with its turns and summary lines")
+@router.get(
+    "/calls/{call_id}",
+    tags=["calls"],
+    summary="One call with its turns, summary lines and follow-up work (`tasks`: requests, callback, contact preference)",
+)
 async def get_call(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     item = _or_404(
         await run_in_threadpool(queries.call_detail, store_of(request), flow_of(request), call_id), "call", call_id
     )
-    return queries.present(item, user.masked)
+    out = queries.present(item, user.masked)
+    out["tasks"] = tasks.present(await run_in_threadpool(tasks.call_tasks, store_of(request), call_id), user.masked)
+    return out
 
 
 async def recording_file(request: Request, call_id: str) -> str:
@@ -232,6 +249,123 @@ async def get_waveform(
 ) -> dict:
     path = await recording_file(request, call_id)
     return await run_in_threadpool(peaks, path, buckets)
+
+
+# ---------------------------------------------------------------- requests, callbacks, contact preferences
+
+
+def _csv_response(body: str, name: str) -> Response:
+    return Response(
+        body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/requests", tags=["requests"], summary="Caller requests (reduction, unanswered questions ...); open first")
+async def list_requests(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    kind: str | None = Query(default=None, pattern=KIND_PATTERN, description="reduction, question, ..."),
+    status: RequestStatus | None = None,
+    date_from: dt.date | None = Query(default=None, description="UTC+8 day the request was made, inclusive"),
+    date_to: dt.date | None = None,
+    q: str | None = Query(default=None, max_length=64, description="case, number, name or call id prefix"),
+    page: int = Query(default=1, ge=1),
+    per_page: int = Query(default=50, ge=1, le=500),
+) -> dict:
+    f = tasks.RequestFilter(kind, status, date_from, date_to, q, page, per_page)
+    return tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
+
+
+@router.get("/requests.csv", tags=["requests"], summary="Caller requests as CSV (same filters)")
+async def export_requests(
+    request: Request,
+    kind: str | None = Query(default=None, pattern=KIND_PATTERN),
+    status: RequestStatus | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    user: CurrentUser = Depends(require("supervisor")),
+) -> Response:
+    f = tasks.RequestFilter(kind, status, date_from, date_to)
+    rows = await run_in_threadpool(tasks.all_requests, store_of(request), f)
+    await run_in_threadpool(
+        actions.record, store_of(request), user.username, "export", "request", "requests", f"{len(rows)} rows"
+    )
+    return _csv_response(tasks.to_csv(rows, tasks.REQUEST_COLUMNS), "requests.csv")
+
+
+@router.get("/requests/{req_id}", tags=["requests"], summary="One caller request with its audit trail")
+async def get_request(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    item = _or_404(await run_in_threadpool(tasks.request_detail, store_of(request), req_id), "request", req_id)
+    return tasks.present(item, user.masked)
+
+
+@router.post("/requests/{req_id}/claim", tags=["requests"], summary="Claim (409 if resolved or claimed by another)")
+async def claim_request(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+    await run_action(tasks.claim_request, store_of(request), req_id, user.username)
+    return {"ok": True, "id": req_id, "status": "claimed", "claimed_by": user.username}
+
+
+@router.post("/requests/{req_id}/resolve", tags=["requests"], summary="Resolve with the decision or answer given")
+async def resolve_request(
+    req_id: int, body: RequestResolveIn, request: Request, user: CurrentUser = Depends(current_user)
+) -> dict:
+    await run_action(tasks.resolve_request, store_of(request), req_id, user.username, body.note)
+    return {"ok": True, "id": req_id, "status": "resolved"}
+
+
+@router.get("/callbacks", tags=["callbacks"], summary="Callback tasks: due, overdue (default: both) or done")
+async def list_callbacks(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    state: CallbackState | None = None,
+    date_from: dt.date | None = Query(default=None, description="local day of the callback time, inclusive"),
+    date_to: dt.date | None = None,
+    q: str | None = Query(default=None, max_length=64),
+    page: int = Query(default=1, ge=1),
+    per_page: int = Query(default=50, ge=1, le=500),
+) -> dict:
+    f = tasks.CallbackFilter(state, date_from, date_to, q, page, per_page)
+    return tasks.present(await run_in_threadpool(tasks.search_callbacks, store_of(request), f), user.masked)
+
+
+@router.get("/callbacks.csv", tags=["callbacks"], summary="Callback tasks as CSV (default: every state)")
+async def export_callbacks(
+    request: Request,
+    state: CallbackState | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    user: CurrentUser = Depends(require("supervisor")),
+) -> Response:
+    f = tasks.CallbackFilter(state, date_from, date_to, include_done=True)
+    rows = await run_in_threadpool(tasks.all_callbacks, store_of(request), f)
+    await run_in_threadpool(
+        actions.record, store_of(request), user.username, "export", "callback", "callbacks", f"{len(rows)} rows"
+    )
+    return _csv_response(tasks.to_csv(rows, tasks.CALLBACK_COLUMNS), "callbacks.csv")
+
+
+@router.post("/callbacks/{cb_id}/done", tags=["callbacks"], summary="Mark a callback done (409 if already done)")
+async def callback_done(
+    cb_id: int, body: CallbackDoneIn, request: Request, user: CurrentUser = Depends(current_user)
+) -> dict:
+    await run_action(tasks.mark_callback_done, store_of(request), cb_id, user.username, body.note)
+    return {"ok": True, "id": cb_id, "status": "done", "done_by": user.username}
+
+
+@router.get(
+    "/contact-preferences",
+    tags=["contact preferences"],
+    summary="Contact preferences, newest first; q = case, phone number (any spelling) or name",
+)
+async def list_contact_preferences(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    q: str | None = Query(default=None, max_length=64),
+    page: int = Query(default=1, ge=1),
+    per_page: int = Query(default=50, ge=1, le=500),
+) -> dict:
+    data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, page, per_page)
+    return tasks.present(data, user.masked)
 
 
 # ---------------------------------------------------------------- analytics, promises, audit, users
@@ -276,7 +410,7 @@ def promises_csv(rows: list[dict]) -> str:
     w.writerow([title for _, title in PROMISE_COLUMNS] + ["提醒日期"])
     for r in rows:
         remind = (dt.date.fromisoformat(r["promise_date"]) - dt.timedelta(days=1)).isoformat()
-        w.writerow([r.get(key) if r.get(key) is not None else "" for key, _ in PROMISE_COLUMNS] + [remind])
+        w.writerow([tasks.csv_cell(r.get(key)) for key, _ in PROMISE_COLUMNS] + [remind])
     return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
 
 
@@ -301,7 +435,7 @@ async def export_promises(
 @router.get("/audit", tags=["audit"], summary="Audit log, newest first")
 async def get_audit(
     request: Request,
-    target_type: Literal["escalation", "call", "user"] | None = None,
+    target_type: Literal["escalation", "call", "user", "request", "callback"] | None = None,
     target_id: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=200, ge=1, le=2000),
     user: CurrentUser = Depends(require("supervisor")),

@@ -49,6 +49,16 @@ def _localtime(value: str | None, fmt: str = "%m-%d %H:%M") -> str:
     return t.astimezone(queries.DISPLAY_TZ).strftime(fmt)
 
 
+def _wallclock(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A callback time as the dialog read it back (local wall clock, shown without conversion)."""
+    if not value:
+        return ""
+    try:
+        return dt.datetime.fromisoformat(value).strftime(fmt)
+    except ValueError:
+        return value
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -62,7 +72,9 @@ def _duration(seconds: float | None) -> str:
 
 def _templates(flow: Flow) -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
-    t.env.filters.update(localtime=_localtime, duration=_duration, pct=lambda v: f"{(v or 0) * 100:.1f}%")
+    t.env.filters.update(
+        localtime=_localtime, wallclock=_wallclock, duration=_duration, pct=lambda v: f"{(v or 0) * 100:.1f}%"
+    )
     # L: the console's own words; flow: menus, reasons and labels of grammars/flow.yaml
     t.env.globals.update(L=labels, flow=flow)
     return t

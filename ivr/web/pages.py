@@ -4,16 +4,17 @@ CSRF token and are redirected (303) to the page they came from, so the back butt
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ivr import auth
-from ivr.store import DISPOSITIONS, ROLES
-from ivr.web import actions, api, charts, live, queries
+from ivr.store import DISPOSITIONS, REQUEST_STATUSES, ROLES
+from ivr.web import actions, api, charts, live, queries, tasks
 from ivr.web.security import (
     CurrentUser,
     csrf_guard,
@@ -225,7 +226,124 @@ async def call_page(call_id: str, request: Request, user: CurrentUser = Depends(
     if call is None:
         raise HTTPException(404, f"通话 {call_id} 不存在")
     call = queries.present(call, user.masked)
+    call["tasks"] = tasks.present(await run_in_threadpool(tasks.call_tasks, store_of(request), call_id), user.masked)
     return render(request, "call.html", user, c=call, **await _call_extras(request, call))
+
+
+# ---------------------------------------------------------------- requests, callbacks, contact preferences
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | None:
+    if not value:
+        return None
+    if value not in allowed:
+        raise HTTPException(422, f"{field}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+@router.get("/requests")
+async def requests_page(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    kind: str | None = None,
+    status: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+) -> HTMLResponse:
+    if kind and not re.fullmatch(api.KIND_PATTERN, kind):
+        raise HTTPException(422, f"kind: expected a request kind (a-z, _), got {kind!r}")
+    f = tasks.RequestFilter(
+        kind or None,
+        _choice(status, REQUEST_STATUSES, "status"),
+        _parse_date(date_from, "date_from"),
+        _parse_date(date_to, "date_to"),
+        (q or "").strip()[:64] or None,
+        max(1, page),
+    )
+    data = tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
+    params = {k: v for k, v in dict(kind=kind, status=status, date_from=date_from, date_to=date_to, q=q).items() if v}
+    return render(request, "requests.html", user, data=data, f=params, qs=urlencode(params))
+
+
+@router.get("/requests/{req_id}")
+async def request_page(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+    item = await run_in_threadpool(tasks.request_detail, store_of(request), req_id)
+    if item is None:
+        raise HTTPException(404, f"客户诉求 {req_id} 不存在")
+    return render(request, "request.html", user, r=tasks.present(item, user.masked))
+
+
+async def _req_act(request: Request, req_id: int, fn, *args) -> RedirectResponse:
+    try:
+        await run_in_threadpool(fn, store_of(request), req_id, *args)
+    except actions.NotFound:
+        raise HTTPException(404, f"客户诉求 {req_id} 不存在") from None
+    except (actions.Conflict, ValueError) as e:
+        return back(f"/requests/{req_id}", request, flash=str(e))
+    return back(f"/requests/{req_id}", request)
+
+
+@router.post("/requests/{req_id}/claim")
+async def request_claim(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> Response:
+    return await _req_act(request, req_id, tasks.claim_request, user.username)
+
+
+@router.post("/requests/{req_id}/resolve")
+async def request_resolve(
+    req_id: int, request: Request, note: str = Form(""), user: CurrentUser = Depends(current_user)
+) -> Response:
+    return await _req_act(request, req_id, tasks.resolve_request, user.username, note)
+
+
+@router.get("/callbacks")
+async def callbacks_page(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    state: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+) -> HTMLResponse:
+    f = tasks.CallbackFilter(
+        _choice(state, tasks.CALLBACK_STATES, "state"),
+        _parse_date(date_from, "date_from"),
+        _parse_date(date_to, "date_to"),
+        (q or "").strip()[:64] or None,
+        max(1, page),
+    )
+    data = tasks.present(await run_in_threadpool(tasks.search_callbacks, store_of(request), f), user.masked)
+    params = {k: v for k, v in dict(state=state, date_from=date_from, date_to=date_to, q=q).items() if v}
+    return render(request, "callbacks.html", user, data=data, f=params, qs=urlencode(params))
+
+
+@router.post("/callbacks/{cb_id}/done")
+async def callback_done(
+    cb_id: int, request: Request, note: str = Form(""), user: CurrentUser = Depends(current_user)
+) -> Response:
+    target = request.headers.get("referer") or "/callbacks"
+    target = safe_next(urlsplit(target).path + (f"?{urlsplit(target).query}" if urlsplit(target).query else ""))
+    try:
+        await run_in_threadpool(tasks.mark_callback_done, store_of(request), cb_id, user.username, note)
+    except actions.NotFound:
+        raise HTTPException(404, f"回电任务 {cb_id} 不存在") from None
+    except (actions.Conflict, ValueError) as e:
+        return back(target, request, flash=str(e))
+    return back(target, request, flash=f"回电任务 #{cb_id} 已完成")
+
+
+@router.get("/contact-preferences")
+async def contact_preferences_page(
+    request: Request, user: CurrentUser = Depends(current_user), q: str | None = None, page: int = 1
+) -> HTMLResponse:
+    q = (q or "").strip()[:64] or None
+    data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, max(1, page))
+    params = {"q": q} if q else {}
+    return render(
+        request, "contact_preferences.html", user, data=tasks.present(data, user.masked), f=params, qs=urlencode(params)
+    )
 
 
 # ---------------------------------------------------------------- analytics, audit, users

@@ -102,3 +102,52 @@ def login(page, role: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/queue")
+
+
+CASE = {
+    "case_id": "C-2026-0042",
+    "name": "李娜",
+    "amount": 4800,
+    "days_overdue": 45,
+    "company": "安信消费金融",
+    "phone": "400-800-1234",
+    "caller_number": "13800138000",
+}
+
+
+def simulated_call(
+    store,
+    settings,
+    lines: list[str],
+    *,
+    requests: dict[int, dict] | None = None,
+    now=None,
+    caller_number: str = "13800138000",
+):
+    """A whole call through the real CallSession + Dialog (as `ivr simulate --text` runs it).
+    `requests` {turn: {"kind", "detail"}}: a request the dialog registers at that turn, as the
+    request features do (SPEC v2 `requests[]`).  Returns the session (ended)."""
+    import datetime as dt
+
+    from ivr.case import Case
+    from ivr.cli.records import parse_lines
+    from ivr.events import CallerHangup
+    from ivr.wiring import wiring_for
+
+    session = wiring_for(settings).session(
+        store,
+        transport="text",
+        case=Case.from_dict(CASE),
+        now=now or dt.datetime.now().replace(second=0, microsecond=0),
+        seed=0,
+        caller_number=caller_number,
+    )
+    session.start()
+    for idx, inp in enumerate([*parse_lines(lines), CallerHangup()], start=1):
+        if requests and idx in requests:
+            session.dialog.requests.append({**requests[idx], "turn": idx})
+        session.handle(inp)
+        if session.dialog.finished:
+            break
+    session.end()
+    return session

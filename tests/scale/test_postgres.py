@@ -136,3 +136,44 @@ def test_console_queue_order_same_as_sqlite(pg_store: Store, store: Store) -> No
     on_sqlite = [(e["call_id"], e["reason"]) for e in queue(store, FLOW)["open"]]
     on_pg = [(e["call_id"], e["reason"]) for e in queue(pg_store, FLOW)["open"]]
     assert on_pg == on_sqlite
+
+
+def _fill_tasks(store: Store) -> dict:
+    """Requests, a callback and contact preferences as a CallSession stores them; then the console's
+    reads and writes on them."""
+    from ivr.web import tasks
+
+    store.start_call("t1", caller_number="13812345678", case_ref="C-1")
+    store.start_call("t2", caller_number="+86 138 1234 5678")
+    for seq, kind in enumerate(("reduction", "question")):
+        store.save_request(
+            "t1", seq, case_ref="C-1", caller_number="13812345678", kind=kind, detail="利息", turn=seq + 2
+        )
+    store.save_request("t1", 0, case_ref="C-1", kind="reduction")  # idempotent
+    store.save_callback("t1", case_ref="C-1", at="2026-11-19T16:30", said="四点半以后", turn=3, for_party="debtor")
+    store.save_callback("t1", at="2026-11-19T17:00")  # updated in place
+    store.save_contact_preference("t1", case_ref="C-1", caller_number="13812345678", kinds=["not_at_work"], turn=2)
+    store.save_contact_preference("t2", caller_number="+86 138 1234 5678", kinds=["less_often", "preferred_time"])
+    rid = tasks.search_requests(store, tasks.RequestFilter(kind="reduction"))["items"][0]["id"]
+    tasks.claim_request(store, rid, "agent1")
+    tasks.resolve_request(store, rid, "agent1", "可停息三个月")
+    now = dt.datetime(2026, 11, 19, 18, 0)
+    cbs = tasks.search_callbacks(store, tasks.CallbackFilter(), now=now)
+    return {
+        "requests": [
+            (r["kind"], r["status"], r["resolution"]) for r in tasks.all_requests(store, tasks.RequestFilter())
+        ],
+        "callbacks": [(c["at"], c["state"], c["said"]) for c in cbs["items"]],
+        "overdue": cbs["overdue"],
+        "prefs": sorted((p["call_id"], tuple(p["kinds"])) for p in store.contact_preferences_for("0086 13812345678")),
+        "by_case": [p["call_id"] for p in store.contact_preferences_for("C-1")],
+    }
+
+
+def test_requests_callbacks_contact_preferences_same_as_sqlite(pg_store: Store, store: Store) -> None:
+    on_sqlite, on_pg = _fill_tasks(store), _fill_tasks(pg_store)
+    assert on_pg == on_sqlite
+    assert on_pg["requests"] == [("reduction", "resolved", "可停息三个月"), ("question", "pending", None)]
+    assert on_pg["callbacks"] == [("2026-11-19T17:00", "overdue", "四点半以后")] and on_pg["overdue"] == 1
+    assert on_pg["prefs"] == [("t1", ("not_at_work",)), ("t2", ("less_often", "preferred_time"))]
+    assert on_pg["by_case"] == ["t1"]
