@@ -123,6 +123,7 @@ def load_synonyms(path: Path, clean: Callable[[str], str] = clean) -> Synonyms:
             raise GrammarError(f"{path}: field groups.{name}: expected a mapping word → common form")
         table.update({clean(k): clean(v) for k, v in words.items()})
     table.update({clean(w): clean(w) for w in keep})
+    table.pop("", None)  # a word the locale's `clean` erases entirely would match everywhere
     return Synonyms.of(table)
 
 

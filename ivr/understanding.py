@@ -206,8 +206,9 @@ def _gapped(text: str, locale: Locale) -> re.Pattern[str] | None:
         return None  # two characters with a gap are too often two other words (在老家 is not 在家)
     # nor right after a negator of the phrase: 还不想拖了 is not 还不了
     never = locale.never_in_gap  # an insertion of these would flip the phrase's meaning
+    gap = f"[^{re.escape(never)}]" if never else "."
     splits = [
-        re.escape(text[:i]) + f"[^{never}]{{1,2}}" + re.escape(text[i:])
+        re.escape(text[:i]) + f"{gap}{{1,2}}" + re.escape(text[i:])
         for i in range(1, len(text))
         if text[i - 1] not in never
     ]
