@@ -36,8 +36,7 @@ import numpy as np
 import pypinyin
 import scipy.sparse as sp
 import sklearn
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -45,6 +44,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
+from ivr.datafile import read_mapping, validate
 from ivr.grammar import GrammarError, Grammars
 from ivr.locale import MANDARIN, Locale
 from ivr.textnorm import Normalized, Synonyms
@@ -82,14 +82,9 @@ class ExampleFile(BaseModel):
 
 def load_examples(path: Path, grammars: Grammars | None = None) -> ExampleFile:
     """Read and validate one example file; errors are one line naming the file and the field."""
-    raw = _read_yaml(path)
+    raw = read_mapping(path, GrammarError, "examples")
     raw.setdefault("menu", path.stem)
-    try:
-        ex = ExampleFile.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise GrammarError(f"{path}: field {where}: {first['msg']}") from None
+    ex = validate(ExampleFile, raw, str(path), GrammarError)
     if ex.menu != path.stem:
         raise GrammarError(f"{path}: field menu: expected {path.stem!r} (the file name), got {ex.menu!r}")
     if grammars is not None:
@@ -126,25 +121,7 @@ class ChatterFile(BaseModel):
 
 
 def load_chatter(path: Path) -> list[str]:
-    raw = _read_yaml(path)
-    try:
-        return ChatterFile.model_validate(raw).examples
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise GrammarError(f"{path}: field {where}: {first['msg']}") from None
-
-
-def _read_yaml(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise GrammarError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise GrammarError(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
-    return raw
+    return validate(ChatterFile, read_mapping(path, GrammarError, "examples"), str(path), GrammarError).examples
 
 
 def features_text(text: str, synonyms: Synonyms | None = None, locale: Locale = MANDARIN) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 from ivr.case import Case
 from ivr.casebook import CaseSource, OneCase
@@ -142,6 +142,20 @@ def shared_understander(grammars: Grammars, locale: Locale = MANDARIN) -> Unders
         return _understanders[key]
 
 
+class CallFacts(TypedDict, total=False):
+    """What one call is about, as `Wiring.session` and `Wiring.call` take it (keyword arguments)."""
+
+    transport: Required[str]  # text, wav, mic, sip, audiosocket, websocket
+    case: Case | None  # None: the demo case
+    now: dt.datetime | None  # the call's clock (tests, simulations); None: now
+    seed: int | None  # prompt-variant choice (reproducible simulations)
+    call_id: str | None
+    caller_number: str | None
+    worker: str | None
+    case_ref: str | None
+    case_known: bool  # False: no case matched, the call starts at `unknown_case`
+
+
 class Wiring:
     """Everything calls share in this process, and the builder of every call from it."""
 
@@ -187,32 +201,20 @@ class Wiring:
             locale=self.locale,
         )
 
-    def session(
-        self,
-        store: Any,
-        *,
-        transport: str,
-        case: Case | None = None,
-        now: dt.datetime | None = None,
-        seed: int | None = None,
-        call_id: str | None = None,
-        caller_number: str | None = None,
-        worker: str | None = None,
-        case_ref: str | None = None,
-        case_known: bool = True,
-    ) -> CallSession:
+    def session(self, store: Any, **facts: Unpack[CallFacts]) -> CallSession:
         """One call's durable record on its dialog (what `ivr simulate --text` drives directly)."""
         from ivr.session import CallSession
 
+        known = facts.get("case_known", True)
         return CallSession(
             store,
-            self.dialog(case, now, seed=seed, known=case_known),
-            call_id=call_id,
-            transport=transport,
-            caller_number=caller_number,
-            worker=worker,
-            case_ref=case_ref,
-            case_known=case_known,
+            self.dialog(facts.get("case"), facts.get("now"), seed=facts.get("seed"), known=known),
+            call_id=facts.get("call_id"),
+            transport=facts["transport"],
+            caller_number=facts.get("caller_number"),
+            worker=facts.get("worker"),
+            case_ref=facts.get("case_ref"),
+            case_known=known,
         )
 
     def call(
@@ -220,35 +222,16 @@ class Wiring:
         store: Any,
         rate: int,
         *,
-        transport: str,
-        case: Case | None = None,
-        now: dt.datetime | None = None,
-        seed: int | None = None,
-        call_id: str | None = None,
-        caller_number: str | None = None,
-        worker: str | None = None,
-        case_ref: str | None = None,
-        case_known: bool = True,
         recording: Path | None = None,
         on_transfer: Callable[[Transfer], None] | None = None,
         on_hangup: Callable[[str], None] | None = None,
         on_partial: Callable[[str], None] | None = None,
+        **facts: Unpack[CallFacts],
     ) -> CallEngine:
         """A call engine on that session, at the transport's sample rate (WAV, mic, every live call)."""
         from ivr.engine import CallEngine
 
-        session = self.session(
-            store,
-            transport=transport,
-            case=case,
-            now=now,
-            seed=seed,
-            call_id=call_id,
-            caller_number=caller_number,
-            worker=worker,
-            case_ref=case_ref,
-            case_known=case_known,
-        )
+        session = self.session(store, **facts)
         if recording is not None:  # linked from the escalation summary before the call has ended
             session.recording = str(recording)
         return CallEngine(
