@@ -5,7 +5,8 @@ in endless other words (没出什么事，就是钱不凑手 / 开烧烤店的 /
 each menu's intents from example answers (`grammars/examples/<menu>.yaml`, data) and is asked only
 when the rules found nothing (or only a weak guess).
 
-Features: TF-IDF over character 1–3-grams of the normalised answer (ivr/textnorm.py: simplified,
+Features (the locale's `features`, ivr/locale.py; for Mandarin): TF-IDF over character 1–3-grams
+of the normalised answer (ivr/textnorm.py: simplified,
 regional words mapped, fillers dropped, numbers read as 几) plus 1–2-grams of its sound key (one
 toneless, accent-folded pinyin syllable per character, so ASR homophones share features).  Model:
 logistic regression (one-vs-rest, liblinear), its probabilities calibrated by Platt scaling over 3 stratified
@@ -17,7 +18,7 @@ The threshold of each menu is chosen on held-out examples (out-of-fold predictio
 stratified folds: every example is predicted once by a model that did not see it): the lowest probability at which the accepted answers are at least TARGET_PRECISION right (never below
 MIN_THRESHOLD); the final model is then trained on every example.  Everything is seeded: two
 trainings on the same files give the same model.  The trained models are pickled under the cache
-directory keyed by a hash of the example files, synonyms.yaml, FEATURE_VERSION and the library
+directory keyed by a hash of the example files, synonyms.yaml, FEATURE_VERSION, the locale and the library
 versions, so only the first start trains (~1–3 s); later starts load the pickle.
 """
 
@@ -29,16 +30,13 @@ import pickle
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pypinyin
 import scipy.sparse as sp
 import sklearn
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from pypinyin import Style, lazy_pinyin
+from pydantic import BaseModel, ConfigDict, field_validator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -46,10 +44,10 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
+from ivr.datafile import read_mapping, validate
 from ivr.grammar import GrammarError, Grammars
-from ivr.numbers import mask_numerals
-from ivr.textnorm import Normalized, Synonyms, normalize
-from ivr.textnorm import _fold as fold_syllable
+from ivr.locale import MANDARIN, Locale
+from ivr.textnorm import Normalized, Synonyms
 
 NONE = "none_of_these"  # the explicit "none of the menu's intents" class
 EXAMPLES_DIR = "examples"  # under the grammars directory
@@ -84,14 +82,9 @@ class ExampleFile(BaseModel):
 
 def load_examples(path: Path, grammars: Grammars | None = None) -> ExampleFile:
     """Read and validate one example file; errors are one line naming the file and the field."""
-    raw = _read_yaml(path)
+    raw = read_mapping(path, GrammarError, "examples")
     raw.setdefault("menu", path.stem)
-    try:
-        ex = ExampleFile.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise GrammarError(f"{path}: field {where}: {first['msg']}") from None
+    ex = validate(ExampleFile, raw, str(path), GrammarError)
     if ex.menu != path.stem:
         raise GrammarError(f"{path}: field menu: expected {path.stem!r} (the file name), got {ex.menu!r}")
     if grammars is not None:
@@ -128,46 +121,13 @@ class ChatterFile(BaseModel):
 
 
 def load_chatter(path: Path) -> list[str]:
-    raw = _read_yaml(path)
-    try:
-        return ChatterFile.model_validate(raw).examples
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise GrammarError(f"{path}: field {where}: {first['msg']}") from None
+    return validate(ChatterFile, read_mapping(path, GrammarError, "examples"), str(path), GrammarError).examples
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise GrammarError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise GrammarError(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
-    return raw
-
-
-def features_text(text: str, synonyms: Synonyms | None = None) -> tuple[str, str]:
-    """(normalised text with numbers read as 几, its sound key): what the vectorisers see."""
-    norm = normalize(text, synonyms=synonyms)
-    return _from_norm(norm)
-
-
-def _from_norm(norm: Normalized) -> tuple[str, str]:
-    masked, _ = mask_numerals(norm.text)
-    return masked, " ".join(_syllable(c) for c in masked)
-
-
-@lru_cache(maxsize=8192)
-def _syllable(ch: str) -> str:
-    """The folded toneless syllable of a character, as ivr/textnorm.py's sound key reads it, but
-    spelled out: the key's private-use codes are numbered in the order a process first meets each
-    syllable, so they must never be stored in a model that another process loads."""
-    if not ("\u4e00" <= ch <= "\u9fff"):
-        return ch
-    return fold_syllable(lazy_pinyin(ch, style=Style.NORMAL)[0])
+def features_text(text: str, synonyms: Synonyms | None = None, locale: Locale = MANDARIN) -> tuple[str, str]:
+    """(normalised text with numbers read as 几, its spelled sound key): what the vectorisers see
+    (the locale's `features`, ivr/locale.py)."""
+    return locale.features(locale.normalize(text, synonyms=synonyms))
 
 
 @dataclass
@@ -236,9 +196,9 @@ class MenuModel:
             out += p / total if total > 0 else np.full_like(p, 1.0 / len(p))
         return out / len(self._fast)
 
-    def predict(self, norm: Normalized) -> list[tuple[str, float]]:
+    def predict(self, norm: Normalized, locale: Locale = MANDARIN) -> list[tuple[str, float]]:
         """Every label with its calibrated probability, best first."""
-        row = _from_norm(norm)
+        row = locale.features(norm)
         p = self.fast_proba(row) if self._fast else self.proba([row])[0]
         return sorted(((lab, float(x)) for lab, x in zip(self.labels, p)), key=lambda t: -t[1])
 
@@ -314,11 +274,13 @@ def heldout_predictions(
     return out
 
 
-def train_menu(ex: ExampleFile, synonyms: Synonyms | None = None, chatter: Sequence[str] = ()) -> MenuModel:
+def train_menu(
+    ex: ExampleFile, synonyms: Synonyms | None = None, chatter: Sequence[str] = (), locale: Locale = MANDARIN
+) -> MenuModel:
     """Threshold from out-of-fold predictions, then the final model on every example (deterministic).
     `chatter`: more none_of_these examples (examples/chatter.yaml)."""
     intents = {**ex.intents, NONE: [*ex.intents[NONE], *chatter]}
-    pairs = sorted({(features_text(s, synonyms), lab) for lab, ss in intents.items() for s in ss})
+    pairs = sorted({(features_text(s, synonyms, locale), lab) for lab, ss in intents.items() for s in ss})
     pairs = [(f, lab) for f, lab in pairs if f[0]]
     rows = [f for f, _ in pairs]
     labels = [lab for _, lab in pairs]
@@ -338,12 +300,14 @@ class Classifier:
     key: str = ""  # the cache key they were trained under
     trained: bool = False  # trained in this process (False: loaded from the cache)
 
-    def predict(self, menu: str, norm: Normalized) -> tuple[str, float, list[tuple[str, float]]] | None:
+    def predict(
+        self, menu: str, norm: Normalized, locale: Locale = MANDARIN
+    ) -> tuple[str, float, list[tuple[str, float]]] | None:
         """(best label, its probability, every label ranked) or None when the menu has no model."""
         model = self.models.get(menu)
         if model is None or len(norm.text) < MIN_CHARS:
             return None
-        ranked = model.predict(norm)
+        ranked = model.predict(norm, locale)
         return ranked[0][0], ranked[0][1], ranked
 
     def threshold(self, menu: str) -> float:
@@ -354,9 +318,9 @@ def example_files(grammars_dir: Path) -> list[Path]:
     return sorted((Path(grammars_dir) / EXAMPLES_DIR).glob("*.yaml"))
 
 
-def cache_key(grammars_dir: Path) -> str:
+def cache_key(grammars_dir: Path, locale: Locale = MANDARIN) -> str:
     h = hashlib.sha256()
-    for part in (FEATURE_VERSION, sklearn.__version__, np.__version__, pypinyin.__version__):
+    for part in (FEATURE_VERSION, locale.name, sklearn.__version__, np.__version__, pypinyin.__version__):
         h.update(part.encode() + b"\0")
     files = example_files(grammars_dir)
     synonyms = Path(grammars_dir) / "synonyms.yaml"
@@ -365,26 +329,28 @@ def cache_key(grammars_dir: Path) -> str:
     return h.hexdigest()[:24]
 
 
-def train(grammars: Grammars, synonyms: Synonyms | None = None) -> Classifier:
+def train(grammars: Grammars, synonyms: Synonyms | None = None, locale: Locale = MANDARIN) -> Classifier:
     chatter_file = Path(grammars.directory) / EXAMPLES_DIR / f"{CHATTER}.yaml"
     chatter = load_chatter(chatter_file) if chatter_file.exists() else []
     models = {}
     for path in example_files(grammars.directory):
         if path.stem != CHATTER:
             ex = load_examples(path, grammars)
-            models[ex.menu] = train_menu(ex, synonyms, chatter)
-    return Classifier(models, cache_key(grammars.directory), trained=True)
+            models[ex.menu] = train_menu(ex, synonyms, chatter, locale)
+    return Classifier(models, cache_key(grammars.directory, locale), trained=True)
 
 
 _LOADED: dict[tuple[str, str], Classifier] = {}
 
 
-def load_classifier(grammars: Grammars, cache_dir: Path | None, synonyms: Synonyms | None = None) -> Classifier | None:
+def load_classifier(
+    grammars: Grammars, cache_dir: Path | None, synonyms: Synonyms | None = None, locale: Locale = MANDARIN
+) -> Classifier | None:
     """The models for these grammars: from this process, else from the disk cache, else trained
     now (and cached).  None when the grammars have no example files."""
     if not [p for p in example_files(grammars.directory) if p.stem != CHATTER]:
         return None
-    key = cache_key(grammars.directory)
+    key = cache_key(grammars.directory, locale)
     memo = (str(grammars.directory), key)
     if memo in _LOADED:
         return _LOADED[memo]
@@ -400,7 +366,7 @@ def load_classifier(grammars: Grammars, cache_dir: Path | None, synonyms: Synony
         except Exception:  # a truncated or foreign file: train again and overwrite it
             model = None
     if model is None:
-        model = train(grammars, synonyms)
+        model = train(grammars, synonyms, locale)
         if path is not None:
             _write_atomic(path, model)
     _LOADED[memo] = model

@@ -33,7 +33,19 @@ def _parse(
 
 
 def read_yaml(path: Path, error: type[ValueError], what: str = "file") -> Any:
-    return _parse(path, error, what, yaml.safe_load, yaml.YAMLError, lambda e: f"not valid YAML ({e})")
+    return _parse(path, error, what, yaml.safe_load, yaml.YAMLError, _yaml_error)
+
+
+def _yaml_error(e: Exception) -> str:
+    return f"not valid YAML ({' '.join(str(e).split())})"  # one line: PyYAML's message spans several
+
+
+def read_mapping(path: Path, error: type[ValueError], what: str = "file") -> dict[str, Any]:
+    """A YAML file whose top level must be a mapping (grammars, examples)."""
+    raw = read_yaml(path, error, what)
+    if not isinstance(raw, dict):
+        raise error(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
+    return raw
 
 
 def read_json(path: Path, error: type[ValueError], what: str = "file") -> Any:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ivr import identity as ident
-from ivr.callback_time import clamp, parse_callback_time, spoken_time
+from ivr.callback_time import clamp
 from ivr.case import Case
 from ivr.events import (
     Action,
@@ -32,9 +32,8 @@ from ivr.events import (
 )
 from ivr.flow import Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars
-from ivr.numbers import parse_amount, parse_months
-from ivr.prompts import PromptBook, spoken_date, yuan
-from ivr.textnorm import normalize
+from ivr.locale import MANDARIN, Locale
+from ivr.prompts import PromptBook
 
 
 @dataclass
@@ -106,8 +105,10 @@ class Dialog:
         understander: Any = None,
         seed: int | None = None,
         flow: Flow | None = None,
+        locale: Locale = MANDARIN,
     ) -> None:
         self.case = case
+        self.locale = locale  # amounts, months, callback times read; money, dates, times said (ivr/locale.py)
         self.grammars = grammars
         self.prompts = prompts
         self.now = now
@@ -115,7 +116,7 @@ class Dialog:
         if understander is None:
             from ivr.understanding import Understander
 
-            understander = Understander(grammars)
+            understander = Understander(grammars, locale=locale)
         self.understander = understander
         self.rng = random.Random(seed)
 
@@ -399,16 +400,18 @@ class Dialog:
     def _ask_range(self) -> list[Action]:
         assert self.menu is not None and self._pending is not None
         low, high = self._pending.offer
-        return self._ask(self.menu, prompt="amount.which", extra={"low": yuan(low), "high": yuan(high)})
+        return self._ask(
+            self.menu, prompt="amount.which", extra={"low": self.locale.money(low), "high": self.locale.money(high)}
+        )
 
     def _answer_pending(self, turn: TurnRecord, u: Understanding | None, actions: list[Action]) -> list[Action] | None:
         """The answer to a pending question; None lets the turn be understood as usual."""
         p = self._pending
         assert p is not None and self.menu is not None
         spec = self.flow.menus[self.menu]
-        text = normalize(turn.caller_text or "").text if turn.input_kind == "speech" else ""
+        text = self.locale.normalize(turn.caller_text or "").text if turn.input_kind == "speech" else ""
         if p.kind == "amount":
-            amount = parse_amount(text) if text else None
+            amount = self.locale.parse_amount(text) if text else None
             if amount is None and turn.input_kind == "dtmf" and (turn.caller_text or "").rstrip("#").isdigit():
                 amount = int((turn.caller_text or "").rstrip("#"))
             if amount:
@@ -422,7 +425,7 @@ class Dialog:
             self._pending = None  # still no figure: go on with the plan's own amount, no number is guessed
             return self._apply(turn, p.handler, p.intent, actions)
         # months: "可以" takes the most allowed; another count or another plan is understood as usual
-        months = u.slots.get("months") if u is not None and u.slots.get("months") else parse_months(text)
+        months = u.slots.get("months") if u is not None and u.slots.get("months") else self.locale.parse_months(text)
         if isinstance(months, int) and months > p.offer and p.tries < 1:
             p.tries += 1
             return self._finish_turn(
@@ -478,7 +481,8 @@ class Dialog:
     def _asks_callback(self, text: str) -> bool:
         if self.understander.understand(self.flow.start, text, self.now).intent == "busy":
             return True
-        return parse_callback_time(text, self.now) is not None and any(w in text for w in ("打", "联系", "回电"))
+        lo = self.locale
+        return lo.parse_callback_time(text, self.now) is not None and any(w in text for w in lo.callback_words)
 
     def _needs_verification(self) -> bool:
         return not self._verified and (
@@ -516,7 +520,7 @@ class Dialog:
     def _callback_time(self, turn: TurnRecord, actions: list[Action]) -> list[Action] | None:
         """A time in the answer: clamp into the calling window (ask once when it had to move), settle."""
         assert self._cb is not None
-        said = parse_callback_time(turn.caller_text or "", self.now)
+        said = self.locale.parse_callback_time(turn.caller_text or "", self.now)
         if said is None:
             return None
         start, end = self.flow.callback.bounds()
@@ -913,19 +917,19 @@ class Dialog:
             "company": c.company,
             "phone": c.phone,
             "days": c.days_overdue,
-            "amount": yuan(c.amount),
+            "amount": self.locale.money(c.amount),
         }
         if "plan" in self.slots:
             ctx["months"] = self._months()
             ctx["plan"] = self.plan_label()
-            ctx["amount"] = yuan(self._payment_amount())
+            ctx["amount"] = self.locale.money(self._payment_amount())
         # the newer of the promise and a proposal (a too-far date answered with the latest allowed day)
         dates = [d for d in (self.slots.get("promise_date"), self.slots.get("proposed_date")) if d is not None]
         date = max(dates, key=lambda d: d.turn) if dates else None
         if date is not None:
-            ctx["date"] = spoken_date(dt.date.fromisoformat(str(date.value)))
+            ctx["date"] = self.locale.spoken_date(dt.date.fromisoformat(str(date.value)))
         if self._cb_at is not None:
-            ctx["callback"] = spoken_time(self._cb_at, self.now)
+            ctx["callback"] = self.locale.spoken_time(self._cb_at, self.now)
         return ctx
 
     def _months(self) -> int:

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ivr.datafile import read_yaml, validate
 from ivr.grammar import GrammarError
-from ivr.textnorm import Normalized, Synonyms, cached_synonyms, normalize, sound_key
+from ivr.locale import MANDARIN, Locale
+from ivr.textnorm import Normalized, Synonyms, cached_synonyms
 
 SHORT_GAP = 2  # `~`: a particle or a pronoun between two words (割过自己, 恨我自己)
 SOUND_MIN = 4  # alternatives this long may match on their sound key (我忘了 must not be 我完了)
@@ -99,7 +100,8 @@ def _split(pattern: str) -> tuple[bool, bool, list[tuple[str, str]]]:
     return start, end, parts
 
 
-def _words(part: str, synonyms: Synonyms) -> _Part:
+def _words(part: str, synonyms: Synonyms, locale: Locale) -> _Part:
+    normalize = locale.normalize
     alternatives: list[str] = []
     for raw in part.split("/"):
         if not raw.strip():
@@ -111,7 +113,7 @@ def _words(part: str, synonyms: Synonyms) -> _Part:
         if word.endswith("没有"):  # said with more after it, 没有 reads 没 (ivr/textnorm.py)
             alternatives.append(word[:-1])
     words = tuple(sorted(dict.fromkeys(alternatives), key=len, reverse=True))
-    keys = tuple(sound_key(w) for w in words)
+    keys = tuple(locale.sound_key(w) for w in words)
     firsts = frozenset(w[0] for w in words) | frozenset(k[0] for w, k in zip(words, keys) if len(w) >= SOUND_MIN)
     return _Part(words, keys, firsts)
 
@@ -132,29 +134,33 @@ def _gap(sep: str, gap: int, long_gap: int) -> str:
     return f"(?:..){{0,{n}}}?" if n else ""
 
 
-def _compile(pattern: str, synonyms: Synonyms, gap: int, long_gap: int) -> tuple[re.Pattern[str], tuple[_Part, ...]]:
+def _compile(
+    pattern: str, synonyms: Synonyms, gap: int, long_gap: int, locale: Locale
+) -> tuple[re.Pattern[str], tuple[_Part, ...]]:
     start, end, split = _split(pattern)
-    parts = tuple(_words(p, synonyms) for _, p in split)
+    parts = tuple(_words(p, synonyms, locale) for _, p in split)
     body = "".join(_gap(sep, gap, long_gap) + _alternation(part, True) for (sep, _), part in zip(split, parts))
     return re.compile(("^" if start else "") + body + ("$" if end else ""), re.DOTALL), parts
 
 
-def _compile_exclusion(entry: str, synonyms: Synonyms, gap: int, long_gap: int) -> re.Pattern[str]:
+def _compile_exclusion(entry: str, synonyms: Synonyms, gap: int, long_gap: int, locale: Locale) -> re.Pattern[str]:
     """`[笑/热]死` → context 笑|热 (kept), then 死 (masked); text only, never by sound."""
     m = re.fullmatch(r"(\^?)(?:\[([^\[\]]+)\])?([^\[\]]+)(?:\[([^\[\]]+)\])?", entry.strip())
     if not m:
         raise _Syntax("expected WORDS with an optional [context] before and/or after it")
     anchor, before, core, after = m.groups()
     _, _, split = _split(core)
-    body = "".join(_gap(sep, gap, long_gap) + _alternation(_words(p, synonyms), False) for sep, p in split)
-    ctx = [_alternation(_words(c, synonyms), False) if c else "" for c in (before, after)]
+    body = "".join(_gap(sep, gap, long_gap) + _alternation(_words(p, synonyms, locale), False) for sep, p in split)
+    ctx = [_alternation(_words(c, synonyms, locale), False) if c else "" for c in (before, after)]
     return re.compile(f"{anchor}{ctx[0]}(?P<core>{body}){ctx[1]}", re.DOTALL)
 
 
 class DistressLexicon:
     """The compiled lexicon: `detect(normalized answer)` → the first category that fires, or None."""
 
-    def __init__(self, spec: DistressFile, synonyms: Synonyms, source: str = "distress.yaml"):
+    def __init__(
+        self, spec: DistressFile, synonyms: Synonyms, source: str = "distress.yaml", locale: Locale = MANDARIN
+    ):
         self.labels = {name: c.label for name, c in spec.categories.items()}
         self._patterns: list[_Pattern] = []
         self._exclude: list[re.Pattern[str]] = []
@@ -163,13 +169,13 @@ class DistressLexicon:
                 raise GrammarError(f"{source}: field categories.{name}: expected a lower-case name (a-z, _)")
             for i, raw in enumerate(cat.patterns):
                 try:
-                    regex, parts = _compile(raw, synonyms, spec.gap, spec.long_gap)
+                    regex, parts = _compile(raw, synonyms, spec.gap, spec.long_gap, locale)
                 except _Syntax as e:
                     raise GrammarError(f"{source}: field categories.{name}.patterns.{i}: {e} (got {raw!r})") from None
                 self._patterns.append(_Pattern(name, raw, regex, parts))
         for i, raw in enumerate(spec.exclude):
             try:
-                self._exclude.append(_compile_exclusion(raw, synonyms, spec.gap, spec.long_gap))
+                self._exclude.append(_compile_exclusion(raw, synonyms, spec.gap, spec.long_gap, locale))
             except _Syntax as e:
                 raise GrammarError(f"{source}: field exclude.{i}: {e} (got {raw!r})") from None
 
@@ -221,13 +227,13 @@ def _verified(m: re.Match[str], parts: tuple[_Part, ...]) -> bool:
     return True
 
 
-def load_distress(path: Path, synonyms: Synonyms | None = None) -> DistressLexicon:
+def load_distress(path: Path, synonyms: Synonyms | None = None, locale: Locale = MANDARIN) -> DistressLexicon:
     raw = read_yaml(Path(path), GrammarError, "distress lexicon")
     if not isinstance(raw, dict):
         raise GrammarError(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
     spec = validate(DistressFile, raw, str(path), GrammarError)
-    syn = synonyms or cached_synonyms(str(Path(path).parent / "synonyms.yaml"))
-    return DistressLexicon(spec, syn, str(path))
+    syn = synonyms or cached_synonyms(str(Path(path).parent / "synonyms.yaml"), locale.clean)
+    return DistressLexicon(spec, syn, str(path), locale)
 
 
 @lru_cache(maxsize=4)

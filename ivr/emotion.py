@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from ivr.grammar import GrammarError
-from ivr.textnorm import normalize
+from ivr.locale import MANDARIN, Locale
 
 LABELS = ("annoyance", "anger", "abuse", "stop_calling", "complaint", "distress")
 _NOT_SCORED = {"distress"}
@@ -27,7 +27,7 @@ class Lexicon:
     intensifiers: tuple[tuple[str, float], ...]  # (normalised word, factor)
 
 
-def _weighted(path: Path, field: str, raw: object) -> list[tuple[str, float]]:
+def _weighted(path: Path, field: str, raw: object, locale: Locale) -> list[tuple[str, float]]:
     if not isinstance(raw, dict):
         raise GrammarError(f"{path}: field {field}: expected a mapping weight → [words], got {type(raw).__name__}")
     out: list[tuple[str, float]] = []
@@ -38,11 +38,11 @@ def _weighted(path: Path, field: str, raw: object) -> list[tuple[str, float]]:
             raise GrammarError(f"{path}: field {field}: weight must be a number, got {weight!r}") from None
         if not isinstance(words, list):
             raise GrammarError(f"{path}: field {field}.{weight}: expected a list of words, got {type(words).__name__}")
-        out.extend((normalize(str(word), fillers=False).text, w) for word in words)
+        out.extend((locale.normalize(str(word), fillers=False).text, w) for word in words)
     return out
 
 
-def load_lexicon(path: Path) -> Lexicon:
+def load_lexicon(path: Path, locale: Locale = MANDARIN) -> Lexicon:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as e:
@@ -56,9 +56,9 @@ def load_lexicon(path: Path) -> Lexicon:
     words = tuple(
         (word, label, weight)
         for label, table in labels.items()
-        for word, weight in _weighted(path, f"labels.{label}", table)
+        for word, weight in _weighted(path, f"labels.{label}", table, locale)
     )
-    intensifiers = tuple(_weighted(path, "intensifiers", raw.get("intensifiers") or {}))
+    intensifiers = tuple(_weighted(path, "intensifiers", raw.get("intensifiers") or {}, locale))
     return Lexicon(words, intensifiers)
 
 
@@ -73,10 +73,10 @@ def default_lexicon_path() -> Path:
     return default_settings().grammars_dir / "emotion.yaml"
 
 
-def lexical(text: str, lexicon: Lexicon | None = None) -> tuple[float, tuple[str, ...]]:
+def lexical(text: str, lexicon: Lexicon | None = None, locale: Locale = MANDARIN) -> tuple[float, tuple[str, ...]]:
     """Score 0..1 and the labels that fired for one utterance (any spacing, traditional ok)."""
     lex = lexicon or _lexicon(str(default_lexicon_path()))
-    t = normalize(text, fillers=False).text
+    t = locale.normalize(text, fillers=False).text
     calm = 1.0
     cues: list[str] = []
     for word, label, weight in lex.words:

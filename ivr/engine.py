@@ -210,10 +210,8 @@ class CallEngine(Generic[SessionT]):
         # the player's notices (from pull_audio, on the media thread) wake the worker
         render = functools.partial(resources.prompt_audio.audio, rate=rate)
         self.player = Player(rate, render, lambda: self._inbox.post(PlaybackReached()))
-        model = resources.model
-        asr = CallRecognizer(model, listen_rate(rate)) if model is not None else None
+        asr = CallRecognizer(resources.model, listen_rate(rate)) if resources.model is not None else None
         self.listener = Listener(rate, resources, self.player, self, asr)
-
         self.turns: list[dict[str, Any]] = []  # per-turn timing (seconds from call start)
         self.partials: list[str] = []
         self.outcome: str | None = None

@@ -13,9 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ivr.datafile import read_mapping, validate
 from ivr.events import DTMF_KEYS
 
 # grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
@@ -125,21 +125,9 @@ class Grammars:
 
 
 def _load_file(path: Path) -> MenuSpec:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise GrammarError(f"{path}: not valid YAML ({e})") from None
-    if not isinstance(raw, dict):
-        raise GrammarError(f"{path}: expected a mapping at top level, got {type(raw).__name__}")
+    raw = read_mapping(path, GrammarError, "grammar")
     raw.setdefault("menu", path.stem)
-    try:
-        spec = MenuSpec.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise GrammarError(f"{path}: field {field}: {first['msg']}") from None
+    spec = validate(MenuSpec, raw, str(path), GrammarError)
     if spec.menu != path.stem:
         raise GrammarError(f"{path}: field menu: expected {path.stem!r} (the file name), got {spec.menu!r}")
     return spec

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -105,7 +106,7 @@ class Synonyms:
         return self.pattern.sub(lambda m: self.table[m.group()], text) if self.pattern else text
 
 
-def load_synonyms(path: Path) -> Synonyms:
+def load_synonyms(path: Path, clean: Callable[[str], str] = clean) -> Synonyms:
     """Read a synonyms file; errors name the file and field (a typo must not crash a call)."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -122,12 +123,14 @@ def load_synonyms(path: Path) -> Synonyms:
             raise GrammarError(f"{path}: field groups.{name}: expected a mapping word → common form")
         table.update({clean(k): clean(v) for k, v in words.items()})
     table.update({clean(w): clean(w) for w in keep})
+    table.pop("", None)  # a word the locale's `clean` erases entirely would match everywhere
     return Synonyms.of(table)
 
 
 @lru_cache(maxsize=4)
-def cached_synonyms(path: str = str(DEFAULT_SYNONYMS)) -> Synonyms:
-    return load_synonyms(Path(path)) if Path(path).exists() else Synonyms.of({})
+def cached_synonyms(path: str = str(DEFAULT_SYNONYMS), clean: Callable[[str], str] = clean) -> Synonyms:
+    """`clean`: the locale's (ivr/locale.py) — the words are compared with answers it cleaned."""
+    return load_synonyms(Path(path), clean) if Path(path).exists() else Synonyms.of({})
 
 
 # "Not any X": 什么收入都没有 → 没有收入, 任何工作也不想 → 不想工作 (the negator moves before X).
@@ -162,6 +165,22 @@ _CODES_LOCK = threading.Lock()  # calls are understood on several engine threads
 
 
 @lru_cache(maxsize=8192)
+def syllable(ch: str) -> str:
+    """The folded toneless syllable of a Chinese character (its most common reading, read on its
+    own); any other character stands for itself."""
+    if not ("\u4e00" <= ch <= "\u9fff"):
+        return ch
+    return _fold(lazy_pinyin(ch, style=Style.NORMAL)[0])
+
+
+def spelled_key(text: str) -> str:
+    """The sound key spelled out, syllables separated by spaces (the classifier's sound features:
+    the key's private-use codes are numbered in the order a process first meets each syllable, so
+    they must never be stored in a model that another process loads)."""
+    return " ".join(syllable(c) for c in text)
+
+
+@lru_cache(maxsize=8192)
 def sound_char(ch: str) -> str:
     """One private-use character per folded syllable; non-Chinese characters stand for themselves.
 
@@ -169,7 +188,7 @@ def sound_char(ch: str) -> str:
     same key in a grammar phrase and in a caller's text, whatever its neighbours are."""
     if not ("\u4e00" <= ch <= "\u9fff"):
         return ch
-    syl = _fold(lazy_pinyin(ch, style=Style.NORMAL)[0])
+    syl = syllable(ch)
     with _CODES_LOCK:
         code = _SYLLABLE_CODES.get(syl)
         if code is None:

@@ -7,7 +7,7 @@ without placeholders) replaces the synthetic voice.  Dynamic pieces (name, amoun
 synthesised at run time and cached by text.  Cache file names include a hash of text, voice and
 speed, so editing a prompt or slowing it down never plays stale audio.
 
-Voice: espeak-ng's Mandarin voice (`cmn`), called directly when the espeak-ng program is installed
+Voice: the locale's (ivr/locale.py), for Mandarin espeak-ng's `cmn`, called directly when the espeak-ng program is installed
 (Debian), else through pyttsx3 (the same voice on Linux, the system voice elsewhere).  Why not
 pyttsx3 first: its espeak driver is not deterministic — the same text rendered three times in one
 process gave 168702/168242/167812-byte WAVs, and in other processes 199284/199870/199292 bytes (its
@@ -35,10 +35,10 @@ from ivr import metrics
 from ivr.audio import BadAudio, read_wav, write_wav
 from ivr.codec import CALL_RATES, resample
 from ivr.events import PromptSegment, Say
+from ivr.locale import MANDARIN, Locale
 
 log = logging.getLogger(__name__)
 
-VOICE = "sit/cmn"  # espeak-ng Mandarin (pyttsx3 voice id); the CLI fallback uses "cmn"
 BASE_WPM = 170  # espeak speed at Say.rate == 1.0; Say.rate scales it
 
 
@@ -49,7 +49,8 @@ class TtsError(RuntimeError):
 class Synthesizer:
     """Text → 16-bit mono PCM at a call rate."""
 
-    def __init__(self, voice: str = VOICE) -> None:
+    def __init__(self, voice: str = MANDARIN.voice) -> None:
+        """`voice`: a pyttsx3 voice id; the espeak-ng program takes its last part (sit/cmn → cmn)."""
         self.voice = voice
         self._lock = threading.Lock()
         self._engine: Any = None  # pyttsx3.Engine: pyttsx3 ships no type hints
@@ -110,10 +111,13 @@ class BuildReport:
 class PromptAudio:
     """Audio for a `Say` at a call rate, from recordings or the caches; process-wide, thread-safe."""
 
-    def __init__(self, prompts_dir: Path, cache_dir: Path, synthesizer: Synthesizer | None = None) -> None:
+    def __init__(
+        self, prompts_dir: Path, cache_dir: Path, synthesizer: Synthesizer | None = None, locale: Locale = MANDARIN
+    ) -> None:
+        """`locale`: the voice of the synthesised pieces (ivr/locale.py), unless `synthesizer` is given."""
         self.recordings = Path(prompts_dir) / "recordings"
         self.cache = Path(cache_dir)
-        self.synth = synthesizer or Synthesizer()
+        self.synth = synthesizer or Synthesizer(locale.voice)
         self._memory: dict[tuple[Path, int], bytes] = {}  # (file, call rate) → PCM: prompts repeat across calls
         self._lock = threading.Lock()
         self._warned = False

@@ -36,22 +36,14 @@ from rapidfuzz import fuzz
 
 from ivr.classifier import NONE as NONE_OF_THESE
 from ivr.classifier import Classifier, load_classifier
-from ivr.dates import nearest_month_day, read_date
+from ivr.dates import nearest_month_day
 from ivr.distress import DistressLexicon, load_distress
 from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, GrammarError, Grammars, IntentSpec, MenuSpec, cached_grammars
-from ivr.numbers import (
-    NUMERAL,
-    mask_numerals,
-    parse_amount,
-    parse_amount_range,
-    parse_months,
-    parse_share,
-    without_shares,
-)
-from ivr.segment import Words, is_word, words
-from ivr.textnorm import NEGATORS, Normalized, Synonyms, cached_synonyms, negated, normalize, sound_key
+from ivr.locale import MANDARIN, Locale
+from ivr.segment import Words
+from ivr.textnorm import Normalized, Synonyms, cached_synonyms
 
 ACCEPT = 0.45  # below this the answer is a no-match (intent None)
 GLOBAL_MIN = 0.70  # a global intent needs a real phrase/keyword hit to pre-empt the menu
@@ -62,7 +54,6 @@ SOUND_WEIGHT = 0.9
 KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
 GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
-GAP_NEVER = "不没别未非无"  # an insertion of these would flip the phrase's meaning
 YIELD_TO_ANSWER = ("repeat", "confused")  # global intents that do not pre-empt a stronger menu answer
 SHORT_WORD = 2  # grammar words this short must be whole words of the answer (ivr/segment.py)
 CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
@@ -112,23 +103,29 @@ class _Index:
     negatives: dict[str, tuple[Normalized, ...]]
     cues: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (intent, compiled "A…B" combination)
     vocab: frozenset[str] = frozenset()  # every word (jieba) of its phrases, keywords, negatives, cues
+    locale: Locale = MANDARIN
 
     @classmethod
-    def build(cls, intents: dict[str, IntentSpec], synonyms: Synonyms, where: str, min_embedded: int = 1) -> _Index:
+    def build(
+        cls, intents: dict[str, IntentSpec], synonyms: Synonyms, where: str, min_embedded: int = 1, *, locale: Locale
+    ) -> _Index:
         """`min_embedded`: shorter phrases (not keywords) only match a whole answer — a global 什么
         (repeat) said alone, not the 什么 of 什么事 or 没什么固定的."""
+        normalize, words = locale.normalize, locale.words
         patterns: list[Pattern] = []
         negatives: dict[str, tuple[Normalized, ...]] = {}
         cues: list[tuple[str, re.Pattern[str]]] = []
         for name, spec in intents.items():
-            cues.extend((name, _compile_cue(c, synonyms, f"{where}.{name}")) for c in spec.cues)
+            cues.extend((name, _compile_cue(c, synonyms, f"{where}.{name}", locale)) for c in spec.cues)
             for entry, is_kw in [(p, False) for p in spec.phrases] + [(k, True) for k in spec.keywords]:
                 n = normalize(entry, synonyms=synonyms)
                 if n.text:
                     embedded = is_kw or len(n.text) >= min_embedded
                     strong = is_kw or len(n.text) > SHORT_WORD or any(e - b > 1 for b, e in words(n.text).spans)
                     patterns.append(
-                        Pattern(name, n.text, n.key, is_kw, embedded, _gapped(n.text) if embedded else None, strong)
+                        Pattern(
+                            name, n.text, n.key, is_kw, embedded, _gapped(n.text, locale) if embedded else None, strong
+                        )
                     )
             negatives[name] = tuple(n for n in (normalize(w, False, synonyms) for w in spec.negative) if n.text)
         texts = [p.text for p in patterns] + [n.text for ns in negatives.values() for n in ns]
@@ -139,12 +136,12 @@ class _Index:
             for w in re.split("[…/]", c)
         ]
         vocab = frozenset(t[b:e] for t in texts for b, e in words(t).spans)
-        return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues), vocab)
+        return cls(tuple(dict.fromkeys(patterns)), negatives, tuple(cues), vocab, locale)
 
     def score(self, norm: Normalized, known: frozenset[str]) -> dict[str, _Score]:
         """`known`: the words of the menu's and the global grammars (the call's topic)."""
-        t, k = norm.text, norm.key
-        w = words(t)
+        t, k, lo = norm.text, norm.key, self.locale
+        w = lo.words(t)
         out: dict[str, _Score] = {}
         for p in self.patterns:
             s = out.setdefault(p.intent, _Score())
@@ -158,19 +155,19 @@ class _Index:
             if not p.embedded:
                 continue
             hit = (
-                _find(p, t, t, 1.0, s, w)
-                or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, w, key=p.key))
-                or _find_gapped(p, t, s)
+                _find(p, t, t, 1.0, s, w, lo)
+                or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, w, lo, key=p.key))
+                or _find_gapped(p, t, s, lo)
             )
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
                 s.keyword, s.strong = s.keyword or p.keyword, s.strong or p.strong
             elif s.fuzzy_only and not p.keyword and len(p.key) >= 3:
-                _fuzzy(p, t, k, s)
+                _fuzzy(p, t, k, s, lo)
         for name, rx in self.cues:
             s = out.setdefault(name, _Score())
             for m in rx.finditer(t):
-                if m.group(1).startswith(NEGATORS) or not negated(t, m.start()):
+                if m.group(1).startswith(lo.negators) or not lo.negated(t, m.start()):
                     s.hit(m.start(), m.end(), 1.0)
                     s.fuzzy_only, s.keyword, s.strong = False, True, True
                     s.longest = max(s.longest, m.end() - m.start())
@@ -192,40 +189,44 @@ class _Index:
         return out
 
 
-def _compile_cue(cue: str, synonyms: Synonyms, where: str) -> re.Pattern[str]:
+def _compile_cue(cue: str, synonyms: Synonyms, where: str, locale: Locale) -> re.Pattern[str]:
     """ "已经/早就…还/转" → one of the first words, then within CUE_GAP characters one of the next."""
-    parts = [[normalize(w, False, synonyms).text for w in part.split("/")] for part in cue.split("…")]
+    parts = [[locale.normalize(w, False, synonyms).text for w in part.split("/")] for part in cue.split("…")]
     if len(parts) < 2 or not all(all(part) for part in parts):
         raise GrammarError(f"{where}: field cues: expected words joined by … (alternatives by /), got {cue!r}")
     alts = ["(" + "|".join(map(re.escape, sorted(part, key=len, reverse=True))) + ")" for part in parts]
     return re.compile(f".{{0,{CUE_GAP}}}?".join(alts))
 
 
-def _gapped(text: str) -> re.Pattern[str] | None:
+def _gapped(text: str, locale: Locale) -> re.Pattern[str] | None:
     """The phrase with one short insertion between two of its characters: 你脑子有病
     for 你有病, 我只能去死 for 我去死.  Not for phrases that start with a negator (别人打 is not 别打)
     or hold a number (一年两次 is not 一次), and never across a negator (还不清 is not 还清)."""
-    if len(text) < 3 or text.startswith(NEGATORS) or NUMERAL.search(text):
+    if len(text) < 3 or text.startswith(locale.negators) or locale.has_numeral(text):
         return None  # two characters with a gap are too often two other words (在老家 is not 在家)
     # nor right after a negator of the phrase: 还不想拖了 is not 还不了
+    never = locale.never_in_gap  # an insertion of these would flip the phrase's meaning
+    gap = f"[^{re.escape(never)}]" if never else "."
     splits = [
-        re.escape(text[:i]) + f"[^{GAP_NEVER}]{{1,2}}" + re.escape(text[i:])
+        re.escape(text[:i]) + f"{gap}{{1,2}}" + re.escape(text[i:])
         for i in range(1, len(text))
-        if text[i - 1] not in GAP_NEVER
+        if text[i - 1] not in never
     ]
     return re.compile("|".join(splits))
 
 
-def _find_gapped(p: Pattern, t: str, s: _Score) -> bool:
+def _find_gapped(p: Pattern, t: str, s: _Score, locale: Locale) -> bool:
     found = False
     for m in p.gapped.finditer(t) if p.gapped else ():
-        if not negated(t, m.start()):
+        if not locale.negated(t, m.start()):
             found = True
             s.hit(m.start(), m.end(), GAP_WEIGHT)
     return found
 
 
-def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, w: Words, key: str | None = None) -> bool:
+def _find(
+    p: Pattern, t: str, hay: str, weight: float, s: _Score, w: Words, locale: Locale, key: str | None = None
+) -> bool:
     """Mark every non-negated occurrence of the pattern (text or sound key) in the answer."""
     needle = key or p.text
     found = False
@@ -243,9 +244,10 @@ def _find(p: Pattern, t: str, hay: str, weight: float, s: _Score, w: Words, key:
         # Nor is a sound-alike that is itself a different dictionary word (那家 is not 哪家, 那个 not 哪个).
         heard = t[start : start + len(needle)]
         shared = key is None or (
-            (len(needle) > 2 or any(a == b for a, b in zip(p.text, heard))) and (heard == p.text or not is_word(heard))
+            (len(needle) > 2 or any(a == b for a, b in zip(p.text, heard)))
+            and (heard == p.text or not locale.is_word(heard))
         )
-        if shared and (p.text.startswith(NEGATORS) or not negated(t, start)):
+        if shared and (p.text.startswith(locale.negators) or not locale.negated(t, start)):
             found = True
             s.hit(start, start + len(needle), weight, exact=key is None)
         start = hay.find(needle, start + 1)
@@ -269,14 +271,14 @@ def _off_topic(s: _Score, t: str, w: Words, known: frozenset[str]) -> bool:
     )
 
 
-def _fuzzy(p: Pattern, t: str, k: str, s: _Score) -> None:
+def _fuzzy(p: Pattern, t: str, k: str, s: _Score, locale: Locale) -> None:
     if len(p.key) > len(k):
         ratio, start, end = fuzz.ratio(p.key, k), 0, len(k)
     else:
         al = fuzz.partial_ratio_alignment(p.key, k)
         assert al is not None  # None only with a score_cutoff, and none is passed
         ratio, start, end = al.score, al.dest_start, al.dest_end
-    if ratio < FUZZY_MIN_RATIO or negated(t, start):
+    if ratio < FUZZY_MIN_RATIO or locale.negated(t, start):
         return
     s.hit(start, end, (ratio / 100.0) ** 2 * SOUND_WEIGHT, exact=False)
 
@@ -306,30 +308,38 @@ def _calibrated(scores: dict[str, _Score], winner: str, score: float) -> float:
 class Understander:
     """Understands caller answers for every menu of a set of grammars (build once, reuse)."""
 
-    def __init__(self, grammars: Grammars, model: bool = True, cache_dir: Path | None = None):
+    def __init__(
+        self, grammars: Grammars, model: bool = True, cache_dir: Path | None = None, locale: Locale = MANDARIN
+    ):
         """`model`: ask the trained classifier of grammars/examples/ when the rules find nothing
-        (trained at first start, then loaded from `cache_dir`, default the data dir's cache)."""
+        (trained at first start, then loaded from `cache_dir`, default the data dir's cache).
+        `locale`: the callers' language (ivr/locale.py): normalisation, words, numbers, dates."""
         self.grammars = grammars
-        self._synonyms = cached_synonyms(str(grammars.directory / "synonyms.yaml"))
+        self.locale = lo = locale
+        self._synonyms = cached_synonyms(str(grammars.directory / "synonyms.yaml"), lo.clean)
         self._model: Classifier | None = (
-            load_classifier(grammars, cache_dir or _default_cache_dir(), self._synonyms) if model else None
+            load_classifier(grammars, cache_dir or _default_cache_dir(), self._synonyms, lo) if model else None
         )
-        self._global = _Index.build(grammars.global_intents.intents, self._synonyms, "global", GLOBAL_MIN_EMBEDDED)
-        self._menus = {name: _Index.build(spec.intents, self._synonyms, name) for name, spec in grammars.menus.items()}
+        self._global = _Index.build(
+            grammars.global_intents.intents, self._synonyms, "global", GLOBAL_MIN_EMBEDDED, locale=lo
+        )
+        self._menus = {n: _Index.build(s.intents, self._synonyms, n, locale=lo) for n, s in grammars.menus.items()}
         self._known = {name: index.vocab | self._global.vocab for name, index in self._menus.items()}
         self._global_keys = grammars.global_intents.dtmf_map()
         lexicon = grammars.directory / "emotion.yaml"
-        self._lexicon = load_lexicon(lexicon) if lexicon.exists() else None  # None: the default one
+        self._lexicon = load_lexicon(lexicon, lo) if lexicon.exists() else None  # None: the default one
         lexicon = grammars.directory / "distress.yaml"
-        self._distress: DistressLexicon | None = load_distress(lexicon, self._synonyms) if lexicon.exists() else None
+        self._distress: DistressLexicon | None = (
+            load_distress(lexicon, self._synonyms, lo) if lexicon.exists() else None
+        )
 
     # ------------------------------------------------------------------ speech / text
 
     def understand(self, menu: str, text: str, now: dt.datetime | None = None) -> Understanding:
         spec = self.grammars.menu(menu)  # GrammarError naming the valid menus
         now = now or dt.datetime.now()
-        norm = normalize(text, synonyms=self._synonyms)
-        emotion, cues = lexical(text, self._lexicon)
+        norm = self.locale.normalize(text, synonyms=self._synonyms)
+        emotion, cues = lexical(text, self._lexicon, self.locale)
         base = Understanding(menu=menu, intent=None, emotion=emotion, cues=cues, text=norm.text)
         if not norm.text:
             return base
@@ -379,7 +389,7 @@ class Understander:
         """The rules found nothing (or only a weak guess): the menu's classifier may answer, with its
         calibrated probability, when that is at least the menu's held-out threshold.  Menus without
         example files (opening: identity is rules only; amounts, dates) are never asked."""
-        guess = self._model.predict(spec.menu, norm) if self._model else None
+        guess = self._model.predict(spec.menu, norm, self.locale) if self._model else None
         if guess is None:
             return intent, confidence, slots
         label, p, ranked = guess
@@ -388,19 +398,18 @@ class Understander:
         if label in CATEGORIES:  # expenses: the best category, and any other nearly as likely
             return "expenses", p, {"categories": [c for c in CATEGORIES if dict(ranked).get(c, 0) >= MODEL_ALSO]}
         found = {
-            "months": parse_months(norm.text) if "months" in spec.slots else None,
-            "amount": parse_amount(norm.text) if "amount" in spec.slots else None,
+            "months": self.locale.parse_months(norm.text) if "months" in spec.slots else None,
+            "amount": self.locale.parse_amount(norm.text) if "amount" in spec.slots else None,
         }
         return label, p, {k: v for k, v in found.items() if v}
 
-    @staticmethod
-    def _score(index: _Index, norm: Normalized, known: frozenset[str]) -> dict[str, _Score]:
+    def _score(self, index: _Index, norm: Normalized, known: frozenset[str]) -> dict[str, _Score]:
         """Scores of the answer as said and with every number read as 几, so that a phrase like
         "分 几 期" or "宽限 几 天" in a grammar matches 分十二期 / 宽限三天 without listing numbers."""
         scores = index.score(norm, known)
-        masked, origin = mask_numerals(norm.text)
+        masked, origin = self.locale.mask_numerals(norm.text)
         if masked != norm.text:
-            for name, s in index.score(Normalized(masked, sound_key(masked)), known).items():
+            for name, s in index.score(Normalized(masked, self.locale.sound_key(masked)), known).items():
                 if s.score > scores[name].score:
                     # positions back to the answer as said, so spans compare across intents
                     s.covered = {j: w for i, w in s.covered.items() for j in range(*origin[i])}
@@ -423,8 +432,8 @@ class Understander:
                 return "expenses", min(0.98, max(best, SLOT_CONFIDENCE) + 0.03 * (len(cats) - 1)), {"categories": cats}
             scores = {n: s for n, s in scores.items() if n not in CATEGORIES}
         if answer == "date":
-            reading = read_date(t, now)
-            slots: dict[str, Any] = payment_slots(t) if "amount" in spec.slots else {}
+            reading = self.locale.read_date(t, now)
+            slots: dict[str, Any] = payment_slots(t, self.locale) if "amount" in spec.slots else {}
             if reading.date is not None:
                 hint = {"date_hint": reading.hint} if reading.hint else {}
                 return (
@@ -444,12 +453,12 @@ class Understander:
                 ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
             )
         if answer == "amount":
-            amount = parse_amount(t)
+            amount = self.locale.parse_amount(t)
             if amount is not None:
                 return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
             scores = {n: s for n, s in scores.items() if n != "amount"}
         name, score = _best(scores)
-        paying = payment_slots(t) if "amount" in spec.slots else {}
+        paying = payment_slots(t, self.locale) if "amount" in spec.slots else {}
         if (name is None or score < ACCEPT) and "share" in paying and {"full", "partial"} <= set(spec.intents):
             # 全还 / 都还了 → full, 三分之一 / 一半 → partial, when no phrase decided
             name, score = ("full" if paying["share"] >= 1 else "partial"), SLOT_CONFIDENCE
@@ -457,7 +466,7 @@ class Understander:
         if name is None or score < ACCEPT:
             return None, score, {}
         # the slots the menu declares, whatever the intent (宽限两个月 → months=2 with extension)
-        found = {"months": parse_months(t) if "months" in spec.slots else None, **paying}
+        found = {"months": self.locale.parse_months(t) if "months" in spec.slots else None, **paying}
         return name, _calibrated(scores, name, score), {k: v for k, v in found.items() if v}
 
     # ------------------------------------------------------------------ keys
@@ -493,17 +502,17 @@ class Understander:
         return base
 
 
-def payment_slots(text: str) -> dict[str, Any]:
+def payment_slots(text: str, locale: Locale = MANDARIN) -> dict[str, Any]:
     """What the caller will pay, from a cleaned answer: `amount` (yuan), or `amount_range` [low, high]
     when it was said loosely (一两千: the dialog asks which), or `share` of the debt (三分之一 → 0.3333,
     全部 → 1.0; the dialog turns it into yuan with the case amount).  A figure said wins over a share."""
-    rng = parse_amount_range(text)
+    rng = locale.parse_amount_range(text)
     if rng is not None:
         return {"amount_range": list(rng)}
-    amount = parse_amount(without_shares(text))
+    amount = locale.parse_amount(locale.without_shares(text))
     if amount:
         return {"amount": amount}
-    share = parse_share(text)
+    share = locale.parse_share(text)
     return {"share": round(float(share), 4)} if share is not None else {}
 
 

@@ -22,10 +22,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 from ivr.case import Case
 from ivr.casebook import CaseSource, OneCase
+from ivr.locale import MANDARIN, Locale
 
 if TYPE_CHECKING:
     from ivr.dialog import Dialog
@@ -73,17 +74,18 @@ class EngineResources:
     _timings: dict[str, EndpointTiming] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, settings: Settings, lang: str = "zh-CN", with_asr: bool = True) -> EngineResources:
+    def load(cls, settings: Settings, locale: Locale = MANDARIN, with_asr: bool = True) -> EngineResources:
         from ivr.grammar import cached_grammars
         from ivr.models import find_model, load_model
         from ivr.tts import PromptAudio
 
+        lang = locale.name  # the model folder models/<lang> (ivr/models.py)
         model_path = find_model(lang, settings) if with_asr else None
         if with_asr and model_path is None:
             log.warning("no Vosk model for %s: speech will be treated as not understood (DTMF still works)", lang)
         res = cls(
             grammars=cached_grammars(str(settings.grammars_dir)),
-            prompt_audio=PromptAudio(Path(settings.prompts_dir), settings.cache_dir),
+            prompt_audio=PromptAudio(Path(settings.prompts_dir), settings.cache_dir, locale=locale),
             model=load_model(model_path) if model_path else None,
         )
         if res.model is not None:  # vocabulary check of every menu now (logged), not mid-call
@@ -124,36 +126,53 @@ class EngineResources:
 
 # ---------------------------------------------------------------- the one place calls are built
 
-_understanders: dict[str, Understander] = {}
+_understanders: dict[tuple[str, str], Understander] = {}
 _understanders_lock = threading.Lock()
 
 
-def shared_understander(grammars: Grammars) -> Understander:
-    """One Understander per grammars folder and process: the first build imports the NLU stack
-    (~2 s of pure Python), which must not run per call (on a SIP thread, while media flows)."""
+def shared_understander(grammars: Grammars, locale: Locale = MANDARIN) -> Understander:
+    """One Understander per grammars folder, locale and process: the first build imports the NLU
+    stack (~2 s of pure Python), which must not run per call (on a SIP thread, while media flows)."""
     with _understanders_lock:
-        key = str(grammars.directory)
+        key = (str(grammars.directory), locale.name)
         if key not in _understanders:
             from ivr.understanding import Understander
 
-            _understanders[key] = Understander(grammars)
+            _understanders[key] = Understander(grammars, locale=locale)
         return _understanders[key]
+
+
+class CallFacts(TypedDict, total=False):
+    """What one call is about, as `Wiring.session` and `Wiring.call` take it (keyword arguments)."""
+
+    transport: Required[str]  # text, wav, mic, sip, audiosocket, websocket
+    case: Case | None  # None: the demo case
+    now: dt.datetime | None  # the call's clock (tests, simulations); None: now
+    seed: int | None  # prompt-variant choice (reproducible simulations)
+    call_id: str | None
+    caller_number: str | None
+    worker: str | None
+    case_ref: str | None
+    case_known: bool  # False: no case matched, the call starts at `unknown_case`
 
 
 class Wiring:
     """Everything calls share in this process, and the builder of every call from it."""
 
-    def __init__(self, settings: Settings, resources: EngineResources | None = None) -> None:
+    def __init__(self, settings: Settings, resources: EngineResources | None = None, locale: Locale = MANDARIN) -> None:
+        """`locale`: the callers' language (ivr/locale.py), used by every call built here: its
+        understander, dialog (amounts, dates said back) and prompt audio (voice, Vosk model)."""
         from ivr.flow import load_flow
         from ivr.grammar import cached_grammars
         from ivr.prompts import PromptBook
 
         self.settings = settings
+        self.locale = locale
         self.grammars: Grammars = resources.grammars if resources else cached_grammars(str(settings.grammars_dir))
         self.prompts: PromptBook = PromptBook.load(settings.prompts_dir)
         self.flow: Flow = load_flow(Path(self.grammars.directory) / "flow.yaml", self.prompts)
         self.unknown_flow: Flow = unknown_case_flow(self.flow)
-        self.understander = shared_understander(self.grammars)
+        self.understander = shared_understander(self.grammars, locale)
         self._resources = resources
         self._lock = threading.Lock()
 
@@ -162,7 +181,7 @@ class Wiring:
         """Prompt audio and the Vosk model: loaded on the first call that has audio (not for text)."""
         with self._lock:
             if self._resources is None:
-                self._resources = EngineResources.load(self.settings)
+                self._resources = EngineResources.load(self.settings, self.locale)
             return self._resources
 
     def dialog(
@@ -179,34 +198,23 @@ class Wiring:
             understander=self.understander,
             seed=seed,
             flow=self.flow if known else self.unknown_flow,
+            locale=self.locale,
         )
 
-    def session(
-        self,
-        store: Any,
-        *,
-        transport: str,
-        case: Case | None = None,
-        now: dt.datetime | None = None,
-        seed: int | None = None,
-        call_id: str | None = None,
-        caller_number: str | None = None,
-        worker: str | None = None,
-        case_ref: str | None = None,
-        case_known: bool = True,
-    ) -> CallSession:
+    def session(self, store: Any, **facts: Unpack[CallFacts]) -> CallSession:
         """One call's durable record on its dialog (what `ivr simulate --text` drives directly)."""
         from ivr.session import CallSession
 
+        known = facts.get("case_known", True)
         return CallSession(
             store,
-            self.dialog(case, now, seed=seed, known=case_known),
-            call_id=call_id,
-            transport=transport,
-            caller_number=caller_number,
-            worker=worker,
-            case_ref=case_ref,
-            case_known=case_known,
+            self.dialog(facts.get("case"), facts.get("now"), seed=facts.get("seed"), known=known),
+            call_id=facts.get("call_id"),
+            transport=facts["transport"],
+            caller_number=facts.get("caller_number"),
+            worker=facts.get("worker"),
+            case_ref=facts.get("case_ref"),
+            case_known=known,
         )
 
     def call(
@@ -214,35 +222,16 @@ class Wiring:
         store: Any,
         rate: int,
         *,
-        transport: str,
-        case: Case | None = None,
-        now: dt.datetime | None = None,
-        seed: int | None = None,
-        call_id: str | None = None,
-        caller_number: str | None = None,
-        worker: str | None = None,
-        case_ref: str | None = None,
-        case_known: bool = True,
         recording: Path | None = None,
         on_transfer: Callable[[Transfer], None] | None = None,
         on_hangup: Callable[[str], None] | None = None,
         on_partial: Callable[[str], None] | None = None,
+        **facts: Unpack[CallFacts],
     ) -> CallEngine:
         """A call engine on that session, at the transport's sample rate (WAV, mic, every live call)."""
         from ivr.engine import CallEngine
 
-        session = self.session(
-            store,
-            transport=transport,
-            case=case,
-            now=now,
-            seed=seed,
-            call_id=call_id,
-            caller_number=caller_number,
-            worker=worker,
-            case_ref=case_ref,
-            case_known=case_known,
-        )
+        session = self.session(store, **facts)
         if recording is not None:  # linked from the escalation summary before the call has ended
             session.recording = str(recording)
         return CallEngine(

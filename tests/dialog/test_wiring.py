@@ -21,9 +21,9 @@ def test_text_simulation_and_live_calls_share_one_wiring(data_dir: Path) -> None
 
         built = []
         init = u.Understander.__init__
-        def counting(self, grammars):
+        def counting(self, grammars, **kw):
             built.append(grammars.directory)
-            init(self, grammars)
+            init(self, grammars, **kw)
         u.Understander.__init__ = counting
 
         from ivr.casebook import CaseBook
