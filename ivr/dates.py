@@ -56,6 +56,7 @@ _WEEK_WORD = r"(?:周|星期|礼拜)"
 _WEEKDAY_RE = re.compile(rf"(下+个?|(?<![马晚早])上+个?|这个?|本)?{_WEEK_WORD}([一二三四五六日天末])")
 _MONTH_DAY = re.compile(rf"({_N})月({_N})[号日]?")
 _DAY_ONLY = re.compile(rf"(这个月|本月|下个?月|上个?月)?({_N})[号日]")
+_PAY_AFTER = re.compile(r".{0,3}?(?:还|打钱|打款|转|付|交)")
 _DAYS_AGO = re.compile(rf"({_N})天以?前")
 _IN_DAYS = re.compile(rf"({_N})天(?:之内|以内|内|后|以后|之后)?")
 _IN_WEEKS = re.compile(rf"({_N}|半)个?(?:周|星期|礼拜)(?:之内|以内|内|后|以后|之后)")
@@ -72,6 +73,8 @@ _AFTER = ("以后", "之后", "过后", "后", "过了", "过完", "一过")
 _AFTER_BEFORE = ("过了", "过完", "等过了", "等过完")
 _NOT_BEFORE_YEAR = "零〇一二两三四五六七八九十半明去今前后几每0123456789"  # 半年后 is not 年后
 _LUNAR_DAY = re.compile(rf"正月(?:初)?({_N})")
+_NEW_YEAR_DAY = re.compile(r"初([一二三四五六七八九十]+)")
+_NEW_YEAR_WORDS = ("过完年", "过了年", "年后", "春节", "过年")
 _PAYDAY = re.compile(
     r"发工资|发了工资|工资发|工资下来|工资到|发薪|开工资|开支|开了支|发钱那天|工资一到|领工资|结工资|工资结"
 )
@@ -310,6 +313,8 @@ def _holiday(text: str, today: dt.date, table: Holidays) -> tuple[dt.date, bool]
     """(day, approx): a lunar day (正月初十 is a day; 正月十五以后 the day after, approx), else a
     period of the year (年后, 开春), else a holiday (国庆, 过了元旦) — all but a lunar day approx."""
     m = _LUNAR_DAY.search(text)
+    if m is None and any(w in text for w in _NEW_YEAR_WORDS):
+        m = _NEW_YEAR_DAY.search(text)  # 过完年初八 = 正月初八
     if m and (n := parse_int(m.group(1))) and 1 <= n <= 30:
         ny = table.new_year_on_or_after(today, slack=n - 1)
         if ny is not None:
@@ -330,7 +335,8 @@ def _holiday(text: str, today: dt.date, table: Holidays) -> tuple[dt.date, bool]
                 continue
             after = _is_after(text, at, at + len(name)) or text[:at].endswith(("过了", "过完"))
             day = table.next(h, today, offset=h.days if after else 0)
-            return (day, True) if day else None
+            # a one-day fixed date said as the day itself (双十二那天) is that day, not a period
+            return (day, after or h.days > 1 or not h.month_day) if day else None
     return None
 
 
@@ -358,7 +364,8 @@ def read_date(text: str, now: dt.datetime | dt.date, holidays: Holidays | None =
         month, day = parse_int(m.group(1)), parse_int(m.group(2))
         if month and day and 1 <= month <= 12 and not text[: m.start()].endswith("个"):
             return after(nearest_month_day(today, month, day), m.start(), m.end())
-    m = _DAY_ONLY.search(text)
+    said = list(_DAY_ONLY.finditer(text))  # 28号复查完，29号打钱: the day the money goes is the day
+    m = next((d for d in reversed(said) if _PAY_AFTER.match(text, d.end())), said[0] if said else None)
     if m:
         day = parse_int(m.group(2))
         if day and 1 <= day <= 31:

@@ -672,7 +672,11 @@ class Dialog:
                 u = self.understander.understand(later, piece, self.now)
                 if u.is_global or u.intent not in listen.intents or u.confidence < listen.min_confidence:
                     continue
-                if later == "promise" and self._date_problem(u.slots.get("date")):
+                if later == "promise" and (
+                    self._date_problem(u.slots.get("date"))
+                    or u.slots.get("date_hint")  # 年后 / 年底: read back and confirmed at the promise menu
+                    or _LOOSE_WEEK.search(normalize(piece).text)  # 下礼拜 with no day: asked which day
+                ):
                     continue
                 if (
                     later == "plan"
@@ -680,6 +684,18 @@ class Dialog:
                     and "months" in (m := self.understander.understand(later, text, self.now)).slots
                 ):
                     u = replace(u, slots={**u.slots, "months": m.slots["months"]})
+                if later == "plan" and "amount" not in u.slots and piece in parts:
+                    # 先还一半嘛，两千五: the figure said in the next breath is the part payment
+                    nxt = parts[parts.index(piece) + 1 : parts.index(piece) + 2]
+                    figure = parse_amount(normalize(nxt[0]).text) if nxt and len(nxt[0]) <= 8 else None
+                    if figure:
+                        u = replace(u, slots={**u.slots, "amount": figure})
+                if later == "promise" and "plan" in self._ahead and self._ahead["plan"][1] == turn.idx:
+                    # the amount of a plan said in the same breath is the plan's (five thousand a month
+                    # earned is not what is paid on the day)
+                    plan_slots = self._ahead["plan"][0].slots
+                    if "amount" in plan_slots or "share" in plan_slots:
+                        u = replace(u, slots={k: v for k, v in u.slots.items() if k != "amount"})
                 self._ahead[later] = (u, turn.idx)
                 found = True
                 break
@@ -969,6 +985,10 @@ def _id_digits(text: str) -> str:
     """Spoken or keyed ID digits: 幺三零八 / 1308# / "身份证后四位是吧，零八一五" → 0815 (the "四" of 后四位 is not one)."""
     text = _ID_NOISE.sub("", text)
     return "".join(c if c.isdigit() else _ID_DIGIT[c] for c in text if c.isdigit() or c in _ID_DIGIT)
+
+
+# "next week" with no weekday (下礼拜给我钱): not a promised day when heard ahead of the promise menu
+_LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
 
 
 def _cue(cue: str) -> re.Pattern[str]:

@@ -57,6 +57,16 @@ _NOT_MONEY_AFTER = (
     "样",
     "起",
     "定",
+    "来天",  # 二十来天, 十多天, 三十多岁: about N days/years, not money
+    "来个",
+    "多天",
+    "多个",
+    "来岁",
+    "多岁",
+    "来年",
+    "多年",
+    "来次",
+    "多次",
 )
 _MONEY_AFTER = ("块", "元", "钱", "左右", "多", "来", "出头", "上下")
 
@@ -107,7 +117,7 @@ def parse_amount(text: str) -> int | None:
     bare: int | None = None
     for start, end, value in numerals(text):
         after = text[end:]
-        if text[:start].endswith(("第", "初", "正月", "腊月")) or after.startswith(_NOT_MONEY_AFTER):
+        if text[:start].endswith(("第", "初", "正月", "腊月", "双")) or after.startswith(_NOT_MONEY_AFTER):
             continue  # 第三, 初十, 正月十五 are not money
         if after.startswith(_MONEY_AFTER):
             return int(round(value))
@@ -119,7 +129,9 @@ def parse_amount(text: str) -> int | None:
     return bare
 
 
-_MONTHS = re.compile(r"([0-9零一二两三四五六七八九十百]+)个?(?:月|期)|分([0-9零一二两三四五六七八九十]+)次")
+_MONTHS = re.compile(
+    r"([0-9零一二两三四五六七八九十百]+)个?(?:月|期)|分([0-9零一二两三四五六七八九十]+)(?:次|回|笔|趟)"
+)  # 分四回 = four payments
 _INSTALMENTS = re.compile(r"([0-9零一二两三四五六七八九十百]+)期")
 _SPLIT_INTO = re.compile(r"分([0-9零一二两三四五六七八九十]+)(.)")
 _YEARS = re.compile(r"([0-9一二两三四五六七八九十]+)年(半)?")

@@ -42,6 +42,7 @@ from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, GrammarError, Grammars, IntentSpec, MenuSpec, cached_grammars
 from ivr.locale import MANDARIN, Locale
+from ivr.plan_rule import decide_plan
 from ivr.segment import Words
 from ivr.textnorm import Normalized, Synonyms, cached_synonyms
 
@@ -61,6 +62,8 @@ CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你�
 CATEGORIES = ("rent", "utilities", "food", "education", "medical", "entertainment", "social", "family", "other_debt")
 SLOT_CONFIDENCE = 0.85  # a parsed amount/date/category is good evidence on its own
 MODEL_BELOW = 0.6  # a rule answer below this may be replaced by the trained model's (ivr/classifier.py)
+PLAN_INTENTS = {"full", "installment", "extension", "partial"}
+PLAN_RULE = 0.9  # a plan kept by ivr/plan_rule.py (an option named, the refused ones dropped)
 MODEL_ALSO = 0.25  # expenses: a further category the model gives at least this probability
 
 
@@ -463,6 +466,10 @@ class Understander:
             # 全还 / 都还了 → full, 三分之一 / 一半 → partial, when no phrase decided
             name, score = ("full" if paying["share"] >= 1 else "partial"), SLOT_CONFIDENCE
             scores = {**scores, name: _Score(score=score)}
+        if PLAN_INTENTS <= set(spec.intents) and (chosen := decide_plan(t)) is not None:
+            # 一次拿不出来，分五个月: the option kept, not the one turned down (ivr/plan_rule.py)
+            name, score = chosen, max(score, PLAN_RULE)
+            scores = {name: _Score(score=score)}
         if name is None or score < ACCEPT:
             return None, score, {}
         # the slots the menu declares, whatever the intent (宽限两个月 → months=2 with extension)

@@ -154,6 +154,23 @@ NEW_PHRASINGS = [
     ("plan", "等下个月收了租金，我一把全都还给你们", "full"),
     ("plan", "再宽几天嘛，我这几天实在是凑不出来", "extension"),
     ("purpose", "这钱我压根就没借过，你们肯定搞错人了", "dispute"),
+    # issue 11 round 2 kinds: jobs by sector "在X做Y", regional words, work that stopped, hedges
+    ("income_source", "在砖厂开装载机，老板按月打钱", "salary"),
+    ("income_source", "俺在镇上卫生院烧锅炉", "salary"),
+    ("income_source", "喺茶餐厅洗碗，月尾出粮", "salary"),
+    ("income_source", "农闲时候给人家砌墙，叫上就去", "part_time"),
+    ("income_source", "帮亲戚家掰玉米挣几个零花", "part_time"),
+    ("income_source", "原先在印刷厂，后来厂子黄了，现在闲在家里", "none"),
+    ("income_source", "算是自己干吧，开个小货车帮人拉家具，有一单算一单", "unstable"),
+    ("expenses", "一个人住个隔断间，吃饭凑合", "expenses"),
+    ("expenses", "平时也没啥花销，单位管饭", "none"),
+    ("unusual_expense", "出事倒没出啥事，就是今年活不好找", "none"),
+    ("unusual_expense", "主要还是我婆婆那场病，住了一个多月", "medical_emergency"),
+    ("unusual_expense", "跟朋友合伙搞了个烧烤摊，没干几个月就赔了", "investment_loss"),
+    ("plan", "全部一下拿不出来，看能不能分七期", "installment"),
+    ("plan", "分期太费事了，等月底工钱结了我一把清掉", "full"),
+    ("plan", "能不能往后缓个二十来天，一次性还你们", "extension"),
+    ("plan", "一回还不完，我先转三千过去行吗", "partial"),
 ]
 
 
