@@ -687,7 +687,11 @@ class Dialog:
                 if later == "plan" and "amount" not in u.slots and piece in parts:
                     # 先还一半嘛，两千五: the figure said in the next breath is the part payment
                     nxt = parts[parts.index(piece) + 1 : parts.index(piece) + 2]
-                    figure = self.locale.parse_amount(self.locale.normalize(nxt[0]).text) if nxt and len(nxt[0]) <= 8 else None
+                    figure = (
+                        self.locale.parse_amount(self.locale.normalize(nxt[0]).text)
+                        if nxt and len(nxt[0]) <= 8
+                        else None
+                    )
                     if figure:
                         u = replace(u, slots={**u.slots, "amount": figure})
                 if later == "promise" and "plan" in self._ahead and self._ahead["plan"][1] == turn.idx:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     vosk_model: Path | None = None  # a model directory; else data_dir/models/<lang>
     agent_uri: str = "sip:agent@127.0.0.1:5090"
     grammars_dir: Path = REPO_ROOT / "grammars"
+    # trained understanding models (ivr/classifier.py); keyed by a hash of the example files, so one
+    # directory may be shared by several data dirs (e.g. every worker of a host, or a test session)
+    model_cache: Path | None = None  # default: data_dir/cache
     prompts_dir: Path = REPO_ROOT / "audio_prompts"
     # ivr serve
     sip: str = "127.0.0.1:5070"
@@ -81,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.model_cache or self.cache_dir
 
     @property
     def models_dir(self) -> Path:

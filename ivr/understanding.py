@@ -537,7 +537,7 @@ def _default_cache_dir() -> Path | None:
     from ivr.settings import load_settings
 
     try:
-        return load_settings().cache_dir
+        return load_settings().model_cache_dir
     except Exception:  # settings that do not load are reported elsewhere; train without a cache
         return None
 

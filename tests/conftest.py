@@ -7,6 +7,8 @@ their own fixtures in tests/<area>/conftest.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,19 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 TESTDATA = SHARED / "testdata" / "speech"
 ARTIFACTS = REPO / "artifacts"  # screenshots, recordings kept after a run (gitignored)
+
+# The trained understanding models are keyed by a hash of grammars/examples: one cache for the whole
+# session (and for every `ivr serve` a test starts), instead of training again in each fresh data dir
+# (measured: 10 s idle, 30-50 s on a loaded 2-core machine, which made server start-up tests time out).
+os.environ.setdefault("IVR_MODEL_CACHE", str(Path(tempfile.gettempdir()) / "ivr-test-model-cache"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Train (or load) the understanding models once, before any test starts a server."""
+    from ivr.understanding import default_understander
+
+    default_understander()
+
 
 # A fixed call time for tests: a Wednesday.
 NOW = dt.datetime(2026, 11, 18, 10, 30)
