@@ -34,6 +34,7 @@ from ivr.flow import Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars
 from ivr.locale import MANDARIN, Locale
 from ivr.prompts import PromptBook
+from ivr.textnorm import cached_synonyms, to_simplified
 
 
 @dataclass
@@ -453,7 +454,12 @@ class Dialog:
     # ---------------------------------------------------------------- identity (SPEC §1)
     def _affirms(self, text: str, strict: bool = False) -> bool:
         pol = self.flow.identity_rule
-        return ident.affirms(text, self.case.name, pol.words, pol.alone, strict=strict)
+        return any(ident.affirms(t, self.case.name, pol.words, pol.alone, strict=strict) for t in self._forms(text))
+
+    def _forms(self, text: str) -> list[str]:
+        """The answer as said and with regional words mapped (我就系 / 额是 / 係我 → 我就是 / 我是 / 是我)."""
+        mapped = cached_synonyms(str(self.grammars.directory / "synonyms.yaml")).apply(to_simplified(text))
+        return [text] if mapped == text else [text, mapped]
 
     def _identity_rule(self, turn: TurnRecord, u: Understanding) -> Understanding:
         """At the opening only an explicit affirmation is `confirm` (else `unconfirmed`); an explicit
@@ -463,13 +469,25 @@ class Dialog:
         text = turn.caller_text or ""
         shaky = turn.asr_confidence is not None and turn.asr_confidence < self.flow.identity_rule.min_asr_confidence
         affirmed = not shaky and self._affirms(text)
-        if not affirmed:
-            return replace(u, intent="unconfirmed") if u.intent == "confirm" else u
-        if u.intent in ("deny", "third_party", "distress", "human", "complaint", "abuse"):
-            return u
         pol = self.flow.identity_rule
+        if not affirmed:
+            if u.intent == "distress" and any(
+                ident.speaks_for(t, self.case.name, pol.relations) for t in self._forms(text)
+            ):
+                self.identity = "third_party"  # a parent telling of the debtor's crisis: nothing disclosed
+            return replace(u, intent="unconfirmed") if u.intent == "confirm" else u
+        if u.intent == "distress":
+            self.identity = "confirmed"  # "是我。…不想活了": the debt is never mentioned after distress anyway
+            return u
+        if u.intent == "third_party" and any(
+            ident.first_person(t, self.case.name, pol.words) for t in self._forms(text)
+        ):
+            u = replace(u, intent="confirm")  # 是我嘛，罗刚: 我嘛 only sounds like 我妈
+        if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
+            return u
         rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
-        if u.intent == "busy" or (rest and self._asks_callback(rest)):
+        # "以后晚上再打" is a contact preference (recorded, the call goes on), not "call me back later"
+        if u.intent == "busy" or (rest and self._asks_callback(rest) and not self._contact_kinds(rest)):
             self.identity = "confirmed"
             return replace(u, intent="busy", is_global=False)
         if u.intent in (None, "confirm", "ask_who", "repeat", "confused", "stop_calling"):
@@ -481,8 +499,11 @@ class Dialog:
     def _asks_callback(self, text: str) -> bool:
         if self.understander.understand(self.flow.start, text, self.now).intent == "busy":
             return True
+        # "打" as in call us (再打 / 打给我), not 打算 (我打算这个月底就还上 is a promise, not a callback)
         lo = self.locale
-        return lo.parse_callback_time(text, self.now) is not None and any(w in text for w in lo.callback_words)
+        return lo.parse_callback_time(text, self.now) is not None and (
+            any(w in text.replace("打算", "") for w in lo.callback_words)
+        )
 
     def _needs_verification(self) -> bool:
         return not self._verified and (

@@ -120,6 +120,8 @@ class IdentityPolicy(_Strict):
     words: list[str] = Field(default_factory=lambda: ["是我", "我是", "我就是", "就是我", "本人"])
     alone: list[str] = Field(default_factory=lambda: ["是", "是的", "对", "对的", "没错"])
     min_asr_confidence: float = 0.5  # a shakier "是我" is asked again, never believed
+    # family words a third party names themself by (我是他妈 / 文斌是我儿子 / 我是她爱人)
+    relations: list[str] = Field(default_factory=lambda: ["妈", "爸", "老婆", "老公", "儿子", "女儿"])
 
 
 class CallbackPolicy(_Strict):

@@ -57,6 +57,8 @@ def affirms(
         core = _strip(clause)
         if not strict and (core in alone_set or clause in alone_set):
             return True
+        if _names_debtor(clause, names):
+            return True
         for w in words:
             start = clause.find(w)
             while start >= 0:
@@ -77,14 +79,59 @@ def _explicit(clause: str, start: int, word: str, names: list[str]) -> bool:
         rest = after.lstrip(PARTICLES)
         if not rest:
             return True
-        return rest.startswith(("本人", *names)) or any(rest.startswith(n) for n in names)
+        return rest.startswith("本人") or any(rest.startswith(n) and not _possessed(rest[len(n) :]) for n in names)
     # 是我 / 就是我 / 是俺 / 係我: only as the end of the clause or before the name (是我，李娜 / 是我李娜);
     # 钱都是我管 / 是我老公的手机 / 这是我妈 go on about something else
     if before.endswith(("这", "那个", "他", "她", "都", "也", "还")):
         return False
     rest = after.lstrip(PARTICLES)
     # ...or before a question back: 是我咋的 / 是我，什么事 / 是我你说
-    return not rest or rest.startswith(("本人", "是我", "就是", *names, *ASKS_BACK))
+    if any(rest.startswith(n) for n in names):
+        return not any(rest.startswith(n) and _possessed(rest[len(n) :]) for n in names)
+    return not rest or rest.startswith(("本人", "是我", "就是", *ASKS_BACK))
+
+
+def _possessed(after_name: str) -> bool:
+    """我是张伟的老婆 / 我是张伟他妈: the name is someone else's."""
+    return after_name.startswith(("的", "他", "她", "家", "之"))
+
+
+def _names_debtor(clause: str, names: list[str]) -> bool:
+    """是陶静 / 嗯是马丽 / 对，是李娜本人: 是 + the debtor's name as the clause, answering
+    "请问是{name}本人吗" (not 是陶静的电话, not 不是陶静)."""
+    core = clause.strip(FILLERS)
+    for lead in ("对", "对对", "嗯"):
+        if core.startswith(lead + "是"):
+            core = core[len(lead) :]
+    if not core.startswith("是"):
+        return False
+    rest = core[1:]
+    for n in names:
+        if rest.startswith(n):
+            tail = rest[len(n) :].lstrip(PARTICLES)
+            return not tail or tail.startswith(("本人", *ASKS_BACK))
+    return False
+
+
+def speaks_for(text: str, name: str, relations: Iterable[str]) -> bool:
+    """True when the speaker names themself as someone else's relation: 我是他妈 / 我是她爱人 /
+    我是张伟的老婆 / 文斌是我儿子 / 他是我老公 (a third party, even while telling of a crisis)."""
+    rel = "|".join(re.escape(r) for r in sorted(set(relations), key=len, reverse=True))
+    if not rel:
+        return False
+    who = "|".join(["他", "她", "ta", *(re.escape(n) for n in _name_forms(name))])
+    mine = rf"(?:我是|我就是)(?:{who})?(?:的|家)?(?:{rel})"
+    theirs = rf"(?:{who})(?:是|就是)我(?:的|家)?(?:{rel})"
+    return any(re.search(f"{mine}|{theirs}", c) for c in clauses(text))
+
+
+def first_person(text: str, name: str, words: Iterable[str]) -> bool:
+    """An explicit self-affirmation in the first person (是我 / 我是+name / 我就是), not a bare yes,
+    said by no one who also speaks of him/her: such a caller is the debtor, whatever a
+    sound-alike (是我嘛 ~ 我妈) made of it."""
+    if any(p in text for p in THIRD_PERSON):
+        return False
+    return affirms(text, name, [w for w in words if "我" in w or "俺" in w], (), strict=True)
 
 
 def unaffirmed_rest(text: str, name: str, words: Iterable[str], alone: Iterable[str]) -> str:

@@ -102,9 +102,11 @@ def numerals(text: str) -> list[tuple[int, int, float]]:
     """All numeral spans in text as (start, end, value)."""
     out = []
     for m in NUMERAL.finditer(text):
-        value = numeral_value(m.group())
+        value, end = numeral_value(m.group()), m.end()
+        if value is None and len(m.group()) > 2 and m.group().endswith("一"):
+            value, end = numeral_value(m.group()[:-1]), end - 1  # 两千八|一个月: the 一 counts the months
         if value is not None:
-            out.append((m.start(), m.end(), value))
+            out.append((m.start(), end, value))
     return out
 
 

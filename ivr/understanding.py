@@ -52,6 +52,7 @@ GLOBAL_MIN_EMBEDDED = 3  # global phrases shorter than this (什么, 啥) count 
 DISTRESS_MIN = 0.60
 CLOSE = 0.05
 SOUND_WEIGHT = 0.9
+NEGATIVE_SOUND_MIN = 3  # a negative word vetoes by its sound key only from this many syllables
 KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
 GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
@@ -246,9 +247,10 @@ def _find(
         # 房租): two unrelated characters across a word boundary (来份 ~ 奶粉) are a coincidence.
         # Nor is a sound-alike that is itself a different dictionary word (那家 is not 哪家, 那个 not 哪个).
         heard = t[start : start + len(needle)]
+        # A sound-alike must also sit on the answer's word boundaries: 清楚|生意 holds 楚生 (~ 畜生), no word.
         shared = key is None or (
             (len(needle) > 2 or any(a == b for a, b in zip(p.text, heard)))
-            and (heard == p.text or not locale.is_word(heard))
+            and (heard == p.text or (not locale.is_word(heard) and w.aligned(start, start + len(needle))))
         )
         if shared and (p.text.startswith(locale.negators) or not locale.negated(t, start)):
             found = True
@@ -295,12 +297,14 @@ def _drop_sound_alikes_of_emotion(scores: dict[str, _Score], emotional: set[int]
 
 
 def _contains(norm: Normalized, word: Normalized) -> bool:
-    return word.text in norm.text or (len(word.key) >= 2 and word.key in norm.key)
+    # a negative word vetoes by its sound only from 3 syllables: 没借 must not veto 工钱还没结 (mei jie)
+    return word.text in norm.text or (len(word.key) >= NEGATIVE_SOUND_MIN and word.key in norm.key)
 
 
 def _best(scores: dict[str, _Score], exclude: frozenset[str] | set[str] = frozenset()) -> tuple[str | None, float]:
-    ranked = sorted(((s.score, n) for n, s in scores.items() if n not in exclude), reverse=True)
-    return (ranked[0][1], ranked[0][0]) if ranked else (None, 0.0)
+    # on a tie, words heard as said beat words matched only by their sound (晓得…没结 is not 没借)
+    ranked = sorted(((s.score, bool(s.exact), n) for n, s in scores.items() if n not in exclude), reverse=True)
+    return (ranked[0][2], ranked[0][0]) if ranked else (None, 0.0)
 
 
 def _calibrated(scores: dict[str, _Score], winner: str, score: float) -> float:

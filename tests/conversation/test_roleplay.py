@@ -90,7 +90,7 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
 
 def test_blind_distress_set_recall_floor() -> None:
     """Round 2's blind distress utterances, each at a different menu: recall on direct and indirect
-    despair (measured 96.7 % / 73.8 %, floors below), false alarms on hard negatives (measured 1.2 %)."""
+    despair (measured 96.7 % / 77.5 %, floors below), false alarms on hard negatives (measured 1.2 %)."""
     from ivr.understanding import default_understander
 
     u = default_understander()
@@ -102,4 +102,4 @@ def test_blind_distress_set_recall_floor() -> None:
         r = u.understand(menus[i % len(menus)], text)
         flagged[label].append(r.intent == "distress" or "distress" in r.cues)
     rate = {k: sum(v) / len(v) for k, v in flagged.items()}
-    assert rate["direct"] >= 0.95 and rate["indirect"] >= 0.70 and rate["none"] <= 0.05, rate
+    assert rate["direct"] >= 0.95 and rate["indirect"] >= 0.75 and rate["none"] <= 0.05, rate
