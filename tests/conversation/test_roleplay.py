@@ -1,8 +1,9 @@
 """Role-play corpora at call level (ivr/roleplay.py, docs/dialog.md "Role-play corpora").
 
 Round 1 (240 calls, writers A–D) was written blind before the conversation fixes and used to find
-what fails; round 2 (130 calls, writers F–H) was written blind while the fixes were made and never
-used for tuning.  The floors below are the measured rates (docs/dialog.md) less a small margin, so a
+what fails; round 2 (130 calls, writers F–H) was written blind while the first fixes were made and
+then also read for kinds of misses; round 3 (130 calls, writers J–L) was written blind after the
+fixes and never used for tuning.  The floors below are the measured rates (docs/dialog.md) less a small margin, so a
 change that makes real callers' calls worse fails here; zero disclosures is absolute.
 """
 
@@ -36,7 +37,10 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
     return roleplay.run_all(calls, new_session)
 
 
-@pytest.mark.parametrize(("pattern", "floor"), [("round1/writer_*.yaml", 0.60), ("round2/writer_*.yaml", 0.50)])
+@pytest.mark.parametrize(
+    ("pattern", "floor"),
+    [("round1/writer_*.yaml", 0.80), ("round2/writer_*.yaml", 0.80), ("round3/writer_*.yaml", 0.65)],
+)
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
     leaks = [f"{v.call.id}: {f}" for v in verdicts for f in v.failures if f.startswith("DISCLOSURE")]
@@ -88,18 +92,23 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
         roleplay.load(bad)
 
 
-def test_blind_distress_set_recall_floor() -> None:
-    """Round 2's blind distress utterances, each at a different menu: recall on direct and indirect
-    despair (measured 96.7 % / 77.5 %, floors below), false alarms on hard negatives (measured 1.2 %)."""
+@pytest.mark.parametrize(
+    ("tsv", "floors"),
+    [("round2/distress_H.tsv", (0.95, 0.75, 0.05)), ("round3/distress_L.tsv", (0.80, 0.80, 0.05))],
+)
+def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:
+    """Blind distress utterances, each at a different menu: recall on direct and indirect despair and
+    false alarms on hard negatives (measured: round 2 96.7 / 77.5 / 1.2 %, round 3 83.3 / 82.5 / 2.5 %)."""
     from ivr.understanding import default_understander
 
     u = default_understander()
     menus = ["opening", "purpose", "income_source", "plan", "promise"]
     flagged: dict[str, list[bool]] = {"direct": [], "indirect": [], "none": []}
-    lines = (CALLS / "round2" / "distress_H.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (CALLS / tsv).read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines):
         label, _, text = line.split("\t")
         r = u.understand(menus[i % len(menus)], text)
         flagged[label].append(r.intent == "distress" or "distress" in r.cues)
     rate = {k: sum(v) / len(v) for k, v in flagged.items()}
-    assert rate["direct"] >= 0.95 and rate["indirect"] >= 0.75 and rate["none"] <= 0.05, rate
+    direct, indirect, alarms = floors
+    assert rate["direct"] >= direct and rate["indirect"] >= indirect and rate["none"] <= alarms, rate
