@@ -32,6 +32,11 @@ class Case(BaseModel):
     # SPEC §1 optional second factor: ask the last 4 characters of the ID number before disclosure
     verify: bool = False
     id_last4: str | None = Field(default=None, pattern=r"^[0-9]{3}[0-9Xx]$")
+    # optional fee breakdown of `amount` (yuan): answers "what are these fees?" (audio_prompts/company.yaml)
+    principal: int | None = Field(default=None, ge=0)
+    interest: int | None = Field(default=None, ge=0)
+    fees: int | None = Field(default=None, ge=0)
+    penalty: int | None = Field(default=None, ge=0)
 
     @property
     def needs_verification(self) -> bool:
@@ -51,4 +56,16 @@ class Case(BaseModel):
         data = self.model_dump()
         if not self.verify and self.id_last4 is None:  # the second factor only where a case has one
             del data["verify"], data["id_last4"]
+        for name in BREAKDOWN:  # only the parts a case has
+            if data.get(name) is None:
+                data.pop(name, None)
         return data
+
+    def breakdown(self) -> dict[str, int] | None:
+        """principal/interest/fees/penalty when the case has a principal (missing parts are 0)."""
+        if self.principal is None:
+            return None
+        return {name: getattr(self, name) or 0 for name in BREAKDOWN}
+
+
+BREAKDOWN = ("principal", "interest", "fees", "penalty")

@@ -37,7 +37,7 @@ CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+\-]{0,63}")  # travels in a SIP
 CASE_ID_RULE = "1-64 letters, digits or . _ : / + - (it travels in a SIP header)"
 MAX_NAME = 64  # the call row's debtor_name column
 REGION = "CN"  # numbers without a country code are Chinese (13800138000, 010-12345678)
-_INT_FIELDS = {name for name, f in Case.model_fields.items() if f.annotation is int}
+_INT_FIELDS = {name for name, f in Case.model_fields.items() if f.annotation is int or f.annotation == (int | None)}
 _EXCEL_FLOAT = re.compile(r"\d(\.\d+)?E\+\d+", re.IGNORECASE)
 
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 from ivr import identity as ident
 from ivr.callback_time import clamp
 from ivr.case import Case
+from ivr.content import BEFORE_IDENTITY, CompanyContent, ContentBook, cached_content
 from ivr.events import (
     Action,
     CallerHangup,
@@ -33,7 +34,7 @@ from ivr.events import (
 from ivr.flow import Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars
 from ivr.locale import MANDARIN, Locale
-from ivr.prompts import PromptBook
+from ivr.prompts import PromptBook, PromptError
 from ivr.textnorm import cached_synonyms, to_simplified
 
 
@@ -86,6 +87,7 @@ class Trigger:
     text: str | None
     cause: str | None = None  # not from the caller: e.g. "internal_error" (see CallSession.handle)
     detail: str | None = None  # e.g. the distress category that fired ("burden"; grammars/distress.yaml)
+    note: str | None = None  # confused: what the caller struggled with ("在告知欠款：客户请求重复2次…")
 
 
 def _combine(lexical: float, acoustic: float) -> float:
@@ -107,6 +109,7 @@ class Dialog:
         seed: int | None = None,
         flow: Flow | None = None,
         locale: Locale = MANDARIN,
+        content: ContentBook | None = None,
     ) -> None:
         self.case = case
         self.locale = locale  # amounts, months, callback times read; money, dates, times said (ivr/locale.py)
@@ -120,6 +123,9 @@ class Dialog:
             understander = Understander(grammars, locale=locale)
         self.understander = understander
         self.rng = random.Random(seed)
+        # per-company answers and policy (audio_prompts/company.yaml, ivr/content.py)
+        book = content or cached_content(str(Path(prompts.path).parent))
+        self.content: CompanyContent = book.for_company(case.company)
 
         self.menu: str | None = None
         self.finished = False
@@ -148,12 +154,23 @@ class Dialog:
         self._cb_at: dt.datetime | None = None  # for {callback}
         self._ahead: dict[str, tuple[Understanding, int]] = {}  # later menus answered early
         self._anger = 0.0  # this turn's anger (a calm request to call less scores 0)
+        # issue 12: patience that adapts
+        self.slow = False  # rest of the call slower, shorter, step by step (`slower`, second repeat)
+        self._repeats = 0  # requests to repeat in this call
+        self._struggle: dict[str, list[str]] = {}  # menu → kinds of misses (noinput, nomatch, repeat...)
+        self._verbatim: dict[str, int] = {}  # bot sentence → times said word for word
+        self._told_can_do = False
 
     # ---------------------------------------------------------------- public API
     def start(self) -> list[Action]:
         actions = self._enter(self.flow.start)
         self.opening = [a for a in actions if isinstance(a, Say)]
         return actions
+
+    @property
+    def unanswered(self) -> list[dict[str, Any]]:
+        """Questions the bot could not answer (noted for a specialist)."""
+        return [r for r in self.requests if r.get("kind") == "question"]
 
     def handle(self, inp: CallerInput) -> list[Action]:
         if self.finished or self.menu is None:
@@ -279,6 +296,8 @@ class Dialog:
         score = turn.emotion or 0.0
         if cues and cues <= {"stop_calling"} and acoustic < policy.annoyed:
             score = _combine(0.0, acoustic)
+        if intent == "question" and "abuse" not in cues and acoustic < policy.annoyed:
+            score = _combine(0.0, acoustic)  # "你们不是骗子吧？" asks to be reassured: answered, not soothed
         self._anger = score
 
         # priority: distress, then escalating globals, then anger, then the menu itself
@@ -303,8 +322,16 @@ class Dialog:
             if self._annoyed >= policy.escalate_after:
                 return self._apply(turn, Handler(say=["soothe"], escalate="emotional"), intent, actions)
             actions += self._say("soothe")
-        if intent == "repeat":
-            return self._finish_turn(turn, actions + [self._last_ask] if self._last_ask else actions)
+        if intent in ("repeat", "slower"):
+            return self._repeat(turn, intent, actions)
+        if u is not None and self._cb is None:
+            topic = self._question_topic(turn, u)
+            if topic is not None:
+                return self._question(turn, topic, actions)
+            if intent == "reduction":
+                return self._reduction(turn, actions)
+            if text and self._waits_for_reduction(turn, text):
+                return self._finish_turn(turn, actions + self._end_waiting(turn))
         if text and self._contact(turn, text):  # "以后别在上班时间打" said along with an answer
             actions += self._say("contact.ack")
         if self._cb is not None:
@@ -355,6 +382,15 @@ class Dialog:
             heard_ahead = self._listen_ahead(turn, menu)
             if intent is None and heard_ahead and spec.handlers("skipped"):
                 intent = "skipped"  # answered later questions instead of this one: not a miss
+        if (
+            u is not None
+            and intent == "partial"
+            and isinstance(u.slots.get("months"), int)
+            and re.search(r"分.{0,3}(?:期|个月|月)", self.locale.normalize(turn.caller_text or "").text)
+            and "installment" in spec.answers
+        ):  # 本金先分四个月还: instalments of what is owed, not a one-off part payment
+            intent = "installment"
+            u = replace(u, intent=intent, slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")})
         handler = self._pick(spec.handlers(intent), menu) if intent and intent != "confused" else None
         if handler is None:
             if actions and intent is None and turn.input_kind == "speech":
@@ -366,6 +402,8 @@ class Dialog:
             if held is not None:
                 return self._finish_turn(turn, actions + held)
             self._store_slots(turn, u, spec.record, spec.slots)
+            if intent == "partial" or menu == "promise":
+                actions = actions + self._first_payment_check(turn)
         return self._apply(turn, handler, intent, actions)
 
     # ---------------------------------------------------------------- loose amounts and months
@@ -381,7 +419,7 @@ class Dialog:
         """Ask back before acting when the caller said an amount as a range (一两千: which one?) or more
         months than policy allows (分两年: name the most allowed and offer it).  None: act now."""
         assert self.menu is not None
-        most = self.flow.promise.max_months.get(intent or "")
+        most = self._max_months(intent or "")
         months = u.slots.get("months")
         if most and isinstance(months, int) and months > most and f"{self.menu}.max_{intent}" in self.prompts:
             self._store_slots(
@@ -479,10 +517,13 @@ class Dialog:
         if u.intent == "distress":
             self.identity = "confirmed"  # "是我。…不想活了": the debt is never mentioned after distress anyway
             return u
-        if u.intent == "third_party" and any(
-            ident.first_person(t, self.case.name, pol.words) for t in self._forms(text)
+        if u.intent == "third_party" and (
+            any(ident.first_person(t, self.case.name, pol.words) for t in self._forms(text))
+            or not any(w in text for w in ("他", "她", "TA"))
         ):
-            u = replace(u, intent="confirm")  # 是我嘛，罗刚: 我嘛 only sounds like 我妈
+            # 是我嘛，罗刚 (我嘛 only sounds like 我妈); "是我，你跟我说就行": the debtor affirmed, and only
+            # someone speaking for another (他/她) is a third party
+            u = replace(u, intent="confirm")
         if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
             return u
         rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
@@ -664,6 +705,206 @@ class Dialog:
         spec = self.flow.menus[self.menu]
         return self._finish_turn(turn, actions + self._ask(self.menu, prompt=spec.reask))
 
+    # ---------------------------------------------------------------- questions, reductions, patience (issue 12)
+    def _question_topic(self, turn: TurnRecord, u: Understanding) -> str | None:
+        """The topic when this turn is a caller's question (SPEC §1 `question`), else None.  At the
+        opening "你们怎么有我电话" / "是机器人吗" may be heard as ask_who: they are questions too."""
+        if turn.input_kind != "speech":
+            return None
+        if u.intent == "question":
+            return str(u.slots.get("topic") or self._topic_of(turn.caller_text or ""))
+        if u.intent == "ask_who" and self.menu == self.flow.start:
+            topic = self._topic_of(turn.caller_text or "")
+            return topic if topic in ("number_source", "robot") else None
+        return None
+
+    def _topic_of(self, text: str) -> str:
+        finder = getattr(self.understander, "question_topic", None)
+        return str(finder(text)) if finder is not None else "other"
+
+    def _request(self, kind: str, turn: TurnRecord, **extra: Any) -> dict[str, Any]:
+        """A structured request for a human (SPEC v3 `requests`): kind, what was said, the turn."""
+        req = {"kind": kind, "detail": turn.caller_text or "", "turn": turn.idx, **extra}
+        self.requests.append(req)
+        return req
+
+    def _question(self, turn: TurnRecord, topic: str, actions: list[Action]) -> list[Action]:
+        """Answer from the company's content, then the pending question again; no answer → noted."""
+        turn.intent, turn.slots = "question", {"topic": topic}
+        self._heard[(turn.menu, "question")] = self._heard.get((turn.menu, "question"), 0) + 1
+        if self.identity != "confirmed" and topic not in BEFORE_IDENTITY:
+            actions += self._say("question.identity_first")  # nothing about the debt before identity
+        else:
+            answer = self._answer_for(topic)
+            if answer:
+                actions += answer
+            else:
+                self._request("question", turn, topic=topic)
+                actions += self._say("question.noted")
+        return self._continue(turn, actions, ("question",))
+
+    def _answer_for(self, topic: str) -> list[Action]:
+        pid = f"answer.{topic}"
+        if topic == "other" or pid not in self.content.answers():
+            return []
+        try:
+            return self._say(pid)
+        except PromptError:  # the case lacks a figure the answer needs (fees without a breakdown)
+            return []
+
+    def _reduction(self, turn: TurnRecord, actions: list[Action]) -> list[Action]:
+        """减免 / 停息挂账 / 少还点利息: a human decision unless the company's policy lets the bot offer.
+        Registered with a specialist callback; the caller hears what can be agreed today."""
+        turn.intent = "reduction"
+        self._heard[(turn.menu, "reduction")] = self._heard.get((turn.menu, "reduction"), 0) + 1
+        if self.identity != "confirmed":
+            actions += self._say("reduction.identity_first")
+            return self._continue(turn, actions, ("reduction",))
+        policy = self.content
+        offered = policy.reduction_without_person and "reduction.offer" in policy.answers()
+        self._request("reduction", turn, decision="offered" if offered else "human")
+        actions += self._say("reduction.offer" if offered else "reduction.noted")
+        if self.callback is None:  # the specialist calls back with the decision (time not agreed yet)
+            self.callback = {
+                "at": None,
+                "said": turn.caller_text,
+                "turn": turn.idx,
+                "for": "debtor",
+                "about": "reduction",
+            }
+        if not self._told_can_do:
+            self._told_can_do = True
+            actions += self._say("reduction.can_do")
+        return self._continue(turn, actions, ("reduction",))
+
+    def _continue(self, turn: TurnRecord, actions: list[Action], skip: tuple[str, ...]) -> list[Action]:
+        """After a digression: the rest of the answer (clauses that were not the question/request) is
+        understood at this menu; otherwise the pending question is asked again, differently."""
+        assert self.menu is not None
+        menu, text = self.menu, turn.caller_text or ""
+        digressions = set(skip) | {"question", "reduction", "repeat", "slower", "confused"}
+        parts = ident.clauses(text)
+        rest = "，".join(
+            c for c in _statements(text) if self.understander.understand(menu, c, self.now).intent not in digressions
+        )
+        listen = self.flow.ahead.listen.get(menu)
+        if listen is not None and listen.with_ and not any(w in rest for w in listen.with_):
+            rest = ""  # "本金我认" after a reduction request is no plan: ask the question again
+        if rest and len(parts) > 1:
+            u = self.understander.understand(menu, rest, self.now)
+            u = self._identity_rule(turn, u)
+            clear = u.intent is not None and not u.is_global and u.confidence >= CONTINUE_MIN
+            if clear or (self._pending is not None and not u.is_global):  # 那先按十二期来 answers "最多12期，可以吗"
+                if clear:
+                    turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
+                if turn.asr_confidence is not None:  # _answer weighs the ASR confidence in again
+                    u = replace(u, confidence=min(1.0, u.confidence / max(turn.asr_confidence, 1e-6)))
+                return self._answer(turn, u, actions)
+        p = self._pending
+        if p is not None and p.kind == "amount":
+            return self._finish_turn(turn, actions + self._ask_range())
+        back = self._say("question.back")
+        if p is not None and p.kind == "months" and f"{menu}.max_{p.intent}" in self.prompts:
+            return self._finish_turn(
+                turn, actions + back + self._ask(menu, prompt=f"{menu}.max_{p.intent}", extra={"months": p.offer})
+            )
+        return self._finish_turn(turn, actions + back + self._reask(menu))
+
+    def _waits_for_reduction(self, turn: TurnRecord, text: str) -> bool:
+        """After a reduction request: "等你们回话" with nothing else this menu can use."""
+        pol = self.flow.reduction
+        if not any(r.get("kind") == "reduction" for r in self.requests) or self.menu not in ("plan", "promise"):
+            return False
+        parts = ident.clauses(text)
+        waiting = [c for c in parts if any(w in c for w in pol.wait_words)]
+        if not waiting:
+            return False
+        rest = "，".join(
+            c for c in parts if c not in waiting and not any(w in c for w in ("定不了", "说不好", "不好说"))
+        )
+        if not rest or self.menu is None:
+            return True
+        u = self.understander.understand(self.menu, rest, self.now)
+        return u.intent is None or u.intent in ("unknown", "cannot")
+
+    def _end_waiting(self, turn: TurnRecord) -> list[Action]:
+        pol = self.flow.reduction
+        turn.intent = "reduction_wait"
+        self.result = pol.result
+        actions = self._say(pol.end_prompt) + [Hangup("completed")]
+        self._finish("completed")
+        return actions
+
+    def _reask(self, menu: str) -> list[Action]:
+        """The pending question again: `<menu>.ask_again` where there is one, else the last question."""
+        if f"{menu}.ask_again" in self.prompts and (self._last_ask is None or self._last_ask.menu == menu):
+            return self._ask(menu, prompt=f"{menu}.ask_again")
+        last = (
+            self._last_ask.prompt_id.removesuffix(".slow") if self._last_ask and self._last_ask.menu == menu else None
+        )
+        spec = self.flow.menus[menu]
+        if spec.reask and last in (None, self._ask_prompt_plain(menu)):
+            return self._ask(menu, prompt=spec.reask)  # "我尽量说得简短些…": not the opening words again
+        return self._ask(menu, prompt=last)
+
+    def _ask_prompt_plain(self, menu: str) -> str | None:
+        options = self.flow.menus[menu].ask_options()
+        return options[-1].prompt if options else None
+
+    def _repeat(self, turn: TurnRecord, intent: str, actions: list[Action]) -> list[Action]:
+        """`repeat` replays the question; `slower` and the second repeat of the call switch the rest
+        of the call to slow mode.  Both count toward the menu's misses (the 3rd hands over)."""
+        menu = turn.menu
+        pol = self.flow.patience
+        if intent == "repeat":
+            self._repeats += 1
+        slowing = not self.slow and (intent == "slower" or self._repeats >= pol.slow_after_repeats)
+        if pol.count_repeats:
+            self._struggle.setdefault(menu, []).append(intent)
+            n = self._misses[menu] = self._misses.get(menu, 0) + 1
+            if n >= self.flow.max_misses:
+                return self._confused(turn, actions)
+        if slowing:
+            self.slow = True
+            actions += self._say("slower.ack")
+        last = self._last_ask
+        if last is None:
+            return self._finish_turn(turn, actions + self._reask(menu))
+        if not slowing and self._verbatim.get(last.text, 0) < pol.max_verbatim:
+            self._verbatim[last.text] = self._verbatim.get(last.text, 0) + 1
+            return self._finish_turn(turn, actions + [last])  # the same words again
+        return self._finish_turn(turn, actions + self._ask(menu, prompt=last.prompt_id.removesuffix(".slow")))
+
+    def _confused(self, turn: TurnRecord, actions: list[Action]) -> list[Action]:
+        """The third failure at a menu: hand over as `confused` with a note of what was hard."""
+        out = self._apply(turn, Handler(escalate="confused"), turn.intent, actions)
+        if self.trigger is not None:
+            kinds = self._struggle.get(turn.menu, [])
+            counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+            what = "、".join(f"{self.flow.label('miss', k)}{n}次" for k, n in counts.items())
+            label = self.flow.menus[turn.menu].label
+            self.trigger.note = f"在{label}：{what}" if what else f"在{label}"
+        return out
+
+    def _max_months(self, intent: str) -> int | None:
+        """The most months the company lets the bot agree for this plan (company.yaml policy)."""
+        if intent == "installment":
+            return self.content.max_installments
+        if intent == "extension":
+            return self.content.max_extension_months
+        return self.flow.promise.max_months.get(intent)
+
+    def _first_payment_check(self, turn: TurnRecord) -> list[Action]:
+        """A first payment below the company's minimum: noted for a specialist, the call goes on."""
+        least = self.content.min_first_payment
+        said = self.slots.get("promise_amount")
+        if not least or said is None or not isinstance(said.value, (int, float)) or said.value >= least:
+            return []
+        if any(r.get("kind") == "plan_exception" for r in self.requests):
+            return []
+        self._request("plan_exception", turn, amount=said.value, minimum=least)
+        return self._say("plan.min_first")
+
     # ---------------------------------------------------------------- mixed initiative (SPEC §1)
     def _listen_ahead(self, turn: TurnRecord, menu: str) -> bool:
         """Understand the answer (and each clause of it) against the later menus of `ahead.listen`;
@@ -839,15 +1080,17 @@ class Dialog:
             handler = self._pick(spec.handlers("nomatch"), menu)
             if handler is not None:
                 return self._apply(turn, handler, None, actions)
+        kind = "confused" if confused else "noinput" if turn.input_kind == "noinput" else "nomatch"
+        self._struggle.setdefault(menu, []).append(kind)
         n = self._misses[menu] = self._misses.get(menu, 0) + 1
         if n >= self.flow.max_misses:
-            return self._apply(turn, Handler(escalate="confused"), turn.intent, actions)
+            return self._confused(turn, actions)
         if n == 1 and spec.propose_on_miss and not confused:
             return self._finish_turn(turn, actions + self._propose(menu))
         if n == 1 and confused and spec.explain:
             pid: str | None = spec.explain
-        else:
-            pid = (spec.retry1 if n == 1 else spec.retry2) or spec.retry1
+        else:  # in slow mode the step-by-step wording straight away
+            pid = (spec.retry1 if n == 1 and not self.slow else spec.retry2) or spec.retry1
         actions += self._ask(menu, prompt=pid)
         return self._finish_turn(turn, actions)
 
@@ -938,14 +1181,32 @@ class Dialog:
     def _say(self, prompt_id: str, extra: dict[str, Any] | None = None) -> list[Action]:
         """Render a prompt with a variant not yet said this call; lines in `no_repeat` are skipped
         once every variant has been used rather than repeated."""
-        fresh = self.prompts.fresh_variants(prompt_id, self.said)
+        if prompt_id.startswith("answer.") or prompt_id == "reduction.offer":
+            book = self.content.answers()  # the company's own wording (audio_prompts/company.yaml)
+        else:
+            book = self.prompts
+            if self.slow and f"{prompt_id}.slow" in self.prompts:
+                prompt_id = f"{prompt_id}.slow"
+        fresh = book.fresh_variants(prompt_id, self.said)
         if not fresh:
             if prompt_id in self.flow.no_repeat:
                 return []
-            fresh = list(range(len(self.prompts.spec(prompt_id).variants)))
+            fresh = list(range(len(book.spec(prompt_id).variants)))
+        ctx = {**self._context(), **(extra or {})}
         variant = self.rng.choice(fresh)
+        say = book.render(prompt_id, ctx, variant=variant)
+        limit = self.flow.patience.max_verbatim
+        if self._verbatim.get(say.text, 0) >= limit:  # never a third time word for word: another wording
+            for v in range(len(book.spec(prompt_id).variants)):
+                other = book.render(prompt_id, ctx, variant=v)
+                if self._verbatim.get(other.text, 0) < limit:
+                    variant, say = v, other
+                    break
         self.said.add(f"{prompt_id}.{variant}")
-        return [self.prompts.render(prompt_id, {**self._context(), **(extra or {})}, variant=variant)]
+        if self.slow:
+            say = replace(say, rate=min(say.rate, self.flow.patience.slow_rate))
+        self._verbatim[say.text] = self._verbatim.get(say.text, 0) + 1
+        return [say]
 
     def dynamic_pieces(self) -> set[tuple[str, float]]:
         """Case-dependent prompt pieces this call may say (see PromptBook.dynamic_pieces)."""
@@ -959,7 +1220,12 @@ class Dialog:
             "phone": c.phone,
             "days": c.days_overdue,
             "amount": self.locale.money(c.amount),
+            "assistant": self.content.assistant,
+            "max_installments": self.content.max_installments,
+            "max_extension": self.content.max_extension_months,
         }
+        for name, value in (c.breakdown() or {}).items():  # the fee breakdown, when the case has one
+            ctx[name] = self.locale.money(value)
         if "plan" in self.slots:
             ctx["months"] = self._months()
             ctx["plan"] = self.plan_label()
@@ -1014,6 +1280,48 @@ def _id_digits(text: str) -> str:
 
 # "next week" with no weekday (下礼拜给我钱): not a promised day when heard ahead of the promise menu
 _LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
+CONTINUE_MIN = 0.6  # the rest of a digression must be at least this clear an answer to be taken
+_ASKING = (
+    "吗",
+    "是不是",
+    "会不会",
+    "能不能",
+    "可不可以",
+    "有没有",
+    "行不行",
+    "对不对",
+    "咋",
+    "怎么",
+    "哪里",
+    "哪儿",
+    "哪个",
+    "哪家",
+)
+
+
+_TAG = re.compile(
+    r"(?:行不行|行不|行吗|可以吗|可以不|可不可以|好吗|好不好|成不成|中不中|好伐|行伐|同意伐|得唔得|得不得)[啊呀吧呢嘛]*$"
+)
+
+
+def _statements(text: str) -> list[str]:
+    """The clauses of an answer that are not themselves questions (是不是已经上了？ / 咋还啊): the last
+    clause before a question mark, and any clause with a question word, is asking, not answering.
+    A proposal with a tag (我先还一千行不行？) is an answer: the tag is dropped."""
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[?？])", text):
+        parts = ident.clauses(sentence)
+        asked = sentence.rstrip().endswith(("?", "？"))
+        for i, c in enumerate(parts):
+            bare = _TAG.sub("", c)
+            if bare != c:
+                if bare and not any(w in bare for w in _ASKING):
+                    out.append(bare)
+                continue
+            if (asked and i == len(parts) - 1) or any(w in c for w in _ASKING):
+                continue
+            out.append(c)
+    return out
 
 
 def _cue(cue: str) -> re.Pattern[str]:

@@ -160,6 +160,24 @@ class ContactPolicy(_Strict):
     angry_cues: list[str] = Field(default_factory=lambda: ["annoyance", "anger", "abuse"])
 
 
+class PatiencePolicy(_Strict):
+    """Issue 12: repeats count as misses, slow mode, no sentence said more than `max_verbatim` times."""
+
+    slow_rate: float = Field(default=0.8, gt=0.3, le=1.0)  # Say.rate in slow mode (prompts' own rate if slower)
+    slow_after_repeats: int = 2  # the Nth request to repeat in a call switches to slow mode
+    max_verbatim: int = 2  # a bot sentence is said at most this often, word for word, in one call
+    count_repeats: bool = True  # `repeat`/`slower` count toward max_misses at their menu
+
+
+class ReductionPolicy(_Strict):
+    """After a reduction request: "等你们回话" with no answer to the question ends the call politely
+    (the specialist calls back with the decision); nothing is promised in the caller's name."""
+
+    wait_words: list[str] = Field(default_factory=list)
+    end_prompt: str = "closing.reduction_wait"
+    result: str = "reduction_pending"
+
+
 class Flow(_Strict):
     start: str
     max_misses: int = 3
@@ -172,6 +190,8 @@ class Flow(_Strict):
     verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
     ahead: AheadPolicy = Field(default_factory=AheadPolicy)
     contact_preference: ContactPolicy = Field(default_factory=ContactPolicy)
+    patience: PatiencePolicy = Field(default_factory=PatiencePolicy)
+    reduction: ReductionPolicy = Field(default_factory=ReductionPolicy)
     globals: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
     menus: dict[str, MenuFlow]
     reasons: dict[str, Wording]  # most urgent first

@@ -23,9 +23,12 @@ from ivr.events import PromptSegment, Say
 
 # Placeholders a prompt may use; the dialog fills them from the case and the slots heard so far.
 # {low}/{high}: the two ends of an amount said as a range (一两千), asked back (amount.which).
-# {callback}: the callback time read back.
+# {callback}: the callback time read back.  {assistant}: how the company's bot calls itself;
+# {max_installments} {max_extension}: its policy; {principal} {interest} {fees} {penalty}: the case's
+# fee breakdown (audio_prompts/company.yaml, ivr/content.py).
 PLACEHOLDERS = frozenset(
     {"name", "amount", "days", "date", "months", "company", "phone", "plan", "low", "high", "callback"}
+    | {"assistant", "max_installments", "max_extension", "principal", "interest", "fees", "penalty"}
 )
 WEEKDAYS = "一二三四五六日"
 
@@ -81,21 +84,27 @@ class PromptBook:
         raw = read_yaml(path, PromptError)
         if not isinstance(raw, dict) or not isinstance(raw.get("prompts"), dict):
             raise PromptError(f"{path}: expected a mapping with a 'prompts' mapping at top level")
+        return cls.from_mapping(raw["prompts"], path)
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any], path: Path, prefix: str = "prompts.") -> PromptBook:
+        """Prompts from a mapping id → {variants...} (or a bare list of variants), validated like
+        prompts.yaml; `prefix` names the field in errors (company.yaml answers use their own)."""
         prompts: dict[str, PromptSpec] = {}
         plans: dict[tuple[str, int], list[tuple[str, str | None]]] = {}
-        for pid, body in raw["prompts"].items():
+        for pid, body in raw.items():
             if isinstance(body, list):  # shorthand: a bare list of variants
                 body = {"variants": body}
-            spec = validate(PromptSpec, body, str(path), PromptError, prefix=f"prompts.{pid}.")
+            spec = validate(PromptSpec, body, str(path), PromptError, prefix=f"{prefix}{pid}.")
             for i, text in enumerate(spec.variants):
                 try:
                     parts = _fields(text)
                 except ValueError as e:
-                    raise PromptError(f"{path}: field prompts.{pid}.variants.{i}: bad braces ({e})") from None
+                    raise PromptError(f"{path}: field {prefix}{pid}.variants.{i}: bad braces ({e})") from None
                 for _lit, name in parts:
                     if name is not None and name not in PLACEHOLDERS:
                         raise PromptError(
-                            f"{path}: field prompts.{pid}.variants.{i}: unknown placeholder {{{name}}}; "
+                            f"{path}: field {prefix}{pid}.variants.{i}: unknown placeholder {{{name}}}; "
                             f"expected one of {', '.join(sorted(PLACEHOLDERS))}"
                         )
                 plans[(pid, i)] = parts

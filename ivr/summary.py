@@ -19,8 +19,41 @@ def transcript(dialog: Dialog) -> list[dict[str, Any]]:
     return out
 
 
+def todo(dialog: Dialog) -> list[str]:
+    """What the agent must act on, most actionable first: requests (reductions, exceptions), questions
+    not answered, the callback time, the contact preference."""
+    flow = dialog.flow
+    out: list[str] = []
+    for r in dialog.requests:
+        kind = r.get("kind", "")
+        if kind == "question":
+            continue
+        what = flow.label("request", kind)
+        out.append(f"{what}（第{r.get('turn')}轮：“{r.get('detail')}”），待专员决定并回电")
+    questions = [r for r in dialog.requests if r.get("kind") == "question"]
+    if questions:
+        asked = "；".join(f"{flow.label('topic', r.get('topic', 'other'))}：“{r.get('detail')}”" for r in questions)
+        out.append(f"{flow.label('request', 'question')}（未能当场回答）：{asked}")
+    cb = dialog.callback
+    if cb and cb.get("at"):
+        who = "（代接人告知）" if cb.get("for") == "third_party" else ""
+        out.append(f"约定回电：{str(cb['at']).replace('T', ' ')}{who}")
+    pref = dialog.contact_preference
+    if pref:
+        kinds = "、".join(flow.label("contact", k) for k in pref.get("kinds", []))
+        out.append(f"联系偏好：{kinds}（“{pref.get('said')}”）")
+    return out
+
+
 def narrative(dialog: Dialog) -> str:
-    """e.g. 客户已确认本人；主要收入：兼职，约3000元/月；主要支出：房租、医疗；第4轮情绪激动（“别再打了”），转人工。"""
+    """e.g. 客户已确认本人；主要收入：兼职，约3000元/月；主要支出：房租、医疗；第4轮情绪激动（“别再打了”），转人工。
+    Anything the agent must act on comes first: 待办：减免申请（…）；待答问题（…）；约定回电：…；联系偏好：…｜facts."""
+    facts = _facts(dialog)
+    actions = todo(dialog)
+    return ("待办：" + "；".join(actions) + "。" + facts) if actions else facts
+
+
+def _facts(dialog: Dialog) -> str:
     flow, slots = dialog.flow, dialog.slots
     parts = [flow.identity[dialog.identity].narrative]
     if "income_source" in slots:
@@ -44,6 +77,8 @@ def narrative(dialog: Dialog) -> str:
         t = dialog.trigger
         said = f"（“{t.text}”）" if t.text else ""
         why = flow.label("cause", t.cause) if t.cause else flow.reasons[t.reason].narrative
+        if t.reason == "confused" and getattr(t, "note", None):  # what the caller struggled with
+            said = f"（{t.note}；“{t.text}”）" if t.text else f"（{t.note}）"
         if t.reason == "distress" and t.detail:
             said = (
                 f"（{_distress_label(dialog, t.detail)}：“{t.text}”）"
@@ -76,12 +111,20 @@ def _trigger(trigger: Any) -> dict[str, Any]:
         out["cause"] = trigger.cause
     if getattr(trigger, "detail", None):  # the distress category that fired (grammars/distress.yaml)
         out["category"] = trigger.detail
+    if getattr(trigger, "note", None):  # confused: what the caller struggled with, at which menu
+        out["note"] = trigger.note
     return out
 
 
 def build(dialog: Dialog, recording: str | None = None) -> dict[str, Any]:
     trigger = dialog.trigger
     return {
+        # what the agent must act on first (issue 12), then the facts collected
+        "todo": todo(dialog),
+        "requests": list(dialog.requests),
+        "questions_unanswered": [r for r in dialog.requests if r.get("kind") == "question"],
+        "callback": dialog.callback,
+        "contact_preference": dialog.contact_preference,
         "case": dialog.case.as_dict(),
         "identity": dialog.identity,
         "slots": {name: slot.as_json() for name, slot in dialog.slots.items()},

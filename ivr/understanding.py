@@ -335,6 +335,7 @@ class Understander:
         self._global_keys = grammars.global_intents.dtmf_map()
         lexicon = grammars.directory / "emotion.yaml"
         self._lexicon = load_lexicon(lexicon, lo) if lexicon.exists() else None  # None: the default one
+        self._topics = _load_topics(grammars.directory / "question_topics.yaml", self._synonyms, lo)
         lexicon = grammars.directory / "distress.yaml"
         self._distress: DistressLexicon | None = (
             load_distress(lexicon, self._synonyms, lo) if lexicon.exists() else None
@@ -380,15 +381,31 @@ class Understander:
             }
         )
         if g_name and g_score >= GLOBAL_MIN:
-            return replace(base, intent=g_name, confidence=_calibrated(global_scores, g_name, g_score), is_global=True)
+            conf = _calibrated(global_scores, g_name, g_score)
+            return replace(base, intent=g_name, confidence=conf, is_global=True, slots=self._global_slots(g_name, norm))
         g_name, g_score = _best(global_scores)
         if g_name and g_score >= ACCEPT and g_score > confidence:
-            return replace(base, intent=g_name, confidence=g_score, is_global=True)
+            return replace(
+                base, intent=g_name, confidence=g_score, is_global=True, slots=self._global_slots(g_name, norm)
+            )
         if intent is None or confidence < MODEL_BELOW:  # the trained model of the menu (ivr/classifier.py)
             intent, confidence, slots = self._model_guess(spec, norm, intent, confidence, slots)
         if intent is None:
             return replace(base, confidence=max(confidence, g_score))
         return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
+
+    def _global_slots(self, intent: str, norm: Normalized) -> dict[str, Any]:
+        """`question` carries its `topic` (grammars/question_topics.yaml)."""
+        return {"topic": self.question_topic(norm.text)} if intent == "question" else {}
+
+    def question_topic(self, text: str) -> str:
+        """What a question is about: the first topic of question_topics.yaml whose keywords or cues
+        match (on the normalised text), else `other`."""
+        t = self.locale.normalize(text, synonyms=self._synonyms).text if text else ""
+        for topic, keywords, cues in self._topics:
+            if any(k in t for k in keywords) or any(rx.search(t) for rx in cues):
+                return topic
+        return "other"
 
     def _model_guess(
         self, spec: MenuSpec, norm: Normalized, intent: str | None, confidence: float, slots: dict[str, Any]
@@ -511,6 +528,28 @@ class Understander:
         if key in key_map:
             return replace(base, intent=key_map[key], confidence=1.0)
         return base
+
+
+def _load_topics(
+    path: Path, synonyms: Synonyms, locale: Locale = MANDARIN
+) -> list[tuple[str, tuple[str, ...], tuple[re.Pattern[str], ...]]]:
+    """question_topics.yaml → [(topic, normalised keywords, compiled cues)] in file order."""
+    if not path.exists():
+        return []
+    from ivr.datafile import read_yaml
+
+    raw = read_yaml(path, GrammarError)
+    topics = raw.get("topics") if isinstance(raw, dict) else None
+    if not isinstance(topics, dict):
+        raise GrammarError(f"{path}: expected a mapping with a 'topics' mapping at top level")
+    out = []
+    for topic, body in topics.items():
+        if not isinstance(body, dict) or set(body) - {"keywords", "cues"}:
+            raise GrammarError(f"{path}: field topics.{topic}: expected a mapping with keywords and/or cues")
+        keywords = tuple(locale.normalize(str(k), False, synonyms).text for k in body.get("keywords") or [])
+        cues = tuple(_compile_cue(str(c), synonyms, f"{path}: topics.{topic}", locale) for c in body.get("cues") or [])
+        out.append((str(topic), tuple(k for k in keywords if k), cues))
+    return out
 
 
 def payment_slots(text: str, locale: Locale = MANDARIN) -> dict[str, Any]:

@@ -171,6 +171,9 @@ class Wiring:
         self.grammars: Grammars = resources.grammars if resources else cached_grammars(str(settings.grammars_dir))
         self.prompts: PromptBook = PromptBook.load(settings.prompts_dir)
         self.flow: Flow = load_flow(Path(self.grammars.directory) / "flow.yaml", self.prompts)
+        from ivr.content import ContentBook
+
+        self.content = ContentBook.load(settings.prompts_dir)  # company answers and policy (checked at start)
         self.unknown_flow: Flow = unknown_case_flow(self.flow)
         self.understander = shared_understander(self.grammars, locale)
         self._resources = resources
@@ -199,6 +202,7 @@ class Wiring:
             seed=seed,
             flow=self.flow if known else self.unknown_flow,
             locale=self.locale,
+            content=self.content,
         )
 
     def session(self, store: Any, **facts: Unpack[CallFacts]) -> CallSession:

@@ -21,7 +21,20 @@ SPEC_INTENTS = {
     "promise": {"date"},
     "closing": set(),
 }
-GLOBAL = {"human", "repeat", "confused", "complaint", "stop_calling", "distress", "abuse"}
+# SPEC §1 globals; slower, question and reduction since SPEC v2 (issue 12).  `callback` is heard by the
+# dialog (busy/third party answers and ivr/callback_time.py), not as a grammar intent.
+GLOBAL = {
+    "human",
+    "repeat",
+    "confused",
+    "complaint",
+    "stop_calling",
+    "distress",
+    "abuse",
+    "slower",
+    "question",
+    "reduction",
+}
 KEYS = {
     "global": {"0": "human", "*": "repeat"},
     "opening": {"1": "confirm", "2": "deny", "3": "third_party", "9": "busy"},

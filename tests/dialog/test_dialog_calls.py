@@ -259,15 +259,15 @@ def test_three_no_matches_escalate_confused(call):
     assert _transfer(c.say("蓝色的")).reason == "confused"
 
 
-def test_confused_gets_an_explanation_and_repeat_replays_without_counting(call):
+def test_confused_gets_an_explanation_and_repeat_replays_and_counts(call):
+    # issue 12: a request to repeat replays the question and counts toward the confusion limit
     c = call()
     c.say("是我", "知道")
     asked = c.heard[-1]
     assert _retry_ids(c.say("什么意思")) == ["income_source.explain"]
     again = c.say("#dtmf *")
     assert again == [c.heard[-1]] and again[0].menu == "income_source"
-    c.say("再说一遍", "你说啥")
-    assert c.session.dialog._misses == {"income_source": 1}  # repeats are free
+    assert c.session.dialog._misses == {"income_source": 2}
     assert asked.menu == "income_source"
     c.say("兼职")
     assert c.session.dialog.menu == "income_amount"
