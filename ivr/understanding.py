@@ -382,17 +382,20 @@ class Understander:
         )
         if g_name and g_score >= GLOBAL_MIN:
             conf = _calibrated(global_scores, g_name, g_score)
-            return replace(base, intent=g_name, confidence=conf, is_global=True, slots=self._global_slots(g_name, norm))
+            return self._as_global(base, g_name, conf, norm)
         g_name, g_score = _best(global_scores)
         if g_name and g_score >= ACCEPT and g_score > confidence:
-            return replace(
-                base, intent=g_name, confidence=g_score, is_global=True, slots=self._global_slots(g_name, norm)
-            )
+            return self._as_global(base, g_name, g_score, norm)
         if intent is None or confidence < MODEL_BELOW:  # the trained model of the menu (ivr/classifier.py)
             intent, confidence, slots = self._model_guess(spec, norm, intent, confidence, slots)
         if intent is None:
             return replace(base, confidence=max(confidence, g_score))
         return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
+
+    def _as_global(self, base: Understanding, intent: str, confidence: float, norm: Normalized) -> Understanding:
+        return replace(
+            base, intent=intent, confidence=confidence, is_global=True, slots=self._global_slots(intent, norm)
+        )
 
     def _global_slots(self, intent: str, norm: Normalized) -> dict[str, Any]:
         """`question` carries its `topic` (grammars/question_topics.yaml)."""

@@ -30,25 +30,10 @@ AUDIT_ACTIONS = {
     "user_add": "添加用户",
     "done": "完成回电",
 }
-# Follow-up work (ivr/web/tasks.py).  Request and contact-preference kinds are the dialog's words
-# (SPEC v2); flow.yaml `labels: {request: {...}, contact: {...}}` overrides these, an unknown kind
-# shows as itself.
-REQUEST_KINDS = {
-    "reduction": "减免/协商还款",
-    "hardship": "困难申请",
-    "question": "待答复问题",
-    "callback": "回电请求",
-    "other": "其他",
-}
+# Follow-up work (ivr/web/tasks.py); request and contact-preference kinds are named in flow.yaml `labels`.
 REQUEST_STATUSES = {"pending": "待处理", "claimed": "处理中", "resolved": "已处理"}
 CALLBACK_STATES = {"due": "待回电", "overdue": "已逾期", "done": "已完成"}
 CALLBACK_FOR = {"debtor": "本人", "third_party": "第三方（找本人）"}
-CONTACT_KINDS = {
-    "less_often": "减少来电",
-    "not_at_work": "上班时间勿扰",
-    "preferred_time": "指定联系时段",
-    "stop_calling": "不希望再来电",
-}
 TRANSFER = {"pending": "待转接", "requested": "转接中", "accepted": "已接通", "failed": "转接失败", "none": "未转接"}
 INPUT_KINDS = {"speech": "语音", "dtmf": "按键", "noinput": "无应答", "hangup": "挂机"}
 
@@ -57,7 +42,7 @@ def label(table: dict, key: object) -> str:
     return table.get(key, "" if key is None else str(key))
 
 
-def flow_label(flow: object, kind: str, table: dict, key: object) -> str:
-    """flow.yaml's `labels[kind][key]` if it names one, else this module's `table`, else the key."""
+def flow_label(flow: object, kind: str, key: object) -> str:
+    """flow.yaml's `labels[kind][key]` (the one source of these words), else the key itself."""
     own = getattr(flow, "labels", {}).get(kind, {})
-    return own.get(str(key)) or label(table, key)
+    return own.get(str(key)) or ("" if key is None else str(key))

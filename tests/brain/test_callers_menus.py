@@ -26,7 +26,9 @@ def u():
         ("opening", "我是他爸，他手机落家里了，是不是他借钱了", "third_party"),
         ("opening", "我现在上课呢，明天中午十二点以后再打给我", "busy"),
         ("opening", "你们会不会打我通讯录，我同事知道了我就完蛋了", None),
-        ("opening", "你先说是哪个公司，现在骗子太多了", "ask_who"),
+        # who is calling, asked warily: the `question` digression (topic who) answers with the company and
+        # its official number, then asks again (tests/dialog/test_dialog_v12.py)
+        ("opening", "你先说是哪个公司，现在骗子太多了", "question"),
         ("purpose", "知道，怎么会不知道", "ack"),
         ("purpose", "知道，咋能不知道，一天打好几遍", "ack"),
         ("purpose", "我没打算赖账，就是最近厂里停工了", "ack"),

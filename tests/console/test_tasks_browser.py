@@ -30,7 +30,7 @@ def test_agent_claims_and_resolves_a_request_with_audit(page, store, settings, a
     row = page.locator("#requests tr[data-id]")
     assert row.count() == 1
     text = row.inner_text()
-    assert "减免/协商还款" in text and "停息挂账" in text and "待处理" in text and "李娜" in text
+    assert "减免申请" in text and "停息挂账" in text and "待处理" in text and "李娜" in text
     assert "138****5678" in text and PHONE not in page.content()
     page.select_option("select[name=status]", "pending")
     page.click("form.filters button.primary")
