@@ -426,31 +426,28 @@ class Store:
         """Create or update the call's callback task (a done task keeps its status)."""
         if "at" in fields:
             fields["due_at"] = local_time(fields["at"])
-        with self.session() as s:
-            row = s.scalars(select(CallbackTask).where(CallbackTask.call_id == call_id)).first()
-            if row is None:
-                row = CallbackTask(call_id=call_id, **fields)
-                s.add(row)
-            else:
-                for k, v in fields.items():
-                    setattr(row, k, v)
-            s.flush()
-            return row.id
+        return self._save_one_per_call(CallbackTask, call_id, fields)
 
     def save_contact_preference(self, call_id: str, **fields: Any) -> int:
         """Create or update the call's contact preference."""
         if "caller_number" in fields:
             fields["number_key"] = number_key(fields["caller_number"])
+        return self._save_one_per_call(ContactPreference, call_id, fields)
+
+    def _save_one_per_call(
+        self, model: type[CallbackTask] | type[ContactPreference], call_id: str, fields: dict
+    ) -> int:
+        """Insert the call's row of `model`, or update the fields given on the one it has."""
         with self.session() as s:
-            row = s.scalars(select(ContactPreference).where(ContactPreference.call_id == call_id)).first()
+            row: Any = s.scalars(select(model).where(model.call_id == call_id)).first()
             if row is None:
-                row = ContactPreference(call_id=call_id, **fields)
+                row = model(call_id=call_id, **fields)
                 s.add(row)
             else:
                 for k, v in fields.items():
                     setattr(row, k, v)
             s.flush()
-            return row.id
+            return int(row.id)  # both models have an integer primary key `id`
 
     def contact_preferences_for(self, key: str, limit: int = 50) -> list[dict[str, Any]]:
         """Every contact preference recorded for a case (matched case id or dialer reference) or a
