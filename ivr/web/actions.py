@@ -3,6 +3,8 @@ recorded in the audit log in the same transaction as the change itself."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ivr.store import DISPOSITIONS, AuditEntry, Escalation, EscalationNote, Store, utcnow
 
 MAX_NOTE = 2000
@@ -27,22 +29,32 @@ def record(
         )
 
 
-def _open(s, esc_id: int) -> Escalation:
-    esc = s.get(Escalation, esc_id)
-    if esc is None:
-        raise NotFound(f"escalation {esc_id} not found")
-    if esc.status == "resolved":
-        raise Conflict(f"转人工记录 {esc_id} 已解决")
-    return esc
+def open_row(s: Any, model: Any, row_id: int, what: str, done: str) -> Any:
+    """The row to act on: 404 when missing, 409 once resolved (`what`/`done`: the console's words)."""
+    row = s.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{model.__tablename__.rstrip('s')} {row_id} not found")
+    if row.status == "resolved":
+        raise Conflict(f"{what} {row_id} {done}")
+    return row
+
+
+def claim_row(store: Store, model: Any, row_id: int, username: str, what: str, done: str, target: str) -> None:
+    """Claim an escalation or a request: one owner at a time, audited in the same transaction."""
+    with store.session() as s:
+        row = open_row(s, model, row_id, what, done)
+        if row.status == "claimed" and row.claimed_by != username:
+            raise Conflict(f"{what} {row_id} 已由 {row.claimed_by} 认领")
+        row.status, row.claimed_by, row.claimed_at = "claimed", username, row.claimed_at or utcnow()
+        s.add(AuditEntry(username=username, action="claim", target_type=target, target_id=str(row_id)))
+
+
+def _open(s: Any, esc_id: int) -> Escalation:
+    return open_row(s, Escalation, esc_id, "转人工记录", "已解决")
 
 
 def claim(store: Store, esc_id: int, username: str) -> None:
-    with store.session() as s:
-        esc = _open(s, esc_id)
-        if esc.status == "claimed" and esc.claimed_by != username:
-            raise Conflict(f"转人工记录 {esc_id} 已由 {esc.claimed_by} 认领")
-        esc.status, esc.claimed_by, esc.claimed_at = "claimed", username, esc.claimed_at or utcnow()
-        s.add(AuditEntry(username=username, action="claim", target_type="escalation", target_id=str(esc_id)))
+    claim_row(store, Escalation, esc_id, username, "转人工记录", "已解决", "escalation")
 
 
 def add_note(store: Store, esc_id: int, username: str, text: str) -> None:

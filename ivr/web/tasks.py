@@ -29,7 +29,7 @@ from ivr.store import (
     number_key,
     utcnow,
 )
-from ivr.web.actions import MAX_NOTE, Conflict, NotFound
+from ivr.web.actions import MAX_NOTE, Conflict, NotFound, claim_row, open_row
 from ivr.web.masking import mask_phone, mask_text
 from ivr.web.queries import audit, iso, local_day_bounds
 
@@ -146,21 +146,11 @@ def request_detail(store: Store, req_id: int) -> dict[str, Any] | None:
 
 
 def _open_request(s: Any, req_id: int) -> CallerRequest:
-    r = s.get(CallerRequest, req_id)
-    if r is None:
-        raise NotFound(f"request {req_id} not found")
-    if r.status == "resolved":
-        raise Conflict(f"客户诉求 {req_id} 已处理完毕")
-    return r
+    return open_row(s, CallerRequest, req_id, "客户诉求", "已处理完毕")
 
 
 def claim_request(store: Store, req_id: int, username: str) -> None:
-    with store.session() as s:
-        r = _open_request(s, req_id)
-        if r.status == "claimed" and r.claimed_by != username:
-            raise Conflict(f"客户诉求 {req_id} 已由 {r.claimed_by} 认领")
-        r.status, r.claimed_by, r.claimed_at = "claimed", username, r.claimed_at or utcnow()
-        s.add(AuditEntry(username=username, action="claim", target_type="request", target_id=str(req_id)))
+    claim_row(store, CallerRequest, req_id, username, "客户诉求", "已处理完毕", "request")
 
 
 def resolve_request(store: Store, req_id: int, username: str, note: str) -> None:
