@@ -3,13 +3,16 @@ sipp (scripted UAC/UAS with RTP from pcaps).  Both are Debian packages installed
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import wave
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 SIPP_PCAPS = Path("/usr/share/sip-tester")
@@ -156,3 +159,29 @@ def sipp(workdir: Path, args: list[str], timeout: float = 60, wait: bool = True)
     if wait:
         proc.wait(timeout=timeout)
     return proc
+
+
+def serve(tmp_path: Path, sip: int, http: int, *extra: str, ready_s: float = 240) -> subprocess.Popen:
+    """`python server.py` (ivr serve) with one SIP worker on 127.0.0.1, once `/healthz` says 200.
+    The generous wait covers a cold start on a loaded 2-core machine (models, SIP worker spawn)."""
+    repo = Path(__file__).resolve().parents[2]
+    log = tmp_path / "serve.log"
+    cmd = [sys.executable, "server.py", "--sip", f"127.0.0.1:{sip}", "--http", f"127.0.0.1:{http}"]
+    proc = subprocess.Popen(
+        [*cmd, "--sip-workers", "1", *extra],
+        cwd=repo,
+        env=dict(os.environ),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + ready_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{http}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"ivr serve not ready:\n{log.read_text()[-3000:]}")

@@ -4,16 +4,14 @@ callback, which must be stored in the SQLite file and listed by the console API.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
-from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav
+from peers import TESTDATA_SPEECH, baresip_call, free_port, padded_wav, serve
 
 from ivr.store import CallbackTask, Store
 
@@ -22,35 +20,7 @@ PASSWORD = "correct-horse-9"
 
 
 def _serve(tmp_path: Path, sip: int, http: int) -> subprocess.Popen:
-    log = tmp_path / "serve.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "server.py",
-            "--sip",
-            f"127.0.0.1:{sip}",
-            "--http",
-            f"127.0.0.1:{http}",
-            "--sip-workers",
-            "1",
-            "--no-media",
-        ],
-        cwd=REPO,
-        env=dict(os.environ),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{http}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"ivr serve not ready:\n{log.read_text()[-3000:]}")
+    return serve(tmp_path, sip, http, "--no-media")
 
 
 def _callback(store: Store, timeout: float = 15.0) -> CallbackTask | None:

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import websockets
-from peers import free_port, sipp
+from peers import free_port, serve, sipp
 from test_audiosocket import Client
 from test_websocket import Server, app_with, collect
 
@@ -51,38 +47,7 @@ def test_invite_parsing_is_robust():
 
 
 def _serve(tmp_path: Path, sip: int, http: int) -> subprocess.Popen:
-    log = tmp_path / "serve.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "server.py",
-            "--sip",
-            f"127.0.0.1:{sip}",
-            "--http",
-            f"127.0.0.1:{http}",
-            "--sip-workers",
-            "1",
-            "--agent-uri",
-            "sip:agent@127.0.0.1:5999",
-            "--cases",
-            str(BOOK),
-        ],
-        cwd=REPO,
-        env=dict(os.environ),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{http}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"ivr serve not ready:\n{log.read_text()[-3000:]}")
+    return serve(tmp_path, sip, http, "--agent-uri", "sip:agent@127.0.0.1:5999", "--cases", str(BOOK))
 
 
 def test_sip_calls_are_looked_up_by_x_case_id(tmp_path, data_dir, settings):
