@@ -70,3 +70,27 @@ def call(store, new_dialog) -> Callable[..., Call]:
         return Call(CallSession(store, new_dialog(case, seed=seed), transport="text"))
 
     return make
+
+
+def simulate_json(tmp_path: Path, *lines: str) -> dict:
+    """The installed `ivr simulate --text SCRIPT --json` in its own data dir (a real process)."""
+    import json
+    import os
+    import subprocess
+
+    script = tmp_path / "call.txt"
+    script.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    env = {
+        "IVR_DATA_DIR": str(tmp_path),
+        "IVR_DB_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
+        "PYTHONPATH": str(REPO),
+    }
+    p = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "ivr"), "simulate", "--text", str(script), "--now", "2026-11-18T10:30", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    return dict(json.loads(p.stdout))

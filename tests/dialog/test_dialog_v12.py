@@ -5,9 +5,6 @@ with what the agent must act on.  The caller lines are written for these tests."
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from ivr.events import Say, Transfer
 from ivr.session import CallSession
 from ivr.summary import build, narrative
 
-from .conftest import NOW, REPO, Call
+from .conftest import NOW, REPO, Call, simulate_json
 
 DEBT_WORDS = ("欠", "逾期", "还款", "三千五", "3500", "贷", "利息", "罚息", "本金")
 BREAKDOWN = {"principal": 3000, "interest": 300, "fees": 100, "penalty": 100}
@@ -310,21 +307,6 @@ def test_case_book_reads_the_fee_breakdown(tmp_path: Path):
 
 
 def test_simulate_json_carries_requests(tmp_path: Path):
-    script = tmp_path / "call.txt"
-    script.write_text("你是机器人吗\n是我\n知道，利息怎么算的？\n#hangup\n", encoding="utf-8")
-    env = {
-        "IVR_DATA_DIR": str(tmp_path),
-        "IVR_DB_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
-        "PYTHONPATH": str(REPO),
-    }
-    p = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ivr"), "simulate", "--text", str(script), "--now", "2026-11-18T10:30", "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
+    out = simulate_json(tmp_path, "你是机器人吗", "是我", "知道，利息怎么算的？", "#hangup")
     assert out["turns"][0]["intent"] == "question" and out["turns"][0]["slots"] == {"topic": "robot"}
     assert [r["kind"] for r in out["requests"]] == ["question"] and out["requests"][0]["turn"] == 3

@@ -5,8 +5,6 @@ initiative.  The caller lines are written for these tests (not taken from the ro
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from ivr.events import Hangup, Say, Transfer
 from ivr.identity import affirms
 from ivr.session import CallSession
 
-from .conftest import NOW, REPO, Call
+from .conftest import NOW, Call, simulate_json
 
 DEBT_WORDS = ("欠", "逾期", "还款", "三千五", "3500", "贷")
 WORDS = ["是我", "我是", "我就是", "就是我", "本人"]
@@ -246,23 +244,6 @@ def test_answers_given_ahead_are_not_asked_again(call2):
 
 
 def test_simulate_json_carries_the_v2_fields(tmp_path: Path):
-    script = tmp_path / "call.txt"
-    script.write_text("是我，我在开会，你明天上午十点再打\n", encoding="utf-8")
-    env = {
-        "IVR_DATA_DIR": str(tmp_path),
-        "IVR_DB_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
-        "PYTHONPATH": str(REPO),
-    }
-    import os
-
-    p = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ivr"), "simulate", "--text", str(script), "--now", "2026-11-18T10:30", "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
-    assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout)
+    out = simulate_json(tmp_path, "是我，我在开会，你明天上午十点再打")
     assert {"plan", "requests", "callback", "contact_preference"} <= set(out)
     assert out["callback"]["at"] == "2026-11-19T10:00" and out["requests"] == [] and out["plan"] is None
