@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +22,7 @@ from ivr import auth
 from ivr.flow import Flow
 from ivr.store import DISPOSITIONS, REQUEST_STATUSES, ROLES
 from ivr.web import actions, live, queries, tasks
+from ivr.web.bounds import CallId, Day, Id, Page, PerPage
 from ivr.web.security import CurrentUser, csrf_guard, current_user, flow_of, require, start_session, store_of
 from ivr.web.waveform import RecordingError, peaks, wav_info
 
@@ -151,7 +152,7 @@ async def stream_escalations(request: Request, user: CurrentUser = Depends(curre
 
 
 @router.get("/escalations/{esc_id}", tags=["escalations"], summary="One escalation: summary, transcript, notes, audit")
-async def get_escalation(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+async def get_escalation(esc_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     store = store_of(request)
     item = _or_404(
         await run_in_threadpool(queries.escalation_detail, store, flow_of(request), esc_id), "escalation", esc_id
@@ -161,14 +162,14 @@ async def get_escalation(esc_id: int, request: Request, user: CurrentUser = Depe
 
 
 @router.post("/escalations/{esc_id}/claim", tags=["escalations"])
-async def claim_escalation(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+async def claim_escalation(esc_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     await run_action(actions.claim, store_of(request), esc_id, user.username)
     return {"ok": True, "id": esc_id, "status": "claimed", "claimed_by": user.username}
 
 
 @router.post("/escalations/{esc_id}/notes", tags=["escalations"])
 async def note_escalation(
-    esc_id: int, body: NoteIn, request: Request, user: CurrentUser = Depends(current_user)
+    esc_id: Id, body: NoteIn, request: Request, user: CurrentUser = Depends(current_user)
 ) -> dict:
     await run_action(actions.add_note, store_of(request), esc_id, user.username, body.text)
     return {"ok": True, "id": esc_id}
@@ -176,7 +177,7 @@ async def note_escalation(
 
 @router.post("/escalations/{esc_id}/resolve", tags=["escalations"])
 async def resolve_escalation(
-    esc_id: int, body: ResolveIn, request: Request, user: CurrentUser = Depends(current_user)
+    esc_id: Id, body: ResolveIn, request: Request, user: CurrentUser = Depends(current_user)
 ) -> dict:
     await run_action(actions.resolve, store_of(request), esc_id, user.username, body.disposition, body.note)
     return {"ok": True, "id": esc_id, "status": "resolved", "disposition": body.disposition}
@@ -189,15 +190,15 @@ async def resolve_escalation(
 async def list_calls(
     request: Request,
     user: CurrentUser = Depends(current_user),
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day = None,
+    date_to: Day = None,
     outcome: Outcome | None = None,
     # one of flow.yaml's `reasons` (checked below; listed in the OpenAPI schema by `document_flow`)
     reason: str | None = Query(default=None, max_length=32),
     menu: str | None = Query(default=None, max_length=32),
     q: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
-    per_page: int = Query(default=50, ge=1, le=500),
+    page: Page = 1,
+    per_page: PerPage = 50,
 ) -> dict:
     flow = flow_of(request)
     if reason is not None and reason not in flow.reasons:
@@ -211,7 +212,7 @@ async def list_calls(
     tags=["calls"],
     summary="One call with its turns, summary lines and follow-up work (`tasks`: requests, callback, contact preference)",
 )
-async def get_call(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+async def get_call(call_id: CallId, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     item = _or_404(
         await run_in_threadpool(queries.call_detail, store_of(request), flow_of(request), call_id), "call", call_id
     )
@@ -232,7 +233,7 @@ async def recording_file(request: Request, call_id: str) -> str:
 
 
 @router.get("/calls/{call_id}/recording", tags=["calls"], summary="The call recording (WAV, HTTP range requests)")
-async def get_recording(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> FileResponse:
+async def get_recording(call_id: CallId, request: Request, user: CurrentUser = Depends(current_user)) -> FileResponse:
     path = await recording_file(request, call_id)
     if "range" not in request.headers or request.headers["range"].startswith("bytes=0-"):
         await run_in_threadpool(actions.record, store_of(request), user.username, "listen", "call", call_id)
@@ -242,7 +243,7 @@ async def get_recording(call_id: str, request: Request, user: CurrentUser = Depe
 
 @router.get("/calls/{call_id}/waveform", tags=["calls"], summary="Waveform peaks (0..1) of the recording")
 async def get_waveform(
-    call_id: str,
+    call_id: CallId,
     request: Request,
     buckets: int = Query(default=800, ge=10, le=4000),
     user: CurrentUser = Depends(current_user),
@@ -266,11 +267,11 @@ async def list_requests(
     user: CurrentUser = Depends(current_user),
     kind: str | None = Query(default=None, pattern=KIND_PATTERN, description="reduction, question, ..."),
     status: RequestStatus | None = None,
-    date_from: dt.date | None = Query(default=None, description="UTC+8 day the request was made, inclusive"),
-    date_to: dt.date | None = None,
+    date_from: Annotated[Day, Query(description="UTC+8 day the request was made, inclusive")] = None,
+    date_to: Day = None,
     q: str | None = Query(default=None, max_length=64, description="case, number, name or call id prefix"),
-    page: int = Query(default=1, ge=1),
-    per_page: int = Query(default=50, ge=1, le=500),
+    page: Page = 1,
+    per_page: PerPage = 50,
 ) -> dict:
     f = tasks.RequestFilter(kind, status, date_from, date_to, q, page, per_page)
     return tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
@@ -281,8 +282,8 @@ async def export_requests(
     request: Request,
     kind: str | None = Query(default=None, pattern=KIND_PATTERN),
     status: RequestStatus | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day = None,
+    date_to: Day = None,
     user: CurrentUser = Depends(require("supervisor")),
 ) -> Response:
     f = tasks.RequestFilter(kind, status, date_from, date_to)
@@ -294,20 +295,20 @@ async def export_requests(
 
 
 @router.get("/requests/{req_id}", tags=["requests"], summary="One caller request with its audit trail")
-async def get_request(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+async def get_request(req_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     item = _or_404(await run_in_threadpool(tasks.request_detail, store_of(request), req_id), "request", req_id)
     return tasks.present(item, user.masked)
 
 
 @router.post("/requests/{req_id}/claim", tags=["requests"], summary="Claim (409 if resolved or claimed by another)")
-async def claim_request(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
+async def claim_request(req_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> dict:
     await run_action(tasks.claim_request, store_of(request), req_id, user.username)
     return {"ok": True, "id": req_id, "status": "claimed", "claimed_by": user.username}
 
 
 @router.post("/requests/{req_id}/resolve", tags=["requests"], summary="Resolve with the decision or answer given")
 async def resolve_request(
-    req_id: int, body: RequestResolveIn, request: Request, user: CurrentUser = Depends(current_user)
+    req_id: Id, body: RequestResolveIn, request: Request, user: CurrentUser = Depends(current_user)
 ) -> dict:
     await run_action(tasks.resolve_request, store_of(request), req_id, user.username, body.note)
     return {"ok": True, "id": req_id, "status": "resolved"}
@@ -318,11 +319,11 @@ async def list_callbacks(
     request: Request,
     user: CurrentUser = Depends(current_user),
     state: CallbackState | None = None,
-    date_from: dt.date | None = Query(default=None, description="local day of the callback time, inclusive"),
-    date_to: dt.date | None = None,
+    date_from: Annotated[Day, Query(description="local day of the callback time, inclusive")] = None,
+    date_to: Day = None,
     q: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
-    per_page: int = Query(default=50, ge=1, le=500),
+    page: Page = 1,
+    per_page: PerPage = 50,
 ) -> dict:
     f = tasks.CallbackFilter(state, date_from, date_to, q, page, per_page)
     return tasks.present(await run_in_threadpool(tasks.search_callbacks, store_of(request), f), user.masked)
@@ -332,8 +333,8 @@ async def list_callbacks(
 async def export_callbacks(
     request: Request,
     state: CallbackState | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day = None,
+    date_to: Day = None,
     user: CurrentUser = Depends(require("supervisor")),
 ) -> Response:
     f = tasks.CallbackFilter(state, date_from, date_to, include_done=True)
@@ -346,7 +347,7 @@ async def export_callbacks(
 
 @router.post("/callbacks/{cb_id}/done", tags=["callbacks"], summary="Mark a callback done (409 if already done)")
 async def callback_done(
-    cb_id: int, body: CallbackDoneIn, request: Request, user: CurrentUser = Depends(current_user)
+    cb_id: Id, body: CallbackDoneIn, request: Request, user: CurrentUser = Depends(current_user)
 ) -> dict:
     await run_action(tasks.mark_callback_done, store_of(request), cb_id, user.username, body.note)
     return {"ok": True, "id": cb_id, "status": "done", "done_by": user.username}
@@ -361,8 +362,8 @@ async def list_contact_preferences(
     request: Request,
     user: CurrentUser = Depends(current_user),
     q: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
-    per_page: int = Query(default=50, ge=1, le=500),
+    page: Page = 1,
+    per_page: PerPage = 50,
 ) -> dict:
     data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, page, per_page)
     return tasks.present(data, user.masked)
@@ -385,8 +386,8 @@ def default_range(date_from: dt.date | None, date_to: dt.date | None) -> tuple[d
 @router.get("/analytics", tags=["analytics"], summary="Rates, calls per day, escalations by reason, menu funnel")
 async def get_analytics(
     request: Request,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day = None,
+    date_to: Day = None,
     user: CurrentUser = Depends(require("supervisor")),
 ) -> dict:
     date_from, date_to = default_range(date_from, date_to)
@@ -417,8 +418,8 @@ def promises_csv(rows: list[dict]) -> str:
 @router.get("/promises.csv", tags=["analytics"], summary="Promises to pay as CSV, for follow-up reminders (定期跟进)")
 async def export_promises(
     request: Request,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day = None,
+    date_to: Day = None,
     user: CurrentUser = Depends(require("supervisor")),
 ) -> Response:
     rows = await run_in_threadpool(queries.promises, store_of(request), flow_of(request), date_from, date_to)

@@ -3,7 +3,6 @@ CSRF token and are redirected (303) to the page they came from, so the back butt
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -15,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ivr import auth
 from ivr.store import DISPOSITIONS, REQUEST_STATUSES, ROLES
 from ivr.web import actions, api, charts, live, queries, tasks
+from ivr.web.bounds import CallId, Id, Page, parse_day
 from ivr.web.security import (
     CurrentUser,
     csrf_guard,
@@ -115,7 +115,7 @@ def _waveform(path: str | None) -> dict | None:
 
 
 @router.get("/escalations/{esc_id}")
-async def escalation_page(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+async def escalation_page(esc_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
     store = store_of(request)
     esc = await run_in_threadpool(queries.escalation_detail, store, flow_of(request), esc_id)
     if esc is None:
@@ -154,20 +154,20 @@ async def _act(request: Request, esc_id: int, fn, *args) -> RedirectResponse:
 
 
 @router.post("/escalations/{esc_id}/claim")
-async def claim(esc_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> Response:
+async def claim(esc_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> Response:
     return await _act(request, esc_id, actions.claim, user.username)
 
 
 @router.post("/escalations/{esc_id}/notes")
 async def note(
-    esc_id: int, request: Request, text: str = Form(""), user: CurrentUser = Depends(current_user)
+    esc_id: Id, request: Request, text: str = Form(""), user: CurrentUser = Depends(current_user)
 ) -> Response:
     return await _act(request, esc_id, actions.add_note, user.username, text)
 
 
 @router.post("/escalations/{esc_id}/resolve")
 async def resolve(
-    esc_id: int,
+    esc_id: Id,
     request: Request,
     disposition: str = Form(""),
     note: str = Form(""),
@@ -177,15 +177,6 @@ async def resolve(
 
 
 # ---------------------------------------------------------------- calls
-
-
-def _parse_date(value: str | None, field: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{field}: expected a date YYYY-MM-DD, got {value!r}") from None
 
 
 @router.get("/calls")
@@ -198,16 +189,16 @@ async def calls_page(
     reason: str | None = None,
     menu: str | None = None,
     q: str | None = None,
-    page: int = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     f = queries.CallFilter(
-        _parse_date(date_from, "date_from"),
-        _parse_date(date_to, "date_to"),
+        parse_day(date_from, "date_from"),
+        parse_day(date_to, "date_to"),
         outcome or None,
         reason or None,
         menu or None,
         (q or "").strip()[:64] or None,
-        max(1, page),
+        page,
     )
     data = queries.present(
         await run_in_threadpool(queries.search_calls, store_of(request), flow_of(request), f), user.masked
@@ -221,7 +212,7 @@ async def calls_page(
 
 
 @router.get("/calls/{call_id}")
-async def call_page(call_id: str, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+async def call_page(call_id: CallId, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
     call = await run_in_threadpool(queries.call_detail, store_of(request), flow_of(request), call_id)
     if call is None:
         raise HTTPException(404, f"通话 {call_id} 不存在")
@@ -250,17 +241,17 @@ async def requests_page(
     date_from: str | None = None,
     date_to: str | None = None,
     q: str | None = None,
-    page: int = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     if kind and not re.fullmatch(api.KIND_PATTERN, kind):
         raise HTTPException(422, f"kind: expected a request kind (a-z, _), got {kind!r}")
     f = tasks.RequestFilter(
         kind or None,
         _choice(status, REQUEST_STATUSES, "status"),
-        _parse_date(date_from, "date_from"),
-        _parse_date(date_to, "date_to"),
+        parse_day(date_from, "date_from"),
+        parse_day(date_to, "date_to"),
         (q or "").strip()[:64] or None,
-        max(1, page),
+        page,
     )
     data = tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
     params = {k: v for k, v in dict(kind=kind, status=status, date_from=date_from, date_to=date_to, q=q).items() if v}
@@ -268,7 +259,7 @@ async def requests_page(
 
 
 @router.get("/requests/{req_id}")
-async def request_page(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
+async def request_page(req_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> HTMLResponse:
     item = await run_in_threadpool(tasks.request_detail, store_of(request), req_id)
     if item is None:
         raise HTTPException(404, f"客户诉求 {req_id} 不存在")
@@ -286,13 +277,13 @@ async def _req_act(request: Request, req_id: int, fn, *args) -> RedirectResponse
 
 
 @router.post("/requests/{req_id}/claim")
-async def request_claim(req_id: int, request: Request, user: CurrentUser = Depends(current_user)) -> Response:
+async def request_claim(req_id: Id, request: Request, user: CurrentUser = Depends(current_user)) -> Response:
     return await _req_act(request, req_id, tasks.claim_request, user.username)
 
 
 @router.post("/requests/{req_id}/resolve")
 async def request_resolve(
-    req_id: int, request: Request, note: str = Form(""), user: CurrentUser = Depends(current_user)
+    req_id: Id, request: Request, note: str = Form(""), user: CurrentUser = Depends(current_user)
 ) -> Response:
     return await _req_act(request, req_id, tasks.resolve_request, user.username, note)
 
@@ -305,14 +296,14 @@ async def callbacks_page(
     date_from: str | None = None,
     date_to: str | None = None,
     q: str | None = None,
-    page: int = 1,
+    page: Page = 1,
 ) -> HTMLResponse:
     f = tasks.CallbackFilter(
         _choice(state, tasks.CALLBACK_STATES, "state"),
-        _parse_date(date_from, "date_from"),
-        _parse_date(date_to, "date_to"),
+        parse_day(date_from, "date_from"),
+        parse_day(date_to, "date_to"),
         (q or "").strip()[:64] or None,
-        max(1, page),
+        page,
     )
     data = tasks.present(await run_in_threadpool(tasks.search_callbacks, store_of(request), f), user.masked)
     params = {k: v for k, v in dict(state=state, date_from=date_from, date_to=date_to, q=q).items() if v}
@@ -321,7 +312,7 @@ async def callbacks_page(
 
 @router.post("/callbacks/{cb_id}/done")
 async def callback_done(
-    cb_id: int, request: Request, note: str = Form(""), user: CurrentUser = Depends(current_user)
+    cb_id: Id, request: Request, note: str = Form(""), user: CurrentUser = Depends(current_user)
 ) -> Response:
     target = request.headers.get("referer") or "/callbacks"
     target = safe_next(urlsplit(target).path + (f"?{urlsplit(target).query}" if urlsplit(target).query else ""))
@@ -336,10 +327,10 @@ async def callback_done(
 
 @router.get("/contact-preferences")
 async def contact_preferences_page(
-    request: Request, user: CurrentUser = Depends(current_user), q: str | None = None, page: int = 1
+    request: Request, user: CurrentUser = Depends(current_user), q: str | None = None, page: Page = 1
 ) -> HTMLResponse:
     q = (q or "").strip()[:64] or None
-    data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, max(1, page))
+    data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, page)
     params = {"q": q} if q else {}
     return render(
         request, "contact_preferences.html", user, data=tasks.present(data, user.masked), f=params, qs=urlencode(params)
@@ -356,7 +347,7 @@ async def analytics_page(
     date_from: str | None = None,
     date_to: str | None = None,
 ) -> HTMLResponse:
-    start, end = api.default_range(_parse_date(date_from, "date_from"), _parse_date(date_to, "date_to"))
+    start, end = api.default_range(parse_day(date_from, "date_from"), parse_day(date_to, "date_to"))
     a = await run_in_threadpool(queries.analytics, store_of(request), flow_of(request), start, end)
     svgs = {
         "per_day": charts.columns([(d["date"][5:], d["calls"]) for d in a["calls_per_day"]], "每日通话量", width=1180),
