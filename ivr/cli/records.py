@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ivr.asr import UNK
 from ivr.cli.common import fail
@@ -110,7 +111,7 @@ def _print_transcript(report: dict, console: Console) -> None:
         if t.get("slots"):
             heard += " " + json.dumps(t["slots"], ensure_ascii=False)
         console.print(
-            f"[bold]{t.get('turn', ''):>3} caller[/]  [yellow]{caller}[/]  [dim]{t['menu']} → {escape(heard)}[/]"
+            f"[bold]{t.get('turn', ''):>3} caller[/]  [yellow]{caller}[/]  [dim]{escape(str(t['menu']))} → {escape(heard)}[/]"
         )
         if t["bot"]:
             console.print(f"[bold cyan]    bot[/]     {escape(t['bot'])}")
@@ -118,10 +119,10 @@ def _print_transcript(report: dict, console: Console) -> None:
     style = {"completed": "green", "escalated": "red"}.get(report["outcome"], "yellow")
     console.print(f"\n[bold {style}]outcome: {report['outcome']}[/]")
     if esc:
-        console.print(f"[bold red]escalation: {esc['reason']}[/]  {esc['narrative']}")
+        console.print(f"[bold red]escalation: {escape(str(esc['reason']))}[/]  {escape(str(esc['narrative']))}")
     if report.get("promise"):
         p = report["promise"]
-        console.print(f"[bold green]promise: {p['date']}  {p['amount']} 元[/]")
+        console.print(f"[bold green]promise: {escape(str(p['date']))}  {escape(str(p['amount']))} 元[/]")
 
 
 def _store():
@@ -236,7 +237,10 @@ def _print_rows(rows: list[dict], json_out: bool, title: str, columns: list[str]
     for col in columns:
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*("" if r[c] is None else str(r[c])[:12] if c.endswith("id") else str(r[c]) for c in columns))
+        # Text, not str: a stored name or narrative is data, never rich markup ("[/]" would raise)
+        table.add_row(
+            *(Text("" if r[c] is None else str(r[c])[:12] if c.endswith("id") else str(r[c])) for c in columns)
+        )
     Console().print(table)
 
 
