@@ -396,12 +396,25 @@ def present(item: Any, masked: bool) -> Any:
 
 # ---------------------------------------------------------------- CSV
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Full-width forms a Chinese IME types (＝ ＋ － ＠) and the other minus signs: spreadsheets in a
+# CJK locale may take them as the ASCII operator; leading spaces are skipped by some importers.
+_WIDE_PREFIXES = {"\uff1d": "=", "\uff0b": "+", "\uff0d": "-", "\uff20": "@", "\u2212": "-", "\ufe63": "-"}
+_LEADING_SPACE = " \u3000\u00a0"
+
+
+def is_formula_like(text: str) -> bool:
+    """Would a spreadsheet read this cell as a formula?  = + - @ tab CR LF first, in ASCII or
+    full-width form, after any leading spaces (OWASP "CSV injection")."""
+    if text.startswith(FORMULA_PREFIXES):
+        return True
+    first = text.lstrip(_LEADING_SPACE)[:1]
+    return bool(first) and _WIDE_PREFIXES.get(first, first) in FORMULA_PREFIXES
 
 
 def csv_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run: text starting with = + - @ (or tab / CR) gets a
-    leading apostrophe (OWASP "CSV injection").  Numbers are written as they are."""
+    """A CSV cell that a spreadsheet will not run: text that `is_formula_like` gets a leading
+    apostrophe.  Numbers are written as they are."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -411,7 +424,7 @@ def csv_cell(value: object) -> str:
     if isinstance(value, list):
         value = "、".join(str(v) for v in value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return "'" + text if is_formula_like(text) else text
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...], **computed: Callable) -> str:
