@@ -51,6 +51,14 @@ PROMPT_PIECES = Counter(
     registry=REGISTRY,
 )
 
+LOGIN_FAILURES = Counter("ivr_login_failures", "Console logins refused for a wrong name or password", registry=REGISTRY)
+LOGIN_REFUSED = Counter(
+    "ivr_login_refused",
+    "Console logins refused before verification: throttled or locked (account|address), or busy",
+    ["scope"],
+    registry=REGISTRY,
+)
+
 
 class DatabaseCollector(Collector):
     """Gauges computed from the shared database at scrape time (two indexed GROUP BY queries)."""

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # console session signing; generated into data_dir when unset
     metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer <token>"
     http_secure_cookies: bool = False  # behind HTTPS: the console session cookie is sent over TLS only
+    # source networks allowed to read /metrics and /openapi.json (docs/console.md: bind them to an
+    # internal address); others get 403.  Default: loopback and the private ranges.
+    ops_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+    )
+    login_concurrency: int = Field(default=2, ge=1, le=64)  # argon2 verifications at once (64 MiB each)
 
     @classmethod
     def settings_customise_sources(

@@ -260,6 +260,17 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ConsoleSession(Base):
+    """A console login (server-side session): the cookie carries a random id, this row its SHA-256.
+    Logout deletes the row; a password change, disable or delete removes every row of the user."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 

@@ -59,6 +59,10 @@ def serve(
         raise fail("--no-media and --audiosocket exclude each other: AudioSocket calls need the call engine")
     settings = load_settings(sip=sip, http=http, agent_uri=agent_uri, audiosocket=audiosocket, sip_workers=sip_workers)
     try:
+        if settings.secret_key is not None:  # a placeholder or short key: refused before anything starts
+            from ivr.auth import check_secret_key
+
+            check_secret_key(settings.secret_key)
         sip_addr = parse_hostport(settings.sip, 5070)
         http_addr = parse_hostport(settings.http, 8080)
         as_addr = parse_hostport(settings.audiosocket, 9092) if settings.audiosocket else None

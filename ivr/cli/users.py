@@ -1,4 +1,5 @@
-"""`ivr users add|list`: console accounts (the first admin is created here, later ones in the console)."""
+"""`ivr users add|list|passwd|disable|enable|delete`: console accounts (the first admin is created here,
+later ones in the console).  Changing a password, disabling or deleting a user ends their sessions."""
 
 from __future__ import annotations
 
@@ -32,18 +33,86 @@ def add(
     """Create a console user; the password is asked twice unless --password-stdin."""
     from ivr.auth import UserError, add_user, validate_new_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            raise fail("passwords do not match")
+    password = _read_password(password_stdin)
     try:
         validate_new_user(username, role, password)  # before touching the database
         add_user(_store(db_url), username, role, password)
     except UserError as e:
         raise fail(str(e)) from None
     print(f"added {role} {username}")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        raise fail("passwords do not match")
+    return password
+
+
+@users_app.command("passwd")
+def passwd(
+    username: str = typer.Argument(..., help="login name"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="read the new password from the first line of stdin"
+    ),
+    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+) -> None:
+    """Set a new password (policy: 10+ characters, not the name, not a well-known one); ends the user's sessions."""
+    from ivr.auth import UserError, check_password, set_password
+
+    password = _read_password(password_stdin)
+    try:
+        check_password(password, username)
+        set_password(_store(db_url), username, password)
+    except UserError as e:
+        raise fail(str(e)) from None
+    print(f"password of {username} changed; their sessions ended")
+
+
+def _set_active(username: str, active: bool, db_url: str | None) -> None:
+    from ivr.auth import UserError, set_active
+
+    try:
+        set_active(_store(db_url), username, active)
+    except UserError as e:
+        raise fail(str(e)) from None
+
+
+@users_app.command("disable")
+def disable(
+    username: str = typer.Argument(..., help="login name"),
+    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+) -> None:
+    """Disable a user: they cannot log in and their sessions end at once."""
+    _set_active(username, False, db_url)
+    print(f"disabled {username}; their sessions ended")
+
+
+@users_app.command("enable")
+def enable(
+    username: str = typer.Argument(..., help="login name"),
+    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+) -> None:
+    """Enable a disabled user again."""
+    _set_active(username, True, db_url)
+    print(f"enabled {username}")
+
+
+@users_app.command("delete")
+def delete(
+    username: str = typer.Argument(..., help="login name"),
+    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+) -> None:
+    """Delete a user (their audit entries stay); their sessions end at once."""
+    from ivr.auth import UserError, delete_user
+
+    try:
+        delete_user(_store(db_url), username)
+    except UserError as e:
+        raise fail(str(e)) from None
+    print(f"deleted {username}")
 
 
 @users_app.command("list")

@@ -23,7 +23,18 @@ from ivr.flow import Flow
 from ivr.store import DISPOSITIONS, REQUEST_STATUSES, ROLES
 from ivr.web import actions, live, queries, tasks
 from ivr.web.bounds import CallId, Day, Id, Page, PerPage
-from ivr.web.security import CurrentUser, csrf_guard, current_user, flow_of, require, start_session, store_of
+from ivr.web.login import LoginRefused
+from ivr.web.login import attempt as login_attempt
+from ivr.web.security import (
+    CurrentUser,
+    csrf_guard,
+    current_user,
+    end_session,
+    flow_of,
+    require,
+    start_session,
+    store_of,
+)
 from ivr.web.waveform import RecordingError, peaks, wav_info
 
 router = APIRouter(prefix="/api", dependencies=[Depends(csrf_guard)])
@@ -37,7 +48,7 @@ Outcome = Literal["completed", "escalated", "hangup"]
 
 class LoginIn(BaseModel):
     username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
+    password: str = Field(max_length=auth.MAX_PASSWORD)
 
 
 class NoteIn(BaseModel):
@@ -116,19 +127,21 @@ async def run_action(fn, *args) -> None:
 
 @router.post("/login", tags=["auth"], summary="Log in; returns the CSRF token for later POSTs")
 async def login(body: LoginIn, request: Request) -> dict:
-    store = store_of(request)
-    user = await run_in_threadpool(auth.authenticate, store, body.username, body.password)
-    if user is None:
-        await run_in_threadpool(actions.record, store, body.username, "login_failed", "user", body.username)
-        raise HTTPException(401, "invalid username or password")
-    token = start_session(request, CurrentUser(user.username, user.role))
-    await run_in_threadpool(actions.record, store, user.username, "login", "user", user.username)
+    """401 wrong name or password; 429 (with Retry-After) after repeated failures of the account or
+    the address (exponential back-off, then a 15-minute lockout); 503 when too many logins run at once."""
+    try:
+        user = await login_attempt(request, body.username, body.password)
+    except LoginRefused as e:
+        headers = {"Retry-After": str(e.retry_after)} if e.retry_after else None
+        raise HTTPException(e.status, e.message, headers=headers) from None
+    token = await start_session(request, CurrentUser(user.username, user.role))
+    await run_in_threadpool(actions.record, store_of(request), user.username, "login", "user", user.username)
     return {"username": user.username, "role": user.role, "csrf_token": token}
 
 
-@router.post("/logout", tags=["auth"])
+@router.post("/logout", tags=["auth"], summary="End the session (the cookie stops working everywhere)")
 async def logout(request: Request, user: CurrentUser = Depends(current_user)) -> dict:
-    request.session.clear()
+    await end_session(request)
     return {"ok": True}
 
 

@@ -8,6 +8,7 @@ scrape network; set `IVR_METRICS_TOKEN` to require `Authorization: Bearer <token
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,16 +26,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from ivr import metrics
-from ivr.auth import csrf_matches, session_secret
+from ivr.auth import SESSION_MAX_AGE, csrf_matches, session_secret
 from ivr.flow import Flow, flow_of
 from ivr.settings import Settings, load_settings
 from ivr.store import Store
 from ivr.web import api, labels, pages, queries
+from ivr.web.login import LoginGate
 from ivr.web.security import CurrentUser, LoginRequired, current_user
 
 HERE = Path(__file__).parent
 DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"  # Swagger UI files: /docs works offline
-SESSION_MAX_AGE = 12 * 3600  # one working day
 CSP = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -80,6 +81,29 @@ def _templates(flow: Flow) -> Jinja2Templates:
     return t
 
 
+OPS_PATHS = frozenset({"/metrics", "/openapi.json"})
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def ops_networks(cidrs: Sequence[str]) -> list[Network]:
+    """`ops_allow` as networks; a bad entry is one line naming the setting, expectation and value."""
+    out = []
+    for c in cidrs:
+        try:
+            out.append(ipaddress.ip_network(c.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"IVR_OPS_ALLOW: expected CIDR networks like 10.0.0.0/8, got {c!r}") from None
+    return out
+
+
+def source_allowed(request: Request, networks: Sequence[Network]) -> bool:
+    try:
+        addr = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    return any(addr in n for n in networks)
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
 
@@ -112,6 +136,8 @@ def create_app(
     app.state.ready = ready
     app.state.stopping = False  # set by the server before shutdown so live streams end at once
     app.state.templates = _templates(flow)
+    app.state.login_gate = LoginGate(settings.login_concurrency)
+    ops_allow = ops_networks(settings.ops_allow)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),
@@ -123,6 +149,8 @@ def create_app(
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
+        if request.url.path in OPS_PATHS and not source_allowed(request, ops_allow):
+            return JSONResponse({"detail": f"{request.url.path} is not served to this address (IVR_OPS_ALLOW)"}, 403)
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -204,4 +232,9 @@ def jsonable(errors: Sequence[Any]) -> list:
 
 def create_app_from_env() -> FastAPI:
     """`uvicorn --factory ivr.web.app:create_app_from_env`: the console alone, settings from IVR_*."""
-    return create_app(load_settings(), ready=True)
+    from ivr.auth import SecretKeyError
+
+    try:
+        return create_app(load_settings(), ready=True)
+    except SecretKeyError as e:  # one line, not a traceback
+        raise SystemExit(f"ivr: error: {e}") from None

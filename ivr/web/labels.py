@@ -28,6 +28,11 @@ AUDIT_ACTIONS = {
     "login_failed": "登录失败",
     "export": "导出",
     "user_add": "添加用户",
+    "login_locked": "登录锁定",
+    "user_passwd": "修改密码",
+    "user_disable": "停用用户",
+    "user_enable": "启用用户",
+    "user_delete": "删除用户",
     "done": "完成回电",
 }
 # Follow-up work (ivr/web/tasks.py); request and contact-preference kinds are named in flow.yaml `labels`.

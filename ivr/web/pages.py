@@ -15,11 +15,14 @@ from ivr import auth
 from ivr.store import DISPOSITIONS, REQUEST_STATUSES, ROLES
 from ivr.web import actions, api, charts, live, queries, tasks
 from ivr.web.bounds import CallId, Id, Page, parse_day
+from ivr.web.login import LoginRefused
+from ivr.web.login import attempt as login_attempt
 from ivr.web.security import (
     CurrentUser,
     csrf_guard,
     csrf_token,
     current_user,
+    end_session,
     flow_of,
     require,
     start_session,
@@ -62,27 +65,24 @@ async def login_submit(
     password: str = Form(max_length=256),
     next: str = Form("/queue"),
 ) -> Response:
-    store = store_of(request)
-    user = await run_in_threadpool(auth.authenticate, store, username, password)
-    if user is None:
-        await run_in_threadpool(actions.record, store, username, "login_failed", "user", username)
-        return render(
-            request,
-            "login.html",
-            None,
-            status_code=401,
-            next=safe_next(next),
-            error="用户名或密码错误",
-            username=username,
+    try:
+        user = await login_attempt(request, username, password)
+    except LoginRefused as e:
+        message = "用户名或密码错误" if e.status == 401 else f"登录尝试过多，请稍后再试 ({e.message})"
+        response = render(
+            request, "login.html", None, status_code=e.status, next=safe_next(next), error=message, username=username
         )
-    start_session(request, CurrentUser(user.username, user.role))
-    await run_in_threadpool(actions.record, store, user.username, "login", "user", user.username)
+        if e.retry_after:
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response
+    await start_session(request, CurrentUser(user.username, user.role))
+    await run_in_threadpool(actions.record, store_of(request), user.username, "login", "user", user.username)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    await end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 

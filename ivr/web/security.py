@@ -1,7 +1,8 @@
 """Request-level auth for the console: who is logged in, role checks, CSRF on state changes.
 
-Sessions are Starlette's signed cookie (itsdangerous) holding only the username and a CSRF token;
-the user row is re-read on every request, so deactivating a user cuts them off at once.
+Sessions are server-side: Starlette's signed cookie (itsdangerous) holds a random session id and the
+CSRF token; the `console_sessions` row and the user row are re-read on every request, so logout,
+a password change, disabling or deleting a user end the session at once (`ivr.auth`).
 CSRF: every non-GET request must carry the session's token, as the `X-CSRF-Token` header (fetch,
 API clients) or a `csrf_token` form field (HTML forms).  `SameSite=Lax` cookies are a second layer.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from ivr.auth import csrf_matches, get_active_user, new_csrf_token, role_at_least
+from ivr.auth import close_session, csrf_matches, new_csrf_token, open_session, role_at_least, session_user
 from ivr.flow import Flow
 from ivr.store import Store
 
@@ -52,10 +53,10 @@ def flow_of(request: Request) -> Flow:
 
 
 async def current_user(request: Request) -> CurrentUser:
-    name = request.session.get("user")
-    if not name:
+    sid = request.session.get("sid")
+    if not sid or not isinstance(sid, str):
         raise LoginRequired()
-    user = await run_in_threadpool(get_active_user, store_of(request), name)
+    user = await run_in_threadpool(session_user, store_of(request), sid)
     if user is None:
         request.session.clear()
         raise LoginRequired()
@@ -94,8 +95,18 @@ async def csrf_guard(request: Request) -> None:
         raise HTTPException(403, "CSRF token missing or invalid")
 
 
-def start_session(request: Request, user: CurrentUser) -> str:
-    """Fresh session on login (no fixation): new CSRF token, returned for API clients."""
-    request.session.clear()
-    request.session["user"] = user.username
+async def start_session(request: Request, user: CurrentUser) -> str:
+    """Fresh session on login (no fixation): a new server-side session id and CSRF token (returned
+    for API clients)."""
+    await end_session(request)
+    request.session["sid"] = await run_in_threadpool(open_session, store_of(request), user.username)
+    request.session["user"] = user.username  # shown on error pages; never trusted for access
     return csrf_token(request)
+
+
+async def end_session(request: Request) -> None:
+    """Logout: the server-side session is deleted, so a copy of the cookie no longer works."""
+    sid = request.session.get("sid")
+    request.session.clear()
+    if isinstance(sid, str):
+        await run_in_threadpool(close_session, store_of(request), sid)

@@ -332,7 +332,7 @@ def test_admin_creates_users_with_validation(client):
     r = admin.post("/api/users", json={"username": "x y", "role": "agent", "password": "longenough"})
     assert r.status_code == 422 and "username" in r.json()["detail"]
     r = admin.post("/api/users", json={"username": "wang", "role": "agent", "password": "short"})
-    assert r.status_code == 422 and "at least 8" in r.json()["detail"]
+    assert r.status_code == 422 and "at least 10" in r.json()["detail"]
     assert (
         admin.post("/api/users", json={"username": "wang", "role": "boss", "password": "longenough"}).status_code == 422
     )

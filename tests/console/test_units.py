@@ -108,7 +108,7 @@ def test_users_cli_add_and_list(settings, store, monkeypatch):
     r = runner.invoke(users_app, ["add", "bob", "--role", "owner", "--password-stdin"], input="very-secret\n")
     assert r.exit_code == 2 and "role 'owner': expected one of agent, supervisor, admin" in r.output
     r = runner.invoke(users_app, ["add", "bob", "--password-stdin"], input="short\n")
-    assert r.exit_code == 2 and "at least 8 characters" in r.output
+    assert r.exit_code == 2 and "at least 10 characters" in r.output
     r = runner.invoke(users_app, ["list"])
     assert r.exit_code == 0 and r.output.startswith("boss\tadmin\tactive")
     from ivr.auth import authenticate
