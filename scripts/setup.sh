@@ -9,6 +9,7 @@ APT_PACKAGES=(
   baresip sip-tester                          # real SIP peers for the telephony tests
   chromium fonts-wqy-microhei                 # real browser for the console tests (+ a CJK font for its screenshots)
   postgresql kamailio                         # shared store + SIP load balancer (scale-out tests)
+  kamailio-tls-modules rtpengine-daemon       # encrypted edge: SIP over TLS + SRTP relay (userspace, no kernel module)
 )
 
 missing=()

@@ -84,7 +84,9 @@ class Kamailio:
         port: int,
         ping_interval: int = 1,
         no_reply_timeout_ms: int | None = None,
+        defines: tuple[str, ...] = (),
     ) -> None:
+        """`defines`: more `-A` defines of kamailio.cfg (e.g. WITH_TLS and its TLS_* values)."""
         self.port = port
         self.list_file = workdir / "dispatcher.list"
         self.ctl = f"unix:{workdir / 'kamailio_ctl'}"
@@ -113,6 +115,8 @@ class Kamailio:
         ]
         if no_reply_timeout_ms is not None:  # else the shipped default of kamailio.cfg
             cmd += ["-A", f"NO_REPLY_TIMEOUT_MS={no_reply_timeout_ms}"]
+        for define in defines:
+            cmd += ["-A", define]
         self._log = open(self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir)
         deadline = time.monotonic() + 15
@@ -365,3 +369,138 @@ def place_calls(
     workdir: Path, proxy: str, calls: int, rate: float, hold_ms: int = 200, name: str = "callers"
 ) -> CallerRun:
     return Callers(workdir, proxy, calls, rate, hold_ms, name=name).wait()
+
+
+# ---- encrypted edge: a throwaway certificate and rtpengine (kamailio.cfg with -A WITH_TLS) ----
+
+RTPENGINE_CONF = REPO / "deploy" / "rtpengine" / "rtpengine.conf"
+
+
+def missing_edge_tools() -> list[str]:
+    """What the TLS + SRTP edge needs besides kamailio: its TLS module, rtpengine, openssl."""
+    missing = [t for t in ("kamailio", "kamcmd", "rtpengine", "openssl") if shutil.which(t) is None]
+    if not any(Path(d, "tls.so").exists() for d in _kamailio_module_dirs()):
+        missing.append("kamailio tls.so (kamailio-tls-modules)")
+    return missing
+
+
+def _kamailio_module_dirs() -> list[Path]:
+    return [*Path("/usr/lib").glob("*/kamailio/modules"), Path("/usr/lib/kamailio/modules")]
+
+
+def make_test_cert(workdir: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A self-signed certificate for `host` (IP SAN) and its key, made now, valid one day.
+    Never committed: the key only ever exists in the test's work directory."""
+    cert, key = workdir / "edge.pem", workdir / "edge.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={host}",
+            "-addext",
+            f"subjectAltName=IP:{host}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    return cert, key
+
+
+def _bencode(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, str):
+        return _bencode(value.encode())
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, list):
+        return b"l" + b"".join(map(_bencode, value)) + b"e"
+    if isinstance(value, dict):
+        return b"d" + b"".join(_bencode(k) + _bencode(v) for k, v in sorted(value.items())) + b"e"
+    raise TypeError(f"cannot bencode {type(value).__name__}")
+
+
+def _bdecode(data: bytes, i: int = 0) -> tuple[Any, int]:
+    c = data[i : i + 1]
+    if c == b"i":
+        end = data.index(b"e", i)
+        return int(data[i + 1 : end]), end + 1
+    if c in (b"l", b"d"):
+        items, i = [], i + 1
+        while data[i : i + 1] != b"e":
+            item, i = _bdecode(data, i)
+            items.append(item)
+        return (items if c == b"l" else dict(zip(items[::2], items[1::2], strict=True))), i + 1
+    colon = data.index(b":", i)
+    n = int(data[i:colon])
+    return data[colon + 1 : colon + 1 + n].decode(errors="replace"), colon + 1 + n
+
+
+class Rtpengine:
+    """rtpengine (userspace forwarding) with deploy/rtpengine/rtpengine.conf, its control port and
+    RTP range moved to free ports; `ng()` speaks its control protocol (bencode over UDP)."""
+
+    def __init__(self, workdir: Path, port_min: int, port_max: int) -> None:
+        self.ng_port = free_udp_ports(1)[0]
+        self.log = workdir / "rtpengine.log"
+        self._log = open(self.log, "w")
+        self.proc = subprocess.Popen(
+            [
+                "rtpengine",
+                f"--config-file={RTPENGINE_CONF}",
+                "--foreground",
+                "--log-stderr",
+                f"--listen-ng=127.0.0.1:{self.ng_port}",
+                f"--port-min={port_min}",
+                f"--port-max={port_max}",
+                f"--pidfile={workdir / 'rtpengine.pid'}",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+        try:
+            wait_for(self._pong, 15, interval=0.2, what="rtpengine answering ping")
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"rtpengine did not start: {self.log.read_text(errors='replace')[-1500:]}") from None
+
+    @property
+    def sock(self) -> str:
+        return f"udp:127.0.0.1:{self.ng_port}"
+
+    def ng(self, command: str, **args: Any) -> dict[str, Any]:
+        if self.proc.poll() is not None:
+            raise RuntimeError(
+                f"rtpengine exited {self.proc.returncode}: {self.log.read_text(errors='replace')[-800:]}"
+            )
+        cookie = os.urandom(4).hex().encode()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(cookie + b" " + _bencode({"command": command, **args}), ("127.0.0.1", self.ng_port))
+            data = s.recv(65535)
+        assert data.startswith(cookie + b" "), data[:80]
+        reply, _ = _bdecode(data, len(cookie) + 1)
+        return reply
+
+    def _pong(self) -> bool:
+        try:
+            return self.ng("ping").get("result") == "pong"
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self._log.close()

@@ -95,9 +95,14 @@ def baresip_call(
     seconds: int,
     keys: list[tuple[float, str]] = (),
     codecs: tuple[str, ...] = ("g711", "g722"),
+    account_params: str = "",
+    extra_config: tuple[str, ...] = (),
+    modules: tuple[str, ...] = (),
 ) -> Path:
     """Call `target`, send `speak`, press `keys` ([(seconds after start, digit)], RFC 2833 via the
-    `cons` UDP console), return the WAV of what baresip heard (dump-*-dec.wav)."""
+    `cons` UDP console), return the WAV of what baresip heard (dump-*-dec.wav).
+    `modules` are loaded before the accounts (e.g. `srtp` for `account_params=";mediaenc=srtp-mand"`),
+    `extra_config` lines are added to the config (e.g. `sip_cafile ...`)."""
     conf = workdir / "baresip"
     conf.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -107,6 +112,7 @@ def baresip_call(
             [
                 f"module_path {BARESIP_MODULES}",
                 "module menu.so",
+                *(f"module {m}.so" for m in modules),
                 "module account.so",
                 *(f"module {c}.so" for c in codecs),
                 "module aufile.so",
@@ -121,11 +127,12 @@ def baresip_call(
                 "audio_alert alsa,null",
                 f"snd_path {workdir}",
                 "rtp_timeout 0",
+                *extra_config,
                 "",
             ]
         )
     )
-    (conf / "accounts").write_text("<sip:caller@127.0.0.1>;regint=0\n")
+    (conf / "accounts").write_text(f"<sip:caller@127.0.0.1>;regint=0{account_params}\n")
     cmd = ["baresip", "-f", str(conf), "-e", f"/dial {target}", "-t", str(seconds)]
     # A phone has its CPU to itself; on a shared test machine baresip's player clock and jitter
     # buffer stall and stretch what it records.  Real-time priority when allowed (root), else as is.
