@@ -5,3 +5,7 @@ Data flows one way: audio frames → utterance (vad) → hypothesis (asr) → in
 """
 
 __version__ = "0.1.0"
+
+from ivr import logsafe as _logsafe
+
+_logsafe.install()  # every process of the product masks personal data in its log records (issue 13 #8)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import phonenumbers
 
 from ivr.case import Case, CaseError
+from ivr.datafile import file_size_problem, not_utf8
 
 log = logging.getLogger("ivr.cases")
 
@@ -39,6 +40,10 @@ MAX_NAME = 64  # the call row's debtor_name column
 REGION = "CN"  # numbers without a country code are Chinese (13800138000, 010-12345678)
 _INT_FIELDS = {name for name, f in Case.model_fields.items() if f.annotation is int or f.annotation == (int | None)}
 _EXCEL_FLOAT = re.compile(r"\d(\.\d+)?E\+\d+", re.IGNORECASE)
+# A book is read whole into memory at start and on every change: 512 MB is millions of cases; a
+# bigger file is a wrong export (or an attack) and is refused before it is read.
+MAX_BOOK_BYTES = 512 * 1024 * 1024
+MAX_CASE_FILE_BYTES = 1024 * 1024  # one *.json case of a folder book
 
 
 class CaseBookError(ValueError):
@@ -77,6 +82,8 @@ def read_cases(path: Path | str) -> tuple[list[Case], list[str]]:
                 cases.append((source, case))
     except CaseError as e:  # the whole file is unreadable
         return [], [str(e)]
+    except (csv.Error, ValueError, RecursionError, MemoryError) as e:  # never a traceback (issue 13 #9)
+        return [], [*errors, f"{path}: not a readable case book ({type(e).__name__}: {str(e)[:160]})"]
     good = _unique(cases, errors)
     if not cases and not errors:
         errors.append(f"{path}: no cases (expected at least one row)")
@@ -89,9 +96,12 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
         if not files:
             raise CaseError(f"{path}: no *.json case files in this folder")
         for f in files:
+            if problem := file_size_problem(f, MAX_CASE_FILE_BYTES, "case file"):
+                errors.append(problem)
+                continue
             try:
                 yield str(f), json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
                 errors.append(f"{f}: not a readable JSON case file ({_why(e)})")
         return
     suffix = path.suffix.lower()
@@ -100,15 +110,14 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
             f"{path}: expected a .csv or .jsonl file or a folder of .json case files, got {suffix or 'no suffix'}"
             + (" (one case for every call: use --case)" if suffix == ".json" else "")
         )
+    if problem := file_size_problem(path, MAX_BOOK_BYTES, "case book"):
+        raise CaseError(problem)
     try:
         text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
     except OSError as e:
         raise CaseError(f"{path}: cannot read the case book ({e.strerror})") from None
     except UnicodeDecodeError as e:
-        raise CaseError(
-            f"{path}: not UTF-8 (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
-            'in Excel save as "CSV UTF-8 (逗号分隔)"'
-        ) from None
+        raise CaseError(f'{not_utf8(path, e)}; in Excel save as "CSV UTF-8 (逗号分隔)"') from None
     if suffix == ".csv":
         yield from _csv_rows(path, text, errors)
         return
@@ -118,6 +127,8 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
                 yield f"{path}:{n}", json.loads(line)
             except json.JSONDecodeError as e:
                 errors.append(f"{path}:{n}: not valid JSON (column {e.colno}: {e.msg})")
+            except (ValueError, RecursionError) as e:  # a 5000-digit number, nesting thousands deep
+                errors.append(f"{path}:{n}: not valid JSON ({type(e).__name__}: {str(e)[:120]})")
 
 
 def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -133,7 +144,14 @@ def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, d
             + ([f"repeated column(s) {', '.join(doubled)}"] if doubled else [])
         )
         raise CaseError(f"{path}:1: header: {'; '.join(problems)}; expected columns {', '.join(Case.model_fields)}")
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # a cell over the csv module's limit, an unclosed quote...
+            errors.append(f"{path}:{reader.line_num}: not a readable CSV row ({e})")
+            return  # the reader cannot resync after this: the rest of the book is not trusted
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue  # Excel leaves empty ",,,," rows at the end
@@ -208,6 +226,8 @@ def _why(e: Exception) -> str:
         return f"line {e.lineno}, column {e.colno}: {e.msg}"
     if isinstance(e, UnicodeDecodeError):
         return "not UTF-8"
+    if isinstance(e, (ValueError, RecursionError)):
+        return f"{type(e).__name__}: {str(e)[:120]}"
     return getattr(e, "strerror", None) or str(e)
 
 
@@ -289,7 +309,7 @@ class LiveCaseBook:
                     try:
                         self.book = CaseBook.load(self.path)
                         log.info("case book %s reloaded: %d cases", self.path, len(self.book.cases))
-                    except CaseBookError as e:
+                    except Exception as e:  # whatever is wrong with the new file, calls go on (issue 13 #9)
                         log.error(
                             "case book %s changed but is not valid; still serving the previous %d cases:\n%s",
                             self.path,

@@ -13,6 +13,23 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_FILE_BYTES = 64 * 1024 * 1024  # no hand-edited data file is near this; a bigger one is a mistake
+
+
+def file_size_problem(path: Path, limit: int, what: str) -> str | None:
+    """One line if `path` is larger than `limit` bytes (checked before reading it into memory)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # reading it reports the real problem
+    if size > limit:
+        return f"{path}: {what} too large (expected at most {limit // (1024 * 1024)} MB, got {size / (1024 * 1024):.0f} MB)"
+    return None
+
+
+def not_utf8(path: Path, e: UnicodeDecodeError) -> str:
+    return f"{path}: not UTF-8 (byte 0x{e.object[e.start]:02x} at offset {e.start})"
+
 
 def _parse(
     path: Path,
@@ -22,14 +39,20 @@ def _parse(
     bad: type[Exception],
     describe: Callable[[Any], str],
 ) -> Any:
+    if problem := file_size_problem(path, MAX_FILE_BYTES, what):
+        raise error(problem)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise error(f"{path}: cannot read {what} ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise error(not_utf8(path, e)) from None
     try:
         return loads(text)
     except bad as e:
         raise error(f"{path}: {describe(e)}") from None
+    except (ValueError, RecursionError) as e:  # a 5000-digit number, nesting thousands deep
+        raise error(f"{path}: not a readable {what} ({type(e).__name__}: {str(e)[:120]})") from None
 
 
 def read_yaml(path: Path, error: type[ValueError], what: str = "file") -> Any:

@@ -29,6 +29,9 @@ TURN_LATENCY_SECONDS = Histogram(
     buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0),
     registry=REGISTRY,
 )
+STORE_WRITE_ERRORS = Counter(
+    "ivr_store_write_errors", "Calls ended early because the store could not write (disk full...)", registry=REGISTRY
+)
 NO_MATCH_TOTAL = Counter("ivr_no_match", "Caller turns not understood, by menu", ["menu"], registry=REGISTRY)
 NO_INPUT_TOTAL = Counter("ivr_no_input", "Caller silences (no input), by menu", ["menu"], registry=REGISTRY)
 ASR_DECODE_SECONDS = Histogram(

@@ -18,10 +18,16 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ivr import metrics, summary
 from ivr.dialog import Dialog, TurnRecord
 from ivr.events import Action, CallerInput, Dtmf, Hangup, NoInput, Speech, Transfer
 from ivr.store import Store, utcnow
+
+# the store failing to write (full or read-only disk, database gone): the call ends politely
+STORE_ERRORS = (SQLAlchemyError, OSError)
+UNAVAILABLE_PROMPT = "unavailable.end"
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +66,24 @@ class CallSession:
         self._saved_requests = 0  # how many of dialog.requests are stored
         self._saved_callback: dict[str, Any] | None = None
         self._saved_contact: dict[str, Any] | None = None
+        self._store_broken = False  # a write failed: the call is being ended politely
 
     # ---------------------------------------------------------------- call lifecycle
     def start(self) -> list[Action]:
+        try:
+            return self._start()
+        except STORE_ERRORS:
+            return self._store_failed("could not store the new call")
+
+    def _store_failed(self, what: str) -> list[Action]:
+        """The store cannot write: say sorry (nothing about any debt) and hang up, instead of going on
+        with a conversation nobody will have a record of, or dropping the caller (issue 13 #2)."""
+        log.exception("call %s: %s; the store cannot write, ending the call politely", self.call_id, what)
+        metrics.STORE_WRITE_ERRORS.inc()
+        self._store_broken = True
+        return self.dialog.say(UNAVAILABLE_PROMPT) + [Hangup("hangup")]
+
+    def _start(self) -> list[Action]:
         case = self.dialog.case
         self.store.start_call(
             self.call_id,
@@ -92,15 +113,18 @@ class CallSession:
                 "call %s: error in the dialog at menu %s; handing the caller over", self.call_id, self.dialog.menu
             )
             actions = self._hand_over_after_error(inp, seen)
-        for turn in self.dialog.turns[seen:]:
-            self._store_turn(turn, timing or {})
-            self._count_miss(turn)
-        if self.dialog.turns[seen:]:
-            self._update_call()
-        self._save_tasks()
-        if any(isinstance(a, Transfer) for a in actions):
-            esc_id = self._commit_escalation()
-            actions = [replace(a, escalation_id=esc_id) if isinstance(a, Transfer) else a for a in actions]
+        try:
+            for turn in self.dialog.turns[seen:]:
+                self._store_turn(turn, timing or {})
+                self._count_miss(turn)
+            if self.dialog.turns[seen:]:
+                self._update_call()
+            self._save_tasks()
+            if any(isinstance(a, Transfer) for a in actions):
+                esc_id = self._commit_escalation()
+                actions = [replace(a, escalation_id=esc_id) if isinstance(a, Transfer) else a for a in actions]
+        except STORE_ERRORS:
+            return self._store_failed(f"could not store turn {len(self.dialog.turns)}")
         return actions
 
     def _hand_over_after_error(self, inp: CallerInput, seen: int) -> list[Action]:
@@ -161,13 +185,19 @@ class CallSession:
         ended = utcnow()
         if self._started:
             self._save_tasks()
-        self.store.update_call(
-            self.call_id,
-            ended_at=ended,
-            status="ended",
-            outcome=outcome,
-            duration_s=(ended - self._started_at).total_seconds(),
-        )
+        try:
+            self.store.update_call(
+                self.call_id,
+                ended_at=ended,
+                status="ended",
+                outcome=outcome,
+                duration_s=(ended - self._started_at).total_seconds(),
+            )
+        except (KeyError, *STORE_ERRORS) as e:
+            if not self._store_broken:
+                raise
+            # logged once already; the row (if any) is closed as stale at the next start
+            log.warning("call %s: end not stored (%s)", self.call_id, type(e).__name__)
 
     # ---------------------------------------------------------------- records
     def _store_turn(self, turn: TurnRecord, timing: dict[str, Any]) -> None:

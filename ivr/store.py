@@ -9,7 +9,11 @@ next thing happens (an escalation is committed before its transfer is requested)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,9 +35,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from ivr import logsafe
 
 DISPOSITIONS = ("promise_taken", "hardship_plan", "dispute_logged", "callback", "no_action")
 ROLES = ("agent", "supervisor", "admin")
@@ -238,6 +246,20 @@ def number_key(number: str | None) -> str | None:
     return digits or None
 
 
+def _recording_of(call: Call, recordings_dir: Path | None) -> Path | None:
+    """The WAV a transport was writing for `call`, if it is on disk."""
+    candidates = [Path(call.recording_path)] if call.recording_path else []
+    if recordings_dir is not None:
+        candidates.append(Path(recordings_dir) / f"{call.id}.wav")
+    for path in candidates:
+        try:
+            if path.is_file():
+                return path
+        except OSError:
+            continue
+    return None
+
+
 def local_time(iso: str | None) -> dt.datetime | None:
     """`callback.at` (ISO, local wall clock, maybe with an offset) as a naive local datetime."""
     if not iso:
@@ -310,19 +332,61 @@ def _add_new_columns(conn: Any) -> None:
                 conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {ctype}"))
 
 
+class Health(Base):
+    """One row per writer, rewritten by `Store.writable()`: proves the store can still write."""
+
+    __tablename__ = "health"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def private_file(path: Path, mode: int = 0o600) -> None:
+    """Create `path` (if missing) readable by its owner only, and tighten an existing one we own
+    (a database made before issue 13 was world-readable)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, mode)
+        os.close(fd)
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o777 != mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass  # an unwritable location is reported by the first real write (and /healthz)
+
+
+def private_dir(path: Path) -> Path:
+    """`path` created as 0700 (its parents with the process umask); an existing one we own is
+    tightened to 0700: the data directory holds recordings and the database (issue 13 #8)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o777 != 0o700:
+            os.chmod(path, 0o700)
+    except OSError:
+        pass
+    return path
+
+
+WRITE_PROBE_S = 1.0  # /healthz asks at most this often: a load balancer's polling costs one tiny write per second
+
+
 class Store:
     """One per process; thread-safe (a session per unit of work)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"future": True}
+        # hide_parameters: a failed statement's message (logged with the traceback) never carries
+        # the values it wrote: names, numbers, amounts, the case (issue 13 #8)
+        kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                if not Path(path).parent.exists():
+                    private_dir(Path(path).parent)
+                private_file(Path(path))  # SQLite gives its -wal and -shm files the database's mode
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+        self._probe_lock = threading.Lock()
+        self._probe: tuple[float, str | None] = (float("-inf"), None)
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -349,8 +413,31 @@ class Store:
                 s.rollback()
                 raise
 
+    def writable(self, writer: str = "healthz") -> str | None:
+        """None if a small write commits now, else one line saying why not (disk full, read-only,
+        database gone).  Asked by /healthz; the answer is kept for `WRITE_PROBE_S` seconds."""
+        with self._probe_lock:
+            at, problem = self._probe
+            if time.monotonic() - at < WRITE_PROBE_S:
+                return problem
+            try:
+                with self.session() as s:
+                    s.merge(Health(id=writer[:64], at=utcnow()))
+                problem = None
+            except SQLAlchemyError as e:
+                problem = f"store cannot write: {' '.join(str(getattr(e, 'orig', None) or e).split())[:200]}"
+            except OSError as e:
+                problem = f"store cannot write: {e.strerror or e}"
+            self._probe = (time.monotonic(), problem)
+            return problem
+
     # -- calls ------------------------------------------------------------
     def start_call(self, call_id: str, **fields: Any) -> Call:
+        case = fields.get("case") or {}
+        amounts = [case.get(k) for k in ("amount", "principal", "interest", "fees", "penalty")]
+        logsafe.protect(
+            fields.get("debtor_name") or case.get("name"), [a for a in amounts if a is not None], case.get("id_last4")
+        )
         with self.session() as s:
             call = Call(id=call_id, **fields)
             s.add(call)
@@ -401,24 +488,122 @@ class Store:
                 esc.transfer_requested_at = utcnow()
 
     def close_stale_calls(
-        self, max_age: dt.timedelta = STALE_AFTER, worker: str | None = None, now: dt.datetime | None = None
+        self,
+        max_age: dt.timedelta = STALE_AFTER,
+        worker: str | Iterable[str] | None = None,
+        now: dt.datetime | None = None,
+        recordings_dir: Path | None = None,
     ) -> int:
-        """Close calls a dead process left `active`: every call of `worker` (call this when that
-        worker starts, before it takes calls) and any call active for longer than `max_age`.
-        They end as `hangup` at their last turn, `ended_reason` worker_restart or stale.
-        Returns how many were closed."""
+        """Close calls a dead process left `active`: every call of `worker` (one name or several;
+        call this when that worker starts, before it takes calls) and any call active for longer
+        than `max_age`.  They end as `hangup`, `ended_reason` worker_restart or stale, at the last
+        thing known of them: their last turn or the last write to their recording, whichever is
+        later, so the duration is the real one (issue 13 #9).  The recording (the stored path, else
+        `<recordings_dir>/<call id>.wav`) is kept and linked to the row.  Returns how many."""
         now = now or utcnow()
+        workers = [worker] if isinstance(worker, str) else list(worker or [])
         orphaned = Call.started_at < now - max_age
-        if worker is not None:
-            orphaned = or_(orphaned, Call.worker == worker)
+        if workers:
+            orphaned = or_(orphaned, Call.worker.in_(workers))
         with self.session() as s:
             calls = list(s.scalars(select(Call).where(Call.status == "active", orphaned)))
             for call in calls:
                 last = s.scalar(select(func.max(Turn.at)).where(Turn.call_id == call.id)) or call.started_at
+                recording = _recording_of(call, recordings_dir)
+                if recording is not None:
+                    call.recording_path = str(recording)
+                    written = dt.datetime.fromtimestamp(recording.stat().st_mtime, dt.UTC).replace(tzinfo=None)
+                    last = max(last, min(written, now))
                 call.status, call.outcome, call.ended_at = "ended", "hangup", last
                 call.duration_s = (last - call.started_at).total_seconds()
-                call.ended_reason = "worker_restart" if worker is not None and call.worker == worker else "stale"
+                call.ended_reason = "worker_restart" if call.worker in workers else "stale"
         return len(calls)
+
+    def retention(
+        self,
+        recordings_before: dt.datetime | None,
+        transcripts_before: dt.datetime | None,
+        recordings_dir: Path | None = None,
+        apply: bool = False,
+        by: str = "cli",
+    ) -> dict[str, Any]:
+        """What the retention policy removes (issue 13 #8), done only with `apply`, and audited.
+
+        Recordings of ended calls started before `recordings_before` are deleted and unlinked from
+        their rows; so are WAV files in `recordings_dir` last written before then that belong to no
+        active call (left by a crash).  Transcripts of ended calls started before
+        `transcripts_before` are blanked: every turn's caller and bot text, an escalation's trigger
+        text, what a caller said for a callback or contact preference.  Call rows, outcomes,
+        promises, escalations and their summaries stay.  Returns the counts (and the files)."""
+        report: dict[str, Any] = {"recordings": 0, "recording_bytes": 0, "stray_recordings": 0, "transcript_calls": 0}
+        files: list[Path] = []
+        with self.session() as s:
+            active = set(s.scalars(select(Call.id).where(Call.status == "active")))
+            if recordings_before is not None:
+                rows = s.execute(
+                    select(Call.id, Call.recording_path).where(
+                        Call.status == "ended", Call.started_at < recordings_before, Call.recording_path.is_not(None)
+                    )
+                ).all()
+                report["recordings"] = len(rows)
+                files += [Path(p) for _, p in rows if p]
+                if recordings_dir is not None and Path(recordings_dir).is_dir():
+                    linked = {f.resolve() for f in files}
+                    limit = recordings_before.replace(tzinfo=dt.UTC).timestamp()
+                    for f in sorted(Path(recordings_dir).glob("*.wav")):
+                        if f.stem in active or f.resolve() in linked or f.stat().st_mtime >= limit:
+                            continue
+                        files.append(f)
+                        report["stray_recordings"] += 1
+                report["recording_bytes"] = sum(f.stat().st_size for f in files if f.is_file())
+                ids = [i for i, _ in rows]
+                for k in range(0, len(ids) if apply else 0, 500):  # bounded IN lists (SQLite's variable limit)
+                    s.execute(
+                        update(Call)
+                        .where(Call.id.in_(ids[k : k + 500]))
+                        .values(recording_path=None)
+                        .execution_options(synchronize_session=False)
+                    )
+            if transcripts_before is not None:
+                old = select(Call.id).where(Call.status == "ended", Call.started_at < transcripts_before)
+                texts = or_(Turn.caller_text.is_not(None), Turn.bot_text.is_not(None))
+                report["transcript_calls"] = len(
+                    set(s.scalars(select(Turn.call_id).where(Turn.call_id.in_(old), texts).distinct()))
+                )
+                if apply:
+                    quiet = {"synchronize_session": False}
+                    s.execute(
+                        update(Turn).where(Turn.call_id.in_(old)).values(caller_text=None, bot_text=None),
+                        execution_options=quiet,
+                    )
+                    s.execute(
+                        update(Escalation).where(Escalation.call_id.in_(old)).values(trigger_text=None),
+                        execution_options=quiet,
+                    )
+                    for model in (CallbackTask, ContactPreference):
+                        s.execute(
+                            update(model).where(model.call_id.in_(old)).values(said=None), execution_options=quiet
+                        )
+            if apply:
+                detail = {
+                    "recordings_before": recordings_before.isoformat() if recordings_before else None,
+                    "transcripts_before": transcripts_before.isoformat() if transcripts_before else None,
+                    **report,
+                }
+                s.add(
+                    AuditEntry(
+                        username=by[:64],
+                        action="retention",
+                        target_type="store",
+                        target_id="retention",
+                        detail=json.dumps(detail, sort_keys=True),
+                    )
+                )
+        if apply:  # the rows no longer point at them: a failed unlink leaves a stray file, found next time
+            for f in files:
+                f.unlink(missing_ok=True)
+        report["files"] = [str(f) for f in files]
+        return report
 
     # -- requests, callbacks, contact preferences (SPEC v2) ----------------
     def save_request(self, call_id: str, seq: int, **fields: Any) -> int:

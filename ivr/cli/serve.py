@@ -16,6 +16,7 @@ from ivr.cli.common import fail
 if TYPE_CHECKING:
     from ivr.casebook import CaseSource
     from ivr.settings import Settings
+    from ivr.transports.media_call import CallContext, Engine, EngineFactory
     from ivr.transports.sip.pool import SipPool
 
 
@@ -92,6 +93,18 @@ def serve(
     asyncio.run(_serve(settings, pool, sip_addr, http_addr, as_addr, source, not no_media))
 
 
+def _named(factory: EngineFactory, worker: str) -> EngineFactory:
+    """`factory` with the /media calls of this host named `worker` (the route itself says only
+    "websocket"), so a restart of this host closes exactly the WebSocket calls it left active."""
+
+    def make(ctx: CallContext) -> Engine:
+        if ctx.worker == "websocket":
+            ctx.worker = worker
+        return factory(ctx)
+
+    return make
+
+
 async def _serve(
     settings: Settings,
     pool: SipPool | None,
@@ -103,22 +116,28 @@ async def _serve(
 ) -> None:
     import uvicorn
 
-    from ivr.store import Store
+    from ivr.store import Store, private_dir
     from ivr.transports.audiosocket import AudioSocketServer
     from ivr.transports.websocket import media_router
     from ivr.web.app import create_app
     from ivr.wiring import engine_factory
 
     log = logging.getLogger("ivr.serve")
+    private_dir(settings.data_dir)
+    private_dir(settings.recordings_dir)
     store = Store(settings.database_url)
-    # calls left active by a crash (of this host's AudioSocket listener, or any call older than the limit)
-    store.close_stale_calls(worker=f"audiosocket:{as_addr[1]}" if as_addr else None)
+    # calls left active by a crash of this host (its AudioSocket listener, its /media WebSocket
+    # route), or any call older than the limit; their recordings are kept and linked
+    ws_worker = f"websocket:{http_addr[0]}:{http_addr[1]}"
+    own = [ws_worker] + ([f"audiosocket:{as_addr[1]}"] if as_addr else [])
+    if closed := store.close_stale_calls(worker=own, recordings_dir=settings.recordings_dir):
+        log.warning("closed %d call(s) left active by a previous run", closed)
     app = create_app(settings, ready=False, store=store)
     if pool:
         pool.start()  # workers load their own model while this process loads its own
     if media:  # the engine (grammars, prompts, the Vosk model) only where calls are served
         factory = await asyncio.to_thread(engine_factory, settings, store, cases=source)
-        app.include_router(media_router(factory, settings.recordings_dir, store, settings.agent_uri))
+        app.include_router(media_router(_named(factory, ws_worker), settings.recordings_dir, store, settings.agent_uri))
     audio_socket = None
     if as_addr:
         audio_socket = AudioSocketServer(

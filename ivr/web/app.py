@@ -186,10 +186,16 @@ def create_app(
             return await http_error(request, StarletteHTTPException(422, "; ".join(problems)))
         return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
 
-    @app.get("/healthz", tags=["ops"], summary="200 once model and prompts are loaded, else 503")
+    @app.get(
+        "/healthz", tags=["ops"], summary="200 once model and prompts are loaded and the store can write, else 503"
+    )
     async def healthz(request: Request) -> JSONResponse:
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
+        # a full or read-only data disk: calls would end without a record, so take no new ones (issue 13 #2)
+        problem = await run_in_threadpool(request.app.state.store.writable)
+        if problem:
+            return JSONResponse({"status": "store_unwritable", "detail": problem}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (this process + DB-derived gauges)")

@@ -217,3 +217,64 @@ def test_cases_check_and_serve_refuse_a_bad_book(tmp_path, data_dir):
     assert served.returncode == 2 and len(lines) == 3 and "nothing started" in lines[-1], served.stderr
     both = ivr("serve", "--no-sip", "--case", str(REPO / "examples" / "case.json"), "--cases", str(EXAMPLE))
     assert both.returncode == 2 and "exclude each other" in both.stderr
+
+
+# ---------------------------------------------------------------- issue 13 #9: hostile or broken books
+
+HUGE_CELL = f"{HEADER}\nC-1,{'x' * 200_000},4800,45,安信消费金融,400-800-1234,13800138000,消费贷\n"
+HUGE_NUMBER = '{"case_id": "C-1", "name": "a", "amount": ' + "9" * 5000 + "}\n"
+DEEP_JSON = "[" * 100_000 + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("cases.csv", HUGE_CELL, ":2: not a readable CSV row (field larger than field limit"),
+        ("cases.jsonl", HUGE_NUMBER, ":1: not valid JSON (ValueError: Exceeds the limit"),
+        ("cases.jsonl", DEEP_JSON, ":1: not valid JSON (RecursionError"),
+    ],
+)
+def test_oversized_rows_give_one_line_not_a_traceback(tmp_path, name, text, expected):
+    """Issue 13 finding 9: a 200 kB cell, a 5000-digit amount or JSON nested 100 000 deep raised
+    csv.Error / ValueError / RecursionError out of the loader (a traceback from `ivr cases check`)."""
+    path = write(tmp_path / name, text)
+    errors = errors_of(path)
+    assert len(errors) == 1 and errors[0].startswith(f"{path}{expected}"), errors
+    r = ivr("cases", "check", str(path))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [errors[0]]
+
+
+def test_oversized_book_file_is_refused_before_reading(tmp_path, monkeypatch):
+    """Issue 13 finding 9: a book bigger than the limit is refused with its size, never read whole."""
+    import ivr.casebook as casebook
+
+    path = write(tmp_path / "cases.csv", f"{HEADER}\n{ROW_LI}\n" + ",,,,,,,\n" * 2000)
+    monkeypatch.setattr(casebook, "MAX_BOOK_BYTES", 1024)
+    monkeypatch.setattr(Path, "read_text", lambda *a, **k: pytest.fail("an oversized book was read"))
+    assert errors_of(path) == [f"{path}: case book too large (expected at most 0 MB, got 0 MB)"]
+
+
+def test_non_utf8_single_case_file_gives_one_line(tmp_path, data_dir):
+    """Issue 13 finding 9: `--case` with a UTF-16 / GBK file was a UnicodeDecodeError traceback."""
+    case = tmp_path / "case.json"
+    case.write_bytes('{"name": "李娜"}'.encode("utf-16"))
+    r = ivr("simulate", "--text", str(REPO / "examples" / "happy_path.txt"), "--case", str(case))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip() == f"ivr: error: {case}: not UTF-8 (byte 0xff at offset 0)"
+
+
+@pytest.mark.parametrize(("name", "bad"), [("cases.csv", HUGE_CELL), ("cases.jsonl", HUGE_NUMBER)])
+def test_a_bad_live_edit_keeps_the_previous_book_for_the_next_call(tmp_path, caplog, name, bad):
+    """Issue 13 finding 9: a live edit the loader choked on (csv.Error...) escaped `lookup`, so the
+    next call failed instead of being served from the previous book."""
+    good = {"case_id": "C-1", "name": "李娜", "amount": 4800, "days_overdue": 45, "company": "安信消费金融"}
+    good |= {"phone": "400-800-1234", "caller_number": "13800138000"}
+    first = f"{HEADER}\n{ROW_LI}\n" if name.endswith(".csv") else json.dumps(good, ensure_ascii=False) + "\n"
+    path = write(tmp_path / name, first)
+    live = LiveCaseBook(path)
+    write(path, bad)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert live.lookup(None, None, "13800138000").case.name == "李娜"
+    assert "still serving the previous 1 cases" in caplog.text
+    assert live.lookup("C-1", None, None).case.name == "李娜"  # and the call after that too

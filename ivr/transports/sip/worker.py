@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     store = Store(settings.database_url)
     # calls this worker left active when it died are over: close them before taking new ones
-    if closed := store.close_stale_calls(worker=f"{host}:{port}"):
+    # (dated by their last turn or recording write, the recording linked: issue 13 #9)
+    if closed := store.close_stale_calls(worker=f"{host}:{port}", recordings_dir=settings.recordings_dir):
         logging.getLogger("ivr.sip").warning(
             "closed %d call(s) left active by a previous run of %s:%d", closed, host, port
         )
