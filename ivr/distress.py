@@ -203,6 +203,13 @@ class DistressLexicon:
                 break
         return out
 
+    def idiom(self, norm: Normalized) -> bool:
+        """True when an `exclude` idiom is in the answer (想死你了, 笑死, 死机): the caller used a death
+        word as an intensifier, so the plain keyword checks elsewhere (global grammar, emotion cue
+        `distress`) must not flag it either when `hits` finds no sign outside the idiom."""
+        s = "".join(t + k for t, k in zip(norm.text, norm.key))
+        return bool(s) and self._masked(s) != s
+
     def _masked(self, s: str) -> str:
         for rx in self._exclude:
             for m in rx.finditer(s):

@@ -357,10 +357,17 @@ class Understander:
         if hit is not None:
             cues = tuple(c for c in base.cues if c != "distress") + ("distress", f"distress:{hit.category}")
             return replace(base, intent="distress", confidence=0.95, cues=cues, is_global=True)
+        # a death word used as an intensifier (想死你了, 笑死): the lexicon found no sign outside the
+        # idiom, so the keyword checks below (global `distress`, emotion cue) do not count it either
+        idiom = self._distress is not None and self._distress.idiom(norm)
+        if idiom and "distress" in base.cues:
+            base = replace(base, cues=tuple(c for c in base.cues if c != "distress"))
 
         known = self._known[menu]
         menu_scores = self._score(self._menus[menu], norm, known)
         global_scores = self._score(self._global, norm, known)
+        if idiom:
+            global_scores.pop("distress", None)
         if emotion:
             _drop_sound_alikes_of_emotion(menu_scores, emotion_spans(norm.text, self._lexicon))
         intent, confidence, slots = self._menu_decision(spec, norm, menu_scores, now)

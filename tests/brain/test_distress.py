@@ -24,11 +24,13 @@ DATA = Path(__file__).parent / "data"
 MENUS = ("opening", "purpose", "income_source", "income_amount", "expenses", "unusual_expense", "plan", "promise")
 CATEGORIES = (
     "direct",
+    "third_party",
     "hopelessness",
     "burden",
     "entrapment",
     "death_wish",
     "farewell",
+    "disappearance",
     "exhaustion",
     "isolation",
     "self_hate",
@@ -82,6 +84,8 @@ def test_each_category_is_reported(nlu):
         "entrapment": "前后都没路了我真是走投无路",
         "death_wish": "老天爷早点把我带走吧",
         "farewell": "我家的猫已经托付给朋友了",
+        "third_party": "我媳妇把自己反锁在卧室里两天了",
+        "disappearance": "月底这个手机号我就注销了",
         "exhaustion": "活得太辛苦了我不想再撑了",
         "isolation": "没有一个人关心我",
         "self_hate": "我真是个窝囊废",
@@ -130,9 +134,62 @@ def test_idioms_do_not_fire(nlu, text):
     assert not flagged(nlu, "purpose", text), text
 
 
+@pytest.mark.parametrize(
+    ("cat", "text"),
+    [
+        # one sentence per screening kind the lexicon generalises (own words, none from a corpus)
+        ("direct", "绳子我已经挂在门框上了"),  # means and plan
+        ("direct", "我昨天又用刀片在胳膊上划了几道"),  # self-harm
+        ("direct", "去年我吞过一把药被救回来了"),  # an attempt already made
+        ("direct", "我侬勿想活了"),  # Wu negation 勿 = 不
+        ("direct", "我已经想好了，晚上就去水库那边"),  # a plan to a place
+        ("direct", "门缝都拿胶带封死了"),  # charcoal / gas preparation
+        ("third_party", "我老公留下一封信就没回来，手机一直关机"),  # a relative reports the risk
+        ("third_party", "我们得轮流守着他，不敢让他一个人出门"),
+        ("hopelessness", "这种日子一眼望不到头"),
+        ("burden", "要不是我，我妈也不用这么大岁数还去捡瓶子"),
+        ("entrapment", "我就像困在死局里，哪儿也去不了"),
+        ("death_wish", "最好哪天睡下就别再起来"),
+        ("death_wish", "有辆车冲过来我也懒得躲"),
+        ("farewell", "该交代的我都跟我弟交代完了"),
+        ("disappearance", "过两天这个号就销号了"),
+        ("exhaustion", "我是真活累了"),
+        ("isolation", "我把自己锁在家里谁也不见"),
+        ("self_hate", "我就是个窝囊废，什么都干不好"),
+    ],
+)
+def test_each_screening_kind_fires_with_its_category(nlu, cat, text):
+    assert category(nlu, text) == cat, (cat, text, nlu.understand("plan", text, NOW))
+
+
+@pytest.mark.parametrize("menu", [*MENUS, "closing", "verify"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "想死你了，啥时候回来",  # "I miss you so"
+        "想死我妈包的饺子了",
+        "手机死机了等一下",
+        "笑死了你们这个机器人",
+        "上了一个通宵夜班，累死了",  # tired from work, not of living
+        "夜班上完人累得够呛",
+        "我死也不会再借网贷了",  # "never in my life"
+        "我家狗前两天死了，我难过了好几天",  # bereavement of a pet
+        "我一个人带俩孩子，挺忙的",
+        "把药放高点别让孩子拿到",
+        "我在楼顶收衣服呢，等会儿说",
+    ],
+)
+def test_false_friends_are_calm_at_every_menu(nlu, menu, text):
+    """Idioms and everyday uses of death/tired/medicine words: neither the lexicon nor the keyword
+    paths (global `distress`, emotion cue) flag them, at any menu."""
+    assert not flagged(nlu, menu, text), (menu, text, nlu.understand(menu, text, NOW))
+
+
 def test_an_idiom_does_not_hide_a_real_sign(nlu):
     assert flagged(nlu, "plan", "活着真是累死了")  # 累死 is masked, 活着…累 still fires
     assert flagged(nlu, "plan", "我准备饿死自己")  # 饿死了 is an idiom, 饿死自己 is not
+    assert flagged(nlu, "plan", "笑死，反正我也不想活了")  # an idiom next to a real sign
+    assert flagged(nlu, "plan", "夜班上得我活着都嫌累")  # work words do not hide 活着…累
 
 
 def test_dev_set_recall_and_false_alarms(nlu):
