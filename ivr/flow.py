@@ -151,6 +151,10 @@ class AheadPolicy(_Strict):
 
     order: list[str] = Field(default_factory=list)  # the menus in call order
     listen: dict[str, AheadListen] = Field(default_factory=dict)
+    # when every menu of `settled` was answered early (a plan and its day), the questions of `skip`
+    # are not asked: they only serve to find a plan the caller has already chosen
+    settled: list[str] = Field(default_factory=list)
+    skip: list[str] = Field(default_factory=list)
 
 
 class ContactPolicy(_Strict):
