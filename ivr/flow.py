@@ -285,7 +285,7 @@ class Flow(_Strict):
             need_label("intent", name, f"globals.{name}")
             for i, h in enumerate(self.global_handlers(name)):
                 check_handler(h, f"globals.{name}.{i}")
-        for menu in list(self.ahead.order) + list(self.ahead.listen):
+        for menu in list(self.ahead.order) + list(self.ahead.listen) + self.ahead.settled + self.ahead.skip:
             need_menu(menu, "ahead")
         for menu, spec in self.menus.items():
             if spec.result is not None:
