@@ -39,7 +39,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ _PAY_AFTER = re.compile(r".{0,3}?(?:还|打钱|打款|转|付|交)")
 _DAYS_AGO = re.compile(rf"({_N})天以?前")
 _IN_DAYS = re.compile(rf"({_N})天(?:之内|以内|内|后|以后|之后)?")
 _IN_WEEKS = re.compile(rf"({_N}|半)个?(?:周|星期|礼拜)(?:之内|以内|内|后|以后|之后)")
-_IN_MONTHS = re.compile(rf"({_N}|半)个月(?:之内|以内|内|后|以后|之后)?")
+_IN_MONTHS = re.compile(rf"({_N}|半)个月(之内|以内|内|后|以后|之后)?")
 _ISO = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.](\d{1,2})")
 # 十二月底, 一月中旬, 下个月上旬, 这个月底, 明年三月份 (a month named, a part of it or none)
 _MONTH_PART = re.compile(
@@ -78,6 +78,11 @@ _NEW_YEAR_WORDS = ("过完年", "过了年", "年后", "春节", "过年")
 _PAYDAY = re.compile(
     r"发工资|发了工资|工资发|工资下来|工资到|发薪|开工资|开支|开了支|发钱那天|工资一到|领工资|结工资|工资结"
 )
+# 现在/马上 are a day only when the paying follows (现在就转, 马上还): 现在实在周转不开 is the present
+_NOW_WORDS = ("现在", "马上", "立刻")
+_PAY_SOON = re.compile(r".{0,3}?(?:还(?!不)|(?<!周)转(?!不)|付|交|打钱|打过去|结)")
+# 一个月还四百 / 一个月一千五: an amount each month, not a day a month from now
+_RATE_AFTER = re.compile(r"(?:还|交|付|给|打|能还)?[0-9零一二两三四五六七八九十百千万]")
 _SOON = re.compile(
     r"过几天|过些天|过些日子|过阵子|过一阵|过段时间|过一段时间|过两天再说|尽快|尽早|回头|晚几天|晚些时候|改天"
 )
@@ -109,6 +114,9 @@ _MONTH_STEP = {"上": -1, "下": 1}
 class DateReading:
     date: dt.date | None
     hint: str | None = None  # approx | payday | soon
+    # the day is offered as the day of a payment (下周五先还一千, 还款就定在15号): True; a day said about
+    # something else (今天能谈的话…, 周末做点家教, 现在实在周转不开): False; None when no day was read
+    for_payment: bool | None = field(default=None, compare=False)
 
 
 # ---------------------------------------------------------------- the holidays table (data)
@@ -261,6 +269,8 @@ def _rest_of_part(today: dt.date, part: str | None) -> dt.date | None:
 def _is_after(text: str, start: int, end: int) -> bool:
     """ "X以后 / X之后 / X后 / 过了X": the caller means after X, never X itself or before it."""
     before = text[:start]
+    if re.match(r"(?:以后|之后)(?:每|都)", text[end:]):
+        return False  # 二十号，以后每个月二十号: from then on, the day itself is the first one
     # 过了15号 / 等过了元旦; not the 过完 of 元旦过完，一月四号 (that one is about the holiday)
     return text[end:].startswith(_AFTER) or before in _AFTER_BEFORE or before.endswith(("等过了", "等过完"))
 
@@ -341,15 +351,23 @@ def _holiday(text: str, today: dt.date, table: Holidays) -> tuple[dt.date, bool]
 
 
 def read_date(text: str, now: dt.datetime | dt.date, holidays: Holidays | None = None) -> DateReading:
-    """Resolve the repayment date in a cleaned answer (see the module doc for the rules)."""
+    """Resolve the repayment date in a cleaned answer (see the module doc for the rules), and whether
+    the answer offers that day for a payment (`for_payment`, see `pays_on`)."""
     today = now.date() if isinstance(now, dt.datetime) else now
     text = colloquial(text)
-    table = holidays or cached_holidays()
+    reading, span = _read(text, today, holidays or cached_holidays())
+    if reading.date is None:
+        return reading
+    return replace(reading, for_payment=pays_on(text, *span) if span else None)
 
-    def after(day: dt.date | None, start: int, end: int, approx: bool = False) -> DateReading:
+
+def _read(text: str, today: dt.date, table: Holidays) -> tuple[DateReading, tuple[int, int] | None]:
+    """The reading and where in `text` the day was said (None when unknown)."""
+
+    def after(day: dt.date | None, start: int, end: int, approx: bool = False) -> tuple[DateReading, tuple[int, int]]:
         if day is not None and _is_after(text, start, end):
-            return DateReading(day + dt.timedelta(days=1), "approx")
-        return DateReading(day, "approx" if approx and day else None)
+            return DateReading(day + dt.timedelta(days=1), "approx"), (start, end)
+        return DateReading(day, "approx" if approx and day else None), (start, end)
 
     month: int | None
     day: int | dt.date | None
@@ -392,40 +410,73 @@ def read_date(text: str, now: dt.datetime | dt.date, holidays: Holidays | None =
             return after(day, start, end, approx)
     holiday = _holiday(text, today, table)
     if holiday is not None:
-        return DateReading(holiday[0], "approx" if holiday[1] else None)
+        return DateReading(holiday[0], "approx" if holiday[1] else None), None
 
     if _PAYDAY.search(text):
-        return DateReading(None, "payday")
+        return DateReading(None, "payday"), None
     if _SOON.search(text):
-        return DateReading(None, "soon")
+        return DateReading(None, "soon"), None
 
     m = re.search(r"(下+|(?<![马晚早])上+)个?(?:周|星期|礼拜)", text)
     if m:
         return after(_monday(today, _weeks(m.group(1))), m.start(), m.end())
 
     for word, days in _RELATIVE_DAYS:
-        if word in text:
-            return DateReading(today + dt.timedelta(days=days))
+        at = text.find(word)
+        if at >= 0 and not (word in _NOW_WORDS and not _PAY_SOON.match(text, at + len(word))):
+            return DateReading(today + dt.timedelta(days=days)), (at, at + len(word))
     n: float | None
     m = _DAYS_AGO.search(text)
     if m and (n := parse_int(m.group(1))) is not None:
-        return DateReading(today - dt.timedelta(days=n))
+        return DateReading(today - dt.timedelta(days=n)), m.span()
     m = _IN_DAYS.search(text)
     if m and (n := parse_int(m.group(1))) is not None:
-        return DateReading(today + dt.timedelta(days=n))
+        return DateReading(today + dt.timedelta(days=n)), m.span()
     m = _IN_WEEKS.search(text)
     if m:
         n = 0.5 if m.group(1) == "半" else parse_int(m.group(1))
         if n:
-            return DateReading(today + dt.timedelta(days=int(7 * n)))
-    m = _IN_MONTHS.search(text)
-    if m:
+            return DateReading(today + dt.timedelta(days=int(7 * n))), m.span()
+    for m in _IN_MONTHS.finditer(text):
+        if not m.group(2) and (text[: m.start()].endswith(("分", "每")) or _RATE_AFTER.match(text, m.end())):
+            continue  # 分六个月 is a plan, 一个月还四百 a rate: neither is a day
         if m.group(1) == "半":
-            return DateReading(today + dt.timedelta(days=15))
+            return DateReading(today + dt.timedelta(days=15)), m.span()
         n = parse_int(m.group(1))
         if n:
-            return DateReading(_add_months(today, n))
-    return DateReading(None)
+            return DateReading(_add_months(today, n)), m.span()
+    return DateReading(None), None
+
+
+# ---------------------------------------------------------------- is the day offered for a payment?
+
+# paying: 还 (not the adverb of 还在/还是/还有/还没…, nor a refusal 还不上), 付, 交, 转 (not 周转),
+# 打钱/打过去, 结清, 给你们
+_PAY_VERB = re.compile(
+    r"还(?!在|是|有|没|好|行|挺|早|算|要|得很|不上|不了|不起|不清|不到|不出)|(?<!周)转(?!不)|付|交(?!流|通|代|往)"
+    r"|打(?:钱|款|过去|到)|结(?:清|了|掉|账)|给(?:你|您)(?!打电话|回)|清掉|凑齐|凑够"
+)
+# between the day and the paying: the day is about talking or a condition (今天能谈的话，我先还一千;
+# 今天先说定，本金先还两千), not when the money goes
+_NOT_THE_DAY = re.compile(r"的话|谈|说|聊|商量|问|讲|(?<![一确肯])定|打电话|联系|回复|回电|考虑|想想|看看|再议")
+_PAY_GAP = 12  # characters from the day to its paying verb (今天晚上下了班就转)
+_PAY_BEFORE = re.compile(r"(?:还款|还钱|付款|打款|转账|还)(?:日期?|时间)?(?:就|定|放|约)*(?:在|到|是)?$")
+
+
+def pays_on(text: str, start: int, end: int) -> bool:
+    """True when the day said at text[start:end] is offered as the day of a payment: a paying verb
+    close after it (下周五先还一千, 月底一把结清) or before it (先还一半，这个星期六) with no talk or
+    condition in between, or the day is where a payment is put (还款日定在15号)."""
+    if _PAY_BEFORE.search(text[max(0, start - 8) : start]):
+        return True
+    rest = text[end : end + _PAY_GAP]
+    m = _PAY_VERB.search(rest)
+    if m is not None and not _NOT_THE_DAY.search(rest[: m.start()]):
+        return True
+    # the paying said first and its day after it (我先还一半，四千五，这个星期六)
+    before = text[max(0, start - _PAY_GAP) : start]
+    paid = [p for p in _PAY_VERB.finditer(before)]
+    return bool(paid) and not _NOT_THE_DAY.search(before[paid[-1].end() :])
 
 
 def parse_date(text: str, now: dt.datetime | dt.date) -> dt.date | None:

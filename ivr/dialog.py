@@ -391,6 +391,8 @@ class Dialog:
         ):  # 本金先分四个月还: instalments of what is owed, not a one-off part payment
             intent = "installment"
             u = replace(u, intent=intent, slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")})
+        if u is not None and intent in ("installment", "extension") and intent == u.intent:
+            u = replace(u, slots=self._not_the_total(u.slots))
         handler = self._pick(spec.handlers(intent), menu) if intent and intent != "confused" else None
         if handler is None:
             if actions and intent is None and turn.input_kind == "speech":
@@ -526,7 +528,7 @@ class Dialog:
             u = replace(u, intent="confirm")
         if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
             return u
-        rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
+        rest = self._not_paying(ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone))
         # "以后晚上再打" is a contact preference (recorded, the call goes on), not "call me back later"
         if u.intent == "busy" or (rest and self._asks_callback(rest) and not self._contact_kinds(rest)):
             self.identity = "confirmed"
@@ -536,6 +538,19 @@ class Dialog:
                 return u  # the contact preference is recorded, then the rest ("是我") confirms
             return replace(u, intent="confirm", is_global=False, confidence=max(u.confidence, 0.9))
         return u
+
+    def _not_paying(self, text: str) -> str:
+        """The clauses of an answer that do not propose a payment: "是我，我打算分六个月还，下个月一号先还
+        一期" names a plan and its day — the caller is not asking to be called back on that day."""
+        keep = []
+        for c in ident.clauses(text):
+            plan = self.understander.understand("plan", c, self.now) if "plan" in self.flow.menus else None
+            if plan is not None and plan.intent in _PLANS and plan.confidence >= CONTINUE_MIN:
+                continue
+            if self.locale.read_date(self.locale.normalize(c).text, self.now).for_payment:
+                continue
+            keep.append(c)
+        return "，".join(keep)
 
     def _asks_callback(self, text: str) -> bool:
         if self.understander.understand(self.flow.start, text, self.now).intent == "busy":
@@ -922,7 +937,9 @@ class Dialog:
         found = False
         for later in pol.order[pol.order.index(menu) + 1 :]:
             listen = pol.listen.get(later)
-            if listen is None or later in self._ahead or self._answered(later):
+            # a later answer said again (刚才说了，分三期) is heard again: the newer words win, and the
+            # question it was said at is not a miss
+            if listen is None or self._answered(later):
                 continue
             for piece in pieces:
                 if listen.with_ and not any(w in piece for w in listen.with_):
@@ -936,6 +953,8 @@ class Dialog:
                     continue
                 if later == "promise" and (
                     self._date_problem(u.slots.get("date"))
+                    # 今天能谈的话… / 周末做点家教: a day said about something else than paying
+                    or self.locale.read_date(self.locale.normalize(piece).text, self.now).for_payment is False
                     or u.slots.get("date_hint")  # 年后 / 年底: read back and confirmed at the promise menu
                     or _LOOSE_WEEK.search(self.locale.normalize(piece).text)  # 下礼拜 with no day: asked which day
                 ):
@@ -956,6 +975,8 @@ class Dialog:
                     )
                     if figure:
                         u = replace(u, slots={**u.slots, "amount": figure})
+                if later == "plan" and u.intent in ("installment", "extension"):
+                    u = replace(u, slots=self._not_the_total(u.slots))
                 if later == "promise" and "plan" in self._ahead and self._ahead["plan"][1] == turn.idx:
                     # the amount of a plan said in the same breath is the plan's (five thousand a month
                     # earned is not what is paid on the day)
@@ -1141,6 +1162,9 @@ class Dialog:
 
     # ---------------------------------------------------------------- speaking
     def _enter(self, menu: str) -> list[Action]:
+        pol = self.flow.ahead
+        if menu in pol.skip and pol.settled and all(m in self._ahead for m in pol.settled):
+            menu = pol.settled[0]  # plan and day already proposed: straight to confirming them
         spec = self.flow.menus[menu]
         if menu in self._ahead and not spec.final and not self._ask_override:
             taken = self._take_ahead(menu)
@@ -1246,6 +1270,14 @@ class Dialog:
         except (TypeError, ValueError):
             return self.flow.promise.default_months
 
+    def _not_the_total(self, slots: dict[str, Any]) -> dict[str, Any]:
+        """The slots of an instalment or extension plan without a figure as large as the whole debt:
+        "那个四千八我分两个月还" names what is split, not what is paid on the day."""
+        amount = slots.get("amount")
+        if isinstance(amount, (int, float)) and amount >= self.case.amount:
+            return {k: v for k, v in slots.items() if k != "amount"}
+        return slots
+
     def _payment_amount(self) -> int:
         """What is due by the promised date: the caller's own figure, else the plan's share."""
         said = self.slots.get("promise_amount")
@@ -1280,6 +1312,7 @@ def _id_digits(text: str) -> str:
 
 # "next week" with no weekday (下礼拜给我钱): not a promised day when heard ahead of the promise menu
 _LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
+_PLANS = ("full", "installment", "extension", "partial")
 CONTINUE_MIN = 0.6  # the rest of a digression must be at least this clear an answer to be taken
 _ASKING = (
     "吗",

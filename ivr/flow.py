@@ -151,6 +151,10 @@ class AheadPolicy(_Strict):
 
     order: list[str] = Field(default_factory=list)  # the menus in call order
     listen: dict[str, AheadListen] = Field(default_factory=dict)
+    # when every menu of `settled` was answered early (a plan and its day), the questions of `skip`
+    # are not asked: they only serve to find a plan the caller has already chosen
+    settled: list[str] = Field(default_factory=list)
+    skip: list[str] = Field(default_factory=list)
 
 
 class ContactPolicy(_Strict):
@@ -281,7 +285,7 @@ class Flow(_Strict):
             need_label("intent", name, f"globals.{name}")
             for i, h in enumerate(self.global_handlers(name)):
                 check_handler(h, f"globals.{name}.{i}")
-        for menu in list(self.ahead.order) + list(self.ahead.listen):
+        for menu in list(self.ahead.order) + list(self.ahead.listen) + self.ahead.settled + self.ahead.skip:
             need_menu(menu, "ahead")
         for menu, spec in self.menus.items():
             if spec.result is not None:

@@ -102,7 +102,10 @@ def numerals(text: str) -> list[tuple[int, int, float]]:
     """All numeral spans in text as (start, end, value)."""
     out = []
     for m in NUMERAL.finditer(text):
-        value, end = numeral_value(m.group()), m.end()
+        span = m.group()
+        if len(span) > 1 and span.endswith("点"):
+            span = span[:-1]  # 十二点前 / 八点钟: a clock time (the 点 is left for _NOT_MONEY_AFTER)
+        value, end = numeral_value(span), m.start() + len(span)
         if value is None and len(m.group()) > 2 and m.group().endswith("一"):
             value, end = numeral_value(m.group()[:-1]), end - 1  # 两千八|一个月: the 一 counts the months
         if value is not None:
@@ -121,6 +124,8 @@ def parse_amount(text: str) -> int | None:
         after = text[end:]
         if text[:start].endswith(("第", "初", "正月", "腊月", "双")) or after.startswith(_NOT_MONEY_AFTER):
             continue  # 第三, 初十, 正月十五 are not money
+        if value == 1 and after.startswith("块") and not after.startswith(("块钱", "块五")):
+            continue  # 一块还 / 一块儿给: together, not one yuan
         if after.startswith(_MONEY_AFTER):
             return int(round(value))
         upper = _RANGE_TO.match(after)  # 一千五到两千: the middle of the range

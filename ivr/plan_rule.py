@@ -24,7 +24,9 @@ _N = r"[0-9零一二两俩仨三四五六七八九十百几]"
 # a refusal right after a marker (一次还不了, 一下子拿不出来, 分期太麻烦)
 _REFUSED_AFTER = re.compile(
     r"不了|不起|不上|不出|不行|不够|不来|不成|不中|不现实|不可能|扛不住|顶不住|做不到|没戏|没法|没办法|没那么多|"
-    r"太麻烦|嫌麻烦|好麻烦|费事|费劲|啰嗦|算了|不划算|够呛|悬|难"
+    r"太麻烦|嫌麻烦|好麻烦|费事|费劲|啰嗦|算了|不划算|够呛|悬|难|"
+    # what the option costs or why bother (分期还得多掏钱 · 分期太费钱 · 分期图啥)
+    r"费钱|多掏|多出|多花|多交|多付|划不来|不值|没必要|吃亏|干嘛|干啥|图啥|图什么|有啥用"
 )
 # a refusal right before a marker (不能一次, 没法分期, 不想分期, 别分期, 做不到一次)
 _REFUSED_BEFORE = re.compile(r"(?:不能|不会|没法|没办法|不想|不要|不用|别|不|做不到|拿不出)$")
@@ -38,7 +40,7 @@ _MARKERS: dict[str, re.Pattern[str]] = {
         + r"?个月"
     ),
     "installment": re.compile(
-        rf"分期|分{_N}+(?:期|个?月|回|次|笔|趟)|{_N}+期|分(?:个|成){_N}+|分开还|分批|分着还|每个?月还|按月还|慢慢还|一点一点还"
+        rf"分期|分{_N}+(?:期|个?月|回|次|笔|趟|年)|分半年|一个?月还{_N}|{_N}+期|分(?:个|成){_N}+|分开还|分批|分着还|每个?月还|按月还|慢慢还|一点一点还"
     ),
     "partial": re.compile(
         rf"先(?:还|给|打|转|付|交|拿|凑|把)(?:个|上|了|点|出)?(?:{_N}|一部分|部分|一点|点|一些|一半|一小半|本金|本钱)"
@@ -62,6 +64,8 @@ def _kept(text: str, m: re.Match[str], name: str) -> bool:
     before = text[max(0, m.start() - 4) : m.start()]
     if before.endswith(("第", "首", "头")):
         return False  # 第一期先还两千 names which instalment, not a plan
+    if name == "installment" and re.search(r"(?:了|上|这|那|哪)(?:个|一)?$", before) and not m.group().startswith("分"):
+        return False  # 断了一期 / 漏了两期 / 上一期: instalments missed or past, not a plan
     return not _REFUSED_BEFORE.search(_ASKING.sub("", before))
 
 
