@@ -25,6 +25,7 @@ from ivr.web import actions, live, queries, tasks
 from ivr.web.bounds import CallId, Day, Id, Page, PerPage
 from ivr.web.login import LoginRefused
 from ivr.web.login import attempt as login_attempt
+from ivr.web.masking import contains_full_number, mask_text
 from ivr.web.security import (
     CurrentUser,
     csrf_guard,
@@ -122,6 +123,23 @@ async def run_action(fn, *args) -> None:
         raise HTTPException(422, str(e)) from None
 
 
+async def guard_search(request: Request, user: CurrentUser, q: str | None, surface: str) -> None:
+    """Agents may not search by a whole phone, ID or bank number (in any spelling): the answer would
+    confirm the number is on file.  Refused with 403 and audited (the number masked); supervisors
+    and admins search as before."""
+    if not user.masked or not contains_full_number(q):
+        return
+    shown = mask_text(q)
+    await run_in_threadpool(
+        actions.record, store_of(request), user.username, "search_refused", "search", surface, f"q={shown}"
+    )
+    raise HTTPException(
+        403,
+        f"q: expected part of a number (e.g. its last 4 digits), a case id or a name; a whole phone/ID/bank"
+        f" number is not searchable for agents, got {shown!r}",
+    )
+
+
 # ---------------------------------------------------------------- session
 
 
@@ -216,6 +234,7 @@ async def list_calls(
     flow = flow_of(request)
     if reason is not None and reason not in flow.reasons:
         raise RequestValidationError([_literal_error(("query", "reason"), list(flow.reasons), reason)])
+    await guard_search(request, user, q, "calls")
     f = queries.CallFilter(date_from, date_to, outcome, reason, menu, q, page, per_page)
     return queries.present(await run_in_threadpool(queries.search_calls, store_of(request), flow, f), user.masked)
 
@@ -286,25 +305,26 @@ async def list_requests(
     page: Page = 1,
     per_page: PerPage = 50,
 ) -> dict:
+    await guard_search(request, user, q, "requests")
     f = tasks.RequestFilter(kind, status, date_from, date_to, q, page, per_page)
     return tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
 
 
-@router.get("/requests.csv", tags=["requests"], summary="Caller requests as CSV (same filters)")
+@router.get("/requests.csv", tags=["requests"], summary="Caller requests as CSV (same filters; masked for agents)")
 async def export_requests(
     request: Request,
     kind: str | None = Query(default=None, pattern=KIND_PATTERN),
     status: RequestStatus | None = None,
     date_from: Day = None,
     date_to: Day = None,
-    user: CurrentUser = Depends(require("supervisor")),
+    user: CurrentUser = Depends(current_user),
 ) -> Response:
     f = tasks.RequestFilter(kind, status, date_from, date_to)
     rows = await run_in_threadpool(tasks.all_requests, store_of(request), f)
     await run_in_threadpool(
         actions.record, store_of(request), user.username, "export", "request", "requests", f"{len(rows)} rows"
     )
-    return _csv_response(tasks.to_csv(rows, tasks.REQUEST_COLUMNS), "requests.csv")
+    return _csv_response(tasks.to_csv(tasks.present(rows, user.masked), tasks.REQUEST_COLUMNS), "requests.csv")
 
 
 @router.get("/requests/{req_id}", tags=["requests"], summary="One caller request with its audit trail")
@@ -338,24 +358,27 @@ async def list_callbacks(
     page: Page = 1,
     per_page: PerPage = 50,
 ) -> dict:
+    await guard_search(request, user, q, "callbacks")
     f = tasks.CallbackFilter(state, date_from, date_to, q, page, per_page)
     return tasks.present(await run_in_threadpool(tasks.search_callbacks, store_of(request), f), user.masked)
 
 
-@router.get("/callbacks.csv", tags=["callbacks"], summary="Callback tasks as CSV (default: every state)")
+@router.get(
+    "/callbacks.csv", tags=["callbacks"], summary="Callback tasks as CSV (default: every state; masked for agents)"
+)
 async def export_callbacks(
     request: Request,
     state: CallbackState | None = None,
     date_from: Day = None,
     date_to: Day = None,
-    user: CurrentUser = Depends(require("supervisor")),
+    user: CurrentUser = Depends(current_user),
 ) -> Response:
     f = tasks.CallbackFilter(state, date_from, date_to, include_done=True)
     rows = await run_in_threadpool(tasks.all_callbacks, store_of(request), f)
     await run_in_threadpool(
         actions.record, store_of(request), user.username, "export", "callback", "callbacks", f"{len(rows)} rows"
     )
-    return _csv_response(tasks.to_csv(rows, tasks.CALLBACK_COLUMNS), "callbacks.csv")
+    return _csv_response(tasks.to_csv(tasks.present(rows, user.masked), tasks.CALLBACK_COLUMNS), "callbacks.csv")
 
 
 @router.post("/callbacks/{cb_id}/done", tags=["callbacks"], summary="Mark a callback done (409 if already done)")
@@ -378,6 +401,7 @@ async def list_contact_preferences(
     page: Page = 1,
     per_page: PerPage = 50,
 ) -> dict:
+    await guard_search(request, user, q, "contact-preferences")
     data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, page, per_page)
     return tasks.present(data, user.masked)
 
@@ -449,7 +473,7 @@ async def export_promises(
 @router.get("/audit", tags=["audit"], summary="Audit log, newest first")
 async def get_audit(
     request: Request,
-    target_type: Literal["escalation", "call", "user", "request", "callback"] | None = None,
+    target_type: Literal["escalation", "call", "user", "request", "callback", "search"] | None = None,
     target_id: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=200, ge=1, le=2000),
     user: CurrentUser = Depends(require("supervisor")),

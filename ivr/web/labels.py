@@ -34,6 +34,7 @@ AUDIT_ACTIONS = {
     "user_enable": "启用用户",
     "user_delete": "删除用户",
     "done": "完成回电",
+    "search_refused": "整号搜索被拒",
 }
 # Follow-up work (ivr/web/tasks.py); request and contact-preference kinds are named in flow.yaml `labels`.
 REQUEST_STATUSES = {"pending": "待处理", "claimed": "处理中", "resolved": "已处理"}

@@ -191,6 +191,7 @@ async def calls_page(
     q: str | None = None,
     page: Page = 1,
 ) -> HTMLResponse:
+    await api.guard_search(request, user, q, "calls")
     f = queries.CallFilter(
         parse_day(date_from, "date_from"),
         parse_day(date_to, "date_to"),
@@ -245,6 +246,7 @@ async def requests_page(
 ) -> HTMLResponse:
     if kind and not re.fullmatch(api.KIND_PATTERN, kind):
         raise HTTPException(422, f"kind: expected a request kind (a-z, _), got {kind!r}")
+    await api.guard_search(request, user, q, "requests")
     f = tasks.RequestFilter(
         kind or None,
         _choice(status, REQUEST_STATUSES, "status"),
@@ -298,6 +300,7 @@ async def callbacks_page(
     q: str | None = None,
     page: Page = 1,
 ) -> HTMLResponse:
+    await api.guard_search(request, user, q, "callbacks")
     f = tasks.CallbackFilter(
         _choice(state, tasks.CALLBACK_STATES, "state"),
         parse_day(date_from, "date_from"),
@@ -330,6 +333,7 @@ async def contact_preferences_page(
     request: Request, user: CurrentUser = Depends(current_user), q: str | None = None, page: Page = 1
 ) -> HTMLResponse:
     q = (q or "").strip()[:64] or None
+    await api.guard_search(request, user, q, "contact-preferences")
     data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, page)
     params = {"q": q} if q else {}
     return render(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import defer
 from ivr.flow import Flow
 from ivr.store import AuditEntry, Call, Escalation, Store, Turn, utcnow
 from ivr.web import labels
-from ivr.web.masking import mask_phone, mask_text, mask_value
+from ivr.web.masking import mask_number, mask_phone, mask_summary, mask_text, mask_turn, mask_value, secret_turns
 
 OPEN_STATUSES = ("waiting", "claimed")
 QUEUE_LIMIT = 200
@@ -519,13 +519,16 @@ def audit(
 
 def _mask_call(c: dict[str, Any]) -> None:
     c["caller_number"] = mask_phone(c.get("caller_number"))
+    if isinstance(c.get("promise_amount"), int):  # a number keyed at the amount prompt is no amount
+        c["promise_amount"] = mask_number(c["promise_amount"])
+    hidden = secret_turns(c.get("turns"))  # slots made while answering the second factor
     for key in ("case", "slots"):
         if key in c:
-            c[key] = mask_value(c[key])
-    for t in c.get("turns", []):
-        t["caller_text"] = mask_text(t["caller_text"])
-        t["bot_text"] = mask_text(t["bot_text"])
-        t["slots"] = mask_value(t["slots"])
+            c[key] = mask_value(c[key], secret_turns=hidden)
+    if c.get("profile"):  # summary lines built from the slots (约13,800,138,000元/月)
+        c["profile"] = [dict(line, value=mask_text(line.get("value"))) for line in c["profile"]]
+    if "turns" in c:
+        c["turns"] = [mask_turn(t) for t in c["turns"]]
 
 
 def present(item: Any, masked: bool) -> Any:
@@ -547,8 +550,8 @@ def present(item: Any, masked: bool) -> Any:
     for key in ("narrative", "trigger_text", "opening"):
         if key in item:
             item[key] = mask_text(item[key])
-    if "summary" in item:
-        item["summary"] = mask_value(item["summary"])
+    if isinstance(item.get("summary"), dict):
+        item["summary"] = mask_summary(item["summary"])
     if item.get("notes"):
         item["notes"] = [dict(n, text=mask_text(n["text"])) for n in item["notes"]]
     if item.get("audit"):  # note entries carry the note's first 200 characters
