@@ -31,7 +31,7 @@ from ivr.events import (
     Transfer,
     Understanding,
 )
-from ivr.flow import Condition, Flow, Handler, load_flow
+from ivr.flow import GAVE_UP, Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars
 from ivr.locale import MANDARIN, Locale
 from ivr.prompts import PromptBook, PromptError
@@ -788,12 +788,21 @@ class Dialog:
             c for c in _statements(text) if self.understander.understand(menu, c, self.now).intent not in digressions
         )
         listen = self.flow.ahead.listen.get(menu)
-        if listen is not None and listen.with_ and not any(w in rest for w in listen.with_):
+        optional = (
+            self.flow.menus[menu].give_up_after is not None
+        )  # "没有。会起诉吗？" answers the unusual-loss question
+        if listen is not None and listen.with_ and not optional and not any(w in rest for w in listen.with_):
             rest = ""  # "本金我认" after a reduction request is no plan: ask the question again
         if rest and len(parts) > 1:
             u = self.understander.understand(menu, rest, self.now)
             u = self._identity_rule(turn, u)
             clear = u.intent is not None and not u.is_global and u.confidence >= CONTINUE_MIN
+            if not clear and optional:  # "没有。不过我想问问…": the one clause that answers an optional question
+                for c in _statements(text):
+                    one = self.understander.understand(menu, c, self.now)
+                    if one.intent is not None and not one.is_global and one.confidence >= CONTINUE_MIN:
+                        u, clear = one, True
+                        break
             if clear or (self._pending is not None and not u.is_global):  # 那先按十二期来 answers "最多12期，可以吗"
                 if clear:
                     turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
@@ -1083,6 +1092,16 @@ class Dialog:
         kind = "confused" if confused else "noinput" if turn.input_kind == "noinput" else "nomatch"
         self._struggle.setdefault(menu, []).append(kind)
         n = self._misses[menu] = self._misses.get(menu, 0) + 1
+        spoke = any(t.menu == menu and t.input_kind in ("speech", "dtmf") for t in self.turns)
+        if spec.give_up_after is not None and n >= spec.give_up_after and spoke:
+            # an optional fact not understood after a re-ask: recorded as unknown, the call goes on
+            # (a good collector never hands a cooperating caller over for it); a caller who has said
+            # nothing at all here gets the step-by-step retry and, still silent, the hand-over
+            handler = self._pick(spec.handlers(GAVE_UP), menu)
+            if handler is not None:
+                if spec.record:
+                    self.slots[spec.record] = Slot("unknown", 0.0, turn.idx)
+                return self._apply(turn, handler, GAVE_UP, actions)
         if n >= self.flow.max_misses:
             return self._confused(turn, actions)
         if n == 1 and spec.propose_on_miss and not confused:

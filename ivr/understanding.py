@@ -480,7 +480,8 @@ class Understander:
                 ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
             )
         if answer == "amount":
-            amount = self.locale.parse_amount(t)
+            # a monthly figure from a day/week/year rate or an average said (income_amount), else the amount
+            amount = (self.locale.parse_income and self.locale.parse_income(t)) or self.locale.parse_amount(t)
             if amount is not None:
                 return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
             scores = {n: s for n, s in scores.items() if n != "amount"}
