@@ -606,14 +606,30 @@ class Dialog:
             handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
             if handler is not None:
                 return self._apply(turn, handler, "confirm", actions)
+        if (
+            not cb["third_party"]
+            and self.identity != "confirmed"
+            and self.menu == self.flow.start
+            and text
+            and self._affirms(text, strict=True)
+            and not self._keeps_callback(text)
+        ):
+            # "我在上班" and then, asked when to call, "是我，徐婷": the person named themself and talks
+            # now (a time or "call later" with it keeps the callback)
+            self._cb = None
+            turn.intent = "confirm"
+            handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
+            if handler is not None:
+                return self._apply(turn, handler, "confirm", actions)
         if text:
             done = self._callback_time(turn, actions)
             if done is not None:
                 return done
             if cb["proposal"] is not None and self._accepts(text):
                 return self._settle_callback(turn, actions, cb["proposal"])
-            asking = any(w in text for w in ("什么事", "啥事", "么子事", "啥子事", "什么事情", "留个话"))
-            if not asking and any(w in text for w in self.flow.callback.call_back_words):
+            asking = any(w in text for w in ("什么事", "啥事", "么子事", "啥子事", "什么事情"))
+            offers = cb["third_party"] and any(w in text for w in self.flow.callback.message_words)
+            if offers or (not asking and any(w in text for w in self.flow.callback.call_back_words)):
                 return self._settle_callback(turn, actions, None)
         if turn.input_kind == "dtmf" and cb["proposal"] is not None and turn.caller_text == "1":
             return self._settle_callback(turn, actions, cb["proposal"])
@@ -621,6 +637,16 @@ class Dialog:
         if cb["asks"] > self.flow.callback.max_asks:
             return self._settle_callback(turn, actions, cb["proposal"], default=True)
         return self._finish_turn(turn, actions + self._cb_ask())
+
+    def _keeps_callback(self, text: str) -> bool:
+        """The rest of an affirmation still asks to be called later (是我，四点以后再打 / 是我，正忙着呢)."""
+        pol = self.flow.identity_rule
+        rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
+        if not rest:
+            return False
+        if self.locale.parse_callback_time(rest, self.now) is not None or self._asks_callback(rest):
+            return True
+        return any(w in rest for w in self.flow.callback.call_back_words)
 
     def _accepts(self, text: str) -> bool:
         return self.understander.understand("promise", text, self.now).intent == "accept" or text.strip(

@@ -133,6 +133,9 @@ class CallbackPolicy(_Strict):
     window: tuple[str, str] = ("08:00", "21:00")  # local hours a call may start (clamped into)
     max_asks: int = 2  # times the bot asks "when?" before settling (third party: the debtor calls back)
     call_back_words: list[str] = Field(default_factory=list)  # "I/he will call you back" (no time needed)
+    # a third party offering to pass a message (要不要我帮你带个话): the debtor calls back, even when they
+    # also ask what it is about (they hear only the company and the number)
+    message_words: list[str] = Field(default_factory=list)
 
     def bounds(self) -> tuple[dt.time, dt.time]:
         return dt.time.fromisoformat(self.window[0]), dt.time.fromisoformat(self.window[1])

@@ -380,6 +380,9 @@ class Understander:
                 if s.positions() - menu_span and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)
             }
         )
+        complaint = global_scores.get("complaint")
+        if g_name == "human" and complaint and complaint.score >= GLOBAL_MIN and not complaint.fuzzy_only:
+            g_name, g_score = "complaint", complaint.score  # 我要投诉，给我转人工: a complaint that asks for a person
         if g_name and g_score >= GLOBAL_MIN:
             conf = _calibrated(global_scores, g_name, g_score)
             return self._as_global(base, g_name, conf, norm)
