@@ -29,7 +29,7 @@ def test_a_day_rate_is_read_as_a_monthly_income(call):
     c = call()
     _to_income(c)
     c.say("在建筑队干活")
-    out = c.say("一天两百五，一个月差不多干二十二天")
+    out = c.say("干一天给两百五，每月能出二十二天工")
     d = c.session.dialog
     assert d.slots["income_amount"].value == 5500
     assert d.menu == "expenses" and "optional.unknown" not in _ids(out)
@@ -128,3 +128,18 @@ def test_a_caller_not_understood_at_the_plan_is_still_handed_over_as_confused(ca
     out = c.say("讲不明白", "讲不明白", "讲不明白")
     assert [a.reason for a in out if isinstance(a, Transfer)] == ["confused"]
     assert _menus(c).count("plan") == 3
+
+
+def test_wu_day_words_name_the_promised_day(call):
+    c = call()
+    c.say("是我，侬讲", "晓得额，号头里事体太多忘脱了", "上班拿工资", "八千", "房租", "就这些", "没有", "一次还清")
+    done = c.say("明朝上半天就付脱")
+    assert done[-1] == Hangup("completed")
+    assert c.session.dialog.promise == {"date": "2026-11-19", "amount": 3500}
+
+
+def test_owning_the_money_after_a_question_is_an_acknowledgement(call):
+    c = call()
+    c.say("是我", "这钱里面都包括些什么费用？")
+    c.say("那行吧，明细你们回头再发我，这笔钱我是认的")
+    assert c.session.dialog.menu == "income_source"
