@@ -143,3 +143,11 @@ def test_owning_the_money_after_a_question_is_an_acknowledgement(call):
     c.say("是我", "这钱里面都包括些什么费用？")
     c.say("那行吧，明细你们回头再发我，这笔钱我是认的")
     assert c.session.dialog.menu == "income_source"
+
+
+def test_the_first_payment_on_a_day_is_not_read_as_a_month(call):
+    # 十号头一笔 = the first payment on the 10th (a regional-word mapping must not make it 十月)
+    c = call()
+    c.say("是我", "知道", "上班", "六千", "房租", "就这些", "没有", "分两期")
+    done = c.say("下个月十号头一笔")
+    assert done[-1] == Hangup("completed") and c.session.dialog.promise["date"] == "2026-12-10"
