@@ -31,7 +31,7 @@ from ivr.events import (
     Transfer,
     Understanding,
 )
-from ivr.flow import Condition, Flow, Handler, load_flow
+from ivr.flow import GAVE_UP, Condition, Flow, Handler, load_flow
 from ivr.grammar import Grammars
 from ivr.locale import MANDARIN, Locale
 from ivr.prompts import PromptBook, PromptError
@@ -621,14 +621,30 @@ class Dialog:
             handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
             if handler is not None:
                 return self._apply(turn, handler, "confirm", actions)
+        if (
+            not cb["third_party"]
+            and self.identity != "confirmed"
+            and self.menu == self.flow.start
+            and text
+            and self._affirms(text, strict=True)
+            and not self._keeps_callback(text)
+        ):
+            # "我在上班" and then, asked when to call, "是我，徐婷": the person named themself and talks
+            # now (a time or "call later" with it keeps the callback)
+            self._cb = None
+            turn.intent = "confirm"
+            handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
+            if handler is not None:
+                return self._apply(turn, handler, "confirm", actions)
         if text:
             done = self._callback_time(turn, actions)
             if done is not None:
                 return done
             if cb["proposal"] is not None and self._accepts(text):
                 return self._settle_callback(turn, actions, cb["proposal"])
-            asking = any(w in text for w in ("什么事", "啥事", "么子事", "啥子事", "什么事情", "留个话"))
-            if not asking and any(w in text for w in self.flow.callback.call_back_words):
+            asking = any(w in text for w in ("什么事", "啥事", "么子事", "啥子事", "什么事情"))
+            offers = cb["third_party"] and any(w in text for w in self.flow.callback.message_words)
+            if offers or (not asking and any(w in text for w in self.flow.callback.call_back_words)):
                 return self._settle_callback(turn, actions, None)
         if turn.input_kind == "dtmf" and cb["proposal"] is not None and turn.caller_text == "1":
             return self._settle_callback(turn, actions, cb["proposal"])
@@ -636,6 +652,16 @@ class Dialog:
         if cb["asks"] > self.flow.callback.max_asks:
             return self._settle_callback(turn, actions, cb["proposal"], default=True)
         return self._finish_turn(turn, actions + self._cb_ask())
+
+    def _keeps_callback(self, text: str) -> bool:
+        """The rest of an affirmation still asks to be called later (是我，四点以后再打 / 是我，正忙着呢)."""
+        pol = self.flow.identity_rule
+        rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
+        if not rest:
+            return False
+        if self.locale.parse_callback_time(rest, self.now) is not None or self._asks_callback(rest):
+            return True
+        return any(w in rest for w in self.flow.callback.call_back_words)
 
     def _accepts(self, text: str) -> bool:
         return self.understander.understand("promise", text, self.now).intent == "accept" or text.strip(
@@ -803,12 +829,21 @@ class Dialog:
             c for c in _statements(text) if self.understander.understand(menu, c, self.now).intent not in digressions
         )
         listen = self.flow.ahead.listen.get(menu)
-        if listen is not None and listen.with_ and not any(w in rest for w in listen.with_):
+        optional = (
+            self.flow.menus[menu].give_up_after is not None
+        )  # "没有。会起诉吗？" answers the unusual-loss question
+        if listen is not None and listen.with_ and not optional and not any(w in rest for w in listen.with_):
             rest = ""  # "本金我认" after a reduction request is no plan: ask the question again
         if rest and len(parts) > 1:
             u = self.understander.understand(menu, rest, self.now)
             u = self._identity_rule(turn, u)
             clear = u.intent is not None and not u.is_global and u.confidence >= CONTINUE_MIN
+            if not clear and optional:  # "没有。不过我想问问…": the one clause that answers an optional question
+                for c in _statements(text):
+                    one = self.understander.understand(menu, c, self.now)
+                    if one.intent is not None and not one.is_global and one.confidence >= CONTINUE_MIN:
+                        u, clear = one, True
+                        break
             if clear or (self._pending is not None and not u.is_global):  # 那先按十二期来 answers "最多12期，可以吗"
                 if clear:
                     turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
@@ -1104,6 +1139,16 @@ class Dialog:
         kind = "confused" if confused else "noinput" if turn.input_kind == "noinput" else "nomatch"
         self._struggle.setdefault(menu, []).append(kind)
         n = self._misses[menu] = self._misses.get(menu, 0) + 1
+        spoke = any(t.menu == menu and t.input_kind in ("speech", "dtmf") for t in self.turns)
+        if spec.give_up_after is not None and n >= spec.give_up_after and spoke:
+            # an optional fact not understood after a re-ask: recorded as unknown, the call goes on
+            # (a good collector never hands a cooperating caller over for it); a caller who has said
+            # nothing at all here gets the step-by-step retry and, still silent, the hand-over
+            handler = self._pick(spec.handlers(GAVE_UP), menu)
+            if handler is not None:
+                if spec.record:
+                    self.slots[spec.record] = Slot("unknown", 0.0, turn.idx)
+                return self._apply(turn, handler, GAVE_UP, actions)
         if n >= self.flow.max_misses:
             return self._confused(turn, actions)
         if n == 1 and spec.propose_on_miss and not confused:

@@ -23,6 +23,7 @@ DIALOG_REASONS = ("distress", "emotional", "confused")
 FIRST_REASON = "distress"  # most urgent: always served first (docs/dialog.md)
 Identity = Literal["confirmed", "denied", "third_party", "unknown"]
 NOT_INTENTS = {"nomatch"}  # answers.nomatch is what silence / a no-match means, not an intent
+GAVE_UP = "gave_up"  # pseudo-intent of an optional question given up on (MenuFlow.give_up_after)
 
 
 class FlowError(ValueError):
@@ -82,6 +83,10 @@ class MenuFlow(_Strict):
     slots: dict[str, str] = Field(default_factory=dict)
     borrow: dict[str, list[str]] = Field(default_factory=dict)
     propose_on_miss: bool = False
+    # an optional fact (income, expenses, a recent blow): after this many misses, at least one of them
+    # an answer the bot did not understand, it is recorded as unknown and `answers.gave_up` moves on
+    # instead of handing a cooperating caller over as `confused`
+    give_up_after: int | None = Field(default=None, ge=1)
     final: Literal["completed"] | None = None
     result: str | None = None
     answers: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
@@ -128,6 +133,9 @@ class CallbackPolicy(_Strict):
     window: tuple[str, str] = ("08:00", "21:00")  # local hours a call may start (clamped into)
     max_asks: int = 2  # times the bot asks "when?" before settling (third party: the debtor calls back)
     call_back_words: list[str] = Field(default_factory=list)  # "I/he will call you back" (no time needed)
+    # a third party offering to pass a message (要不要我帮你带个话): the debtor calls back, even when they
+    # also ask what it is about (they hear only the company and the number)
+    message_words: list[str] = Field(default_factory=list)
 
     def bounds(self) -> tuple[dt.time, dt.time]:
         return dt.time.fromisoformat(self.window[0]), dt.time.fromisoformat(self.window[1])
@@ -296,6 +304,11 @@ class Flow(_Strict):
                 need_prompt(getattr(spec, attr), f"menus.{menu}.{attr}")
             for other in spec.borrow:
                 need_menu(other, f"menus.{menu}.borrow")
+            if spec.give_up_after is not None and not spec.handlers(GAVE_UP):
+                raise FlowError(
+                    f"{path}: field menus.{menu}.answers.{GAVE_UP}: expected a handler "
+                    f"(give_up_after is {spec.give_up_after}), got none"
+                )
             for intent in spec.answers:
                 if intent not in NOT_INTENTS:
                     need_label("intent", intent, f"menus.{menu}.answers.{intent}")

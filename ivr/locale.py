@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Protocol
 
 # The Mandarin implementations; none of them imports this module (its users do).
-from ivr import callback_time, dates, numbers, prompts, segment, textnorm
+from ivr import callback_time, dates, income, numbers, prompts, segment, textnorm
 from ivr.callback_time import CallbackTime
 from ivr.dates import DateReading
 from ivr.segment import Words
@@ -69,6 +69,9 @@ class Locale:
     # ---- what the trained classifier sees (ivr/classifier.py): (text features, sound features)
     features: Callable[[Normalized], tuple[str, str]]
 
+    # ---- optional: monthly income said as a rate or an average (一天三百，干二十来天); None = amounts only
+    parse_income: Callable[[str], int | None] | None = None
+
     def negated(self, text: str, start: int) -> bool:
         """True when a negator ends right before position `start` of `text`."""
         before = text[:start]
@@ -107,6 +110,7 @@ MANDARIN = Locale(
     spoken_time=callback_time.spoken_time,
     voice="sit/cmn",  # espeak-ng Mandarin (pyttsx3 voice id); the espeak-ng program takes "cmn"
     features=_mandarin_features,
+    parse_income=income.parse_income,
 )
 
 

@@ -387,6 +387,9 @@ class Understander:
                 if s.positions() - menu_span and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)
             }
         )
+        complaint = global_scores.get("complaint")
+        if g_name == "human" and complaint and complaint.score >= GLOBAL_MIN and not complaint.fuzzy_only:
+            g_name, g_score = "complaint", complaint.score  # 我要投诉，给我转人工: a complaint that asks for a person
         if g_name and g_score >= GLOBAL_MIN:
             conf = _calibrated(global_scores, g_name, g_score)
             return self._as_global(base, g_name, conf, norm)
@@ -487,7 +490,8 @@ class Understander:
                 ("unknown", SLOT_CONFIDENCE * 0.8, slots) if slots and "unknown" in spec.intents else (None, score, {})
             )
         if answer == "amount":
-            amount = self.locale.parse_amount(t)
+            # a monthly figure from a day/week/year rate or an average said (income_amount), else the amount
+            amount = (self.locale.parse_income and self.locale.parse_income(t)) or self.locale.parse_amount(t)
             if amount is not None:
                 return "amount", max(SLOT_CONFIDENCE, scores.get("amount", _Score()).score), {"amount": amount}
             scores = {n: s for n, s in scores.items() if n != "amount"}

@@ -116,6 +116,10 @@ reasons:
             ("    busy: 正忙\n", ""),
             "field labels.intent: expected a label for 'busy' (used at menus.opening.answers.busy), got none",
         ),
+        (
+            ("      gave_up: {say: [optional.unknown], goto: plan}\n", ""),
+            "field menus.unusual_expense.answers.gave_up: expected a handler (give_up_after is 2), got none",
+        ),
     ],
 )
 def test_a_reason_or_label_missing_from_the_data_is_one_clear_line(tmp_path, book, edit, error):
