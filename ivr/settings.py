@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # console session signing; generated into data_dir when unset
     metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer <token>"
     http_secure_cookies: bool = False  # behind HTTPS: the console session cookie is sent over TLS only
+    # media transports (/media WebSocket, AudioSocket; ivr/transports/guard.py, docs/telephony.md
+    # "Media security"): a shared secret (Bearer / Basic password / signed URL / signed AudioSocket
+    # UUID); without it and without media_allow every media connection is refused
+    media_token: str | None = None
+    media_allow: list[str] = Field(default_factory=list)  # CIDRs trusted without the token (e.g. the PBX)
+    media_origins: list[str] = Field(default_factory=list)  # browser Origins allowed on /media (none: no browser)
+    media_max_per_source: int = Field(default=32, ge=1)  # open media connections per source address
+    media_idle_timeout_s: float = Field(default=5.0, gt=0)  # no message from the peer this long → call ended
 
     @classmethod
     def settings_customise_sources(
