@@ -106,7 +106,13 @@ class MediaCall:
                 self.recorder = StereoRecorder(recordings_dir / f"{ctx.call_id}.wav", ctx.rate)
             except OSError as e:  # full or read-only disk: the call goes on unrecorded
                 self._recording_failed("open", e)
-        self.engine = engine_factory(ctx)
+        try:
+            self.engine = engine_factory(ctx)
+        except BaseException:  # no call: no recording left behind (nor an open file)
+            if self.recorder is not None:
+                self.recorder.abandon()
+                self.recorder.path.unlink(missing_ok=True)
+            raise
 
     # -- media path: called on the transport's real-time thread; keep cheap ----------------
     def push(self, pcm16: bytes) -> bool:

@@ -97,6 +97,14 @@ def _caller(value: Any) -> str | None:
     return peer_ref(value, "from")
 
 
+class _Internal(Exception):
+    """Our own failure while opening the call (kept apart from starlette's RuntimeError on disconnect)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def _rate(value: Any) -> int:
     try:
         rate = int(value)
@@ -154,7 +162,10 @@ async def _serve(
             meta["caller"] = _caller(meta["caller"])
         except BadPeerId as e:
             raise BadStream(1008, str(e)) from None
-        media = await _open(ws, factory, recordings_dir, store, agent_uri, rate, meta)
+        try:
+            media = await _open(ws, factory, recordings_dir, store, agent_uri, rate, meta)
+        except Exception as e:  # the engine could not be built: our failure (1011), logged below
+            raise _Internal(e) from e
         sender = asyncio.create_task(pace_out(media, rate * 2 // 50, ws.send_bytes))
         reason = await _receive(ws, media, store, idle_s)
     except BadStream as e:
@@ -172,7 +183,8 @@ async def _serve(
         reason = ws.state.bot_reason or f"client went away ({type(e).__name__})"
         log.info("websocket call %s: %s", media and media.ctx.call_id, reason)
     except Exception as e:  # our failure, not the peer's: 1011, never a normal close
-        code, reason = 1011, f"internal error ({type(e).__name__})"
+        cause = e.cause if isinstance(e, _Internal) else e
+        code, reason = 1011, f"internal error ({type(cause).__name__})"
         log.exception("websocket call %s: %s", media and media.ctx.call_id, reason)
     finally:
         if sender is not None:
