@@ -61,6 +61,15 @@ LOGIN_REFUSED = Counter(
     ["scope"],
     registry=REGISTRY,
 )
+# media transports (issue 13): recordings stopped by a write error; media connections refused
+# (auth, Origin, per-source cap, bad peer id); caller audio dropped as faster than real time
+RECORDING_ERRORS = Counter("ivr_recording_errors", "Call recordings stopped by a write error", registry=REGISTRY)
+MEDIA_REFUSED = Counter(
+    "ivr_media_refused", "Media connections refused, by transport and why", ["transport", "why"], registry=REGISTRY
+)
+MEDIA_DROPPED_BYTES = Counter(
+    "ivr_media_dropped_bytes", "Caller audio dropped as faster than real time (floods)", registry=REGISTRY
+)
 
 
 class DatabaseCollector(Collector):

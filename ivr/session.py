@@ -47,10 +47,13 @@ class CallSession:
         caller_number: str | None = None,
         worker: str | None = None,
         case_ref: str | None = None,
-        case_known: bool = True,  # False: no case matched the call, so no case is stored with it
+        case_known: bool = True,
+        peer_ref: str
+        | None = None,  # the peer's id of the call (stored as a reference, never the key)  # False: no case matched the call, so no case is stored with it
     ) -> None:
         self.store = store
         self.case_ref = case_ref
+        self.peer_ref = peer_ref
         self.case_known = case_known
         self.dialog = dialog
         self.call_id = call_id or uuid.uuid4().hex
@@ -92,6 +95,7 @@ class CallSession:
             worker=self.worker,
             caller_number=self.caller_number,
             case_ref=self.case_ref,
+            peer_ref=self.peer_ref,
             case_id=case.case_id if self.case_known else None,
             debtor_name=case.name if self.case_known else None,
             case=case.as_dict() if self.case_known else {},

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
     )
     login_concurrency: int = Field(default=2, ge=1, le=64)  # argon2 verifications at once (64 MiB each)
+    # media transports (/media WebSocket, AudioSocket; ivr/transports/guard.py, docs/telephony.md
+    # "Media security"): a shared secret (Bearer / Basic password / signed URL / signed AudioSocket
+    # UUID); without it and without media_allow every media connection is refused
+    media_token: str | None = None
+    media_allow: list[str] = Field(default_factory=list)  # CIDRs trusted without the token (e.g. the PBX)
+    media_origins: list[str] = Field(default_factory=list)  # browser Origins allowed on /media (none: no browser)
+    media_max_per_source: int = Field(default=32, ge=1)  # open media connections per source address
+    media_idle_timeout_s: float = Field(default=5.0, gt=0)  # no message from the peer this long → call ended
 
     @classmethod
     def settings_customise_sources(

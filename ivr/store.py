@@ -69,6 +69,9 @@ class Call(Base):
     caller_number: Mapped[str | None] = mapped_column(String(64))
     case_id: Mapped[str | None] = mapped_column(String(64))  # the matched case (None: no case matched)
     case_ref: Mapped[str | None] = mapped_column(String(64))  # the dialer's reference as received (X-Case-Id ...)
+    # the peer's own id of this call (WebSocket callId, AudioSocket UUID, SIP Call-ID), validated by
+    # ivr/transports/guard.py: a reference only, never the row key or a file name (issue 13)
+    peer_ref: Mapped[str | None] = mapped_column(String(64))
     debtor_name: Mapped[str | None] = mapped_column(String(64))
     case: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active|ended
@@ -683,6 +686,11 @@ class Store:
     def get_call(self, call_id: str) -> Call | None:
         with self.session() as s:
             return s.get(Call, call_id)
+
+    def calls_by_peer_ref(self, peer_ref: str) -> list[Call]:
+        """Every call a peer gave this id (a reused id is several calls, oldest first)."""
+        with self.session() as s:
+            return list(s.scalars(select(Call).where(Call.peer_ref == peer_ref).order_by(Call.started_at)))
 
     def list_calls(self, limit: int = 50, offset: int = 0) -> list[Call]:
         with self.session() as s:

@@ -153,6 +153,7 @@ class CallFacts(TypedDict, total=False):
     caller_number: str | None
     worker: str | None
     case_ref: str | None
+    peer_ref: str | None  # the peer's id of the call (a reference; the call id is always ours)
     case_known: bool  # False: no case matched, the call starts at `unknown_case`
 
 
@@ -218,6 +219,7 @@ class Wiring:
             caller_number=facts.get("caller_number"),
             worker=facts.get("worker"),
             case_ref=facts.get("case_ref"),
+            peer_ref=facts.get("peer_ref"),
             case_known=known,
         )
 
@@ -283,6 +285,7 @@ class Wiring:
                 caller_number=ctx.caller_number,
                 worker=ctx.worker,
                 case_ref=ctx.case_ref,
+                peer_ref=ctx.peer_ref,
                 case_known=found.case is not None,
                 # MediaCall records the call to this path
                 recording=Path(self.settings.recordings_dir) / f"{ctx.call_id}.wav",

@@ -67,6 +67,9 @@ def serve(
         sip_addr = parse_hostport(settings.sip, 5070)
         http_addr = parse_hostport(settings.http, 8080)
         as_addr = parse_hostport(settings.audiosocket, 9092) if settings.audiosocket else None
+        from ivr.transports.guard import MediaGuard
+
+        MediaGuard.from_settings(settings)  # media_token length, media_allow CIDRs: one line, before anything starts
         # the book is checked in full before anything starts: a half-loaded book is worse than none
         source = case_source(case, cases)
     except CaseBookError as e:
@@ -118,6 +121,7 @@ async def _serve(
 
     from ivr.store import Store, private_dir
     from ivr.transports.audiosocket import AudioSocketServer
+    from ivr.transports.guard import MediaGuard
     from ivr.transports.websocket import media_router
     from ivr.web.app import create_app
     from ivr.wiring import engine_factory
@@ -135,17 +139,35 @@ async def _serve(
     app = create_app(settings, ready=False, store=store)
     if pool:
         pool.start()  # workers load their own model while this process loads its own
+    guard = MediaGuard.from_settings(settings)  # media auth and per-peer limits (docs/telephony.md)
+    if (media or as_addr) and not settings.media_token and not settings.media_allow:
+        log.warning("media: no media_token and no media_allow: /media and AudioSocket refuse every connection")
     if media:  # the engine (grammars, prompts, the Vosk model) only where calls are served
         factory = await asyncio.to_thread(engine_factory, settings, store, cases=source)
-        app.include_router(media_router(_named(factory, ws_worker), settings.recordings_dir, store, settings.agent_uri))
+        app.include_router(
+            media_router(_named(factory, ws_worker), settings.recordings_dir, store, settings.agent_uri, guard=guard)
+        )
     audio_socket = None
     if as_addr:
         audio_socket = AudioSocketServer(
-            factory, settings.recordings_dir, store, as_addr[0], as_addr[1], worker=f"audiosocket:{as_addr[1]}"
+            factory,
+            settings.recordings_dir,
+            store,
+            as_addr[0],
+            as_addr[1],
+            worker=f"audiosocket:{as_addr[1]}",
+            guard=guard,
         )
         await audio_socket.start()
     server = uvicorn.Server(
-        uvicorn.Config(app, host=http_addr[0], port=http_addr[1], log_level="warning", ws="websockets-sansio")
+        uvicorn.Config(
+            app,
+            host=http_addr[0],
+            port=http_addr[1],
+            log_level="warning",
+            ws="websockets-sansio",
+            ws_max_size=64 * 1024,  # one /media frame is at most 1 s of 16 kHz audio (32 KB)
+        )
     )
 
     async def watch() -> None:

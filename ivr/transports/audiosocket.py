@@ -6,6 +6,12 @@ Wire format (Asterisk res_audiosocket): 1-byte kind, 2-byte big-endian length, p
 Bot audio goes back as 0x10 frames of 320 bytes paced at 20 ms with TCP_NODELAY.  A transfer
 ends the AudioSocket with a hangup message so the dialplan continues (e.g. to Dial the agents);
 see docs/telephony.md for the dialplan.
+
+Security (issue 13, ivr/transports/guard.py): a connection from outside `media_allow` must send a
+UUID signed with `media_token` (`guard.signed_uuid`); at most `media_max_per_source` connections per
+source; a peer silent for `media_idle_timeout_s` (or dribbling a message slower than that) is closed
+and its call ended; audio faster than real time is dropped and a flooding peer closed.  The UUID is
+stored as the call's `peer_ref` and case reference, never as its id or file name.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.events import Transfer
+from ivr.transports.guard import MediaGuard
 from ivr.transports.media_call import CallContext, EngineFactory, MediaCall, mark_transfer, pace_out
 
 log = logging.getLogger("ivr.audiosocket")
@@ -28,7 +35,6 @@ RATE = 8000
 FRAME_BYTES = RATE * 2 // 50  # 20 ms
 MAX_PAYLOAD = 65535
 FIRST_MESSAGE_TIMEOUT_S = 5.0
-IDLE_TIMEOUT_S = 10.0  # no message from Asterisk for this long → the call is dead
 
 
 class ProtocolError(Exception):
@@ -40,10 +46,14 @@ def message(kind: int, payload: bytes = b"") -> bytes:
 
 
 async def read_message(reader: asyncio.StreamReader, timeout: float) -> tuple[int, bytes]:
-    head = await asyncio.wait_for(reader.readexactly(3), timeout)
-    kind, length = struct.unpack(">BH", head)
-    payload = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
-    return kind, payload
+    """One whole message within `timeout` (header and payload together: dribbling bytes does not
+    keep a stalled peer alive)."""
+
+    async def whole() -> tuple[int, bytes]:
+        kind, length = struct.unpack(">BH", await reader.readexactly(3))
+        return kind, (await reader.readexactly(length) if length else b"")
+
+    return await asyncio.wait_for(whole(), timeout)
 
 
 class AudioSocketServer:
@@ -55,12 +65,16 @@ class AudioSocketServer:
         host: str = "127.0.0.1",
         port: int = 0,
         worker: str | None = None,
+        guard: MediaGuard | None = None,
     ) -> None:
+        """`guard`: authentication and per-peer limits (`MediaGuard.from_settings`); the default one
+        (no token, nothing trusted) refuses every connection."""
         self.engine_factory = engine_factory
         self.recordings_dir = recordings_dir
         self.store = store
         self.host, self.port = host, port
         self.worker = worker
+        self.guard = guard or MediaGuard()
         self.server: asyncio.AbstractServer | None = None
         self.finished: list[dict[str, Any]] = []
         self._handlers: set[asyncio.Task] = set()
@@ -89,6 +103,12 @@ class AudioSocketServer:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         media: MediaCall | None = None
         reason = "?"
+        refused = self.guard.acquire(peer)
+        if refused is not None:
+            self._refuse(peer, "per_source", refused)
+            await _send(writer, KIND_ERROR, b"", quiet=True)
+            writer.close()
+            return
         try:
             # check the header before reading a payload: a stray client must not hold a slot
             kind, length = struct.unpack(">BH", await asyncio.wait_for(reader.readexactly(3), FIRST_MESSAGE_TIMEOUT_S))
@@ -97,7 +117,12 @@ class AudioSocketServer:
                     f"first message must be UUID (kind 0x01, 16 bytes), got kind 0x{kind:02x} with {length} bytes"
                 )
             payload = await asyncio.wait_for(reader.readexactly(16), FIRST_MESSAGE_TIMEOUT_S)
-            media = await self._open(uuid.UUID(bytes=payload), writer)
+            call_uuid = uuid.UUID(bytes=payload)
+            refused = self.guard.check_uuid(call_uuid, peer)
+            if refused is not None:
+                self._refuse(peer, "auth", refused)
+                raise ProtocolError(refused)
+            media = await self._open(call_uuid, writer)
             sender = asyncio.create_task(
                 pace_out(media, FRAME_BYTES, lambda pcm: _send(writer, KIND_AUDIO, pcm, quiet=True))
             )
@@ -118,12 +143,24 @@ class AudioSocketServer:
             reason = f"connection lost ({type(e).__name__})"
             log.warning("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
         except TimeoutError:
-            reason = "timeout waiting for Asterisk"
+            reason = f"timeout waiting for Asterisk (nothing for {self.guard.idle_timeout_s:g} s)"
             log.warning("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
+        except Exception as e:  # our own failure: end this call cleanly, never the server
+            reason = f"internal error ({type(e).__name__})"
+            log.exception("audiosocket %s call %s: %s", peer, media and media.ctx.call_id, reason)
+            await _send(writer, KIND_ERROR, b"", quiet=True)
         finally:
+            self.guard.release(peer)
             if media is not None:
                 self.finished.append(await asyncio.to_thread(media.end, f"audiosocket {reason}"))
             writer.close()
+
+    @staticmethod
+    def _refuse(peer: Any, why: str, reason: str) -> None:
+        from ivr import metrics
+
+        metrics.MEDIA_REFUSED.labels("audiosocket", why).inc()
+        log.warning("audiosocket %s refused: %s", peer, reason)
 
     async def _open(self, call_uuid: uuid.UUID, writer: asyncio.StreamWriter) -> MediaCall:
         loop = asyncio.get_running_loop()
@@ -135,21 +172,21 @@ class AudioSocketServer:
         def on_hangup(outcome: str) -> None:
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_bye(writer, f"bot hangup ({outcome})")))
 
-        # The UUID is all AudioSocket carries: it is the call id, and the case reference for a book
-        # keyed by UUIDs (docs/telephony.md "Which case is this call?").
-        call_id = call_uuid.hex
+        # The UUID is all AudioSocket carries: the peer's reference of the call, and the case
+        # reference for a book keyed by UUIDs (docs/telephony.md "Which case is this call?").  The
+        # call id (row key, recording name) is ours: a reused UUID never touches an earlier call.
         ctx = CallContext(
             "audiosocket",
             RATE,
-            call_id=call_id,
             worker=self.worker,
             case_ref=str(call_uuid),
+            peer_ref=str(call_uuid),
             on_transfer=on_transfer,
             on_hangup=on_hangup,
         )
         media = await asyncio.to_thread(MediaCall, ctx, self.engine_factory, self.recordings_dir, self.store)
         holder["m"] = media
-        log.info("audiosocket: call %s", call_id)
+        log.info("audiosocket: call %s (peer UUID %s)", ctx.call_id, call_uuid)
         return media
 
     async def _handoff(self, media: MediaCall, writer: asyncio.StreamWriter, t: Transfer) -> None:
@@ -159,11 +196,14 @@ class AudioSocketServer:
 
     async def _receive(self, reader: asyncio.StreamReader, media: MediaCall) -> str:
         while True:
-            kind, payload = await read_message(reader, IDLE_TIMEOUT_S)
+            kind, payload = await read_message(reader, self.guard.idle_timeout_s)
             if kind == KIND_AUDIO:
                 if len(payload) % 2:
                     raise ProtocolError(f"audio payload of {len(payload)} bytes is not 16-bit samples")
-                media.push(payload)
+                if not media.push(payload):  # faster than real time: dropped; other calls first
+                    if media.flooding:
+                        raise ProtocolError("caller audio faster than real time (flood)")
+                    await asyncio.sleep(0)
             elif kind == KIND_DTMF:
                 media.dtmf(payload.decode("ascii", "replace")[:1])
             elif kind == KIND_HANGUP:

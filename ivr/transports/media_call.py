@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ivr.events import DTMF_DIGITS, Transfer, is_dtmf_key
+from ivr.transports.guard import AudioBucket
 from ivr.transports.recorder import StereoRecorder
 
 log = logging.getLogger("ivr.transports")
@@ -57,11 +58,14 @@ class CallContext:
 
     transport: str  # sip|audiosocket|websocket
     rate: int  # caller/bot audio sample rate (16-bit mono)
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # ours, always generated: the row key and the recording's file name.  What the peer calls the
+    # call goes to `peer_ref` (validated by ivr/transports/guard.py `peer_ref`), never here.
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex, init=False)
     caller_number: str | None = None
     worker: str | None = None
     case_ref: str | None = None  # the dialer's case reference (SIP X-Case-Id, WebSocket case_id, AudioSocket UUID)
     called_number: str | None = None  # the dialed user (SIP request-URI): a case id when the dialer puts it there
+    peer_ref: str | None = None  # the peer's id of the call (WebSocket callId, AudioSocket UUID, SIP Call-ID)
     on_transfer: Callable[[Transfer], None] = lambda t: None
     on_hangup: Callable[[str], None] = lambda outcome: None
 
@@ -92,19 +96,44 @@ class MediaCall:
         self.extra: dict[str, Any] = {}  # transport-specific numbers for the call-end line (RTP stats)
         self.ended: str | None = None
         self._end_lock = threading.Lock()
-        self.recorder = StereoRecorder(recordings_dir / f"{ctx.call_id}.wav", ctx.rate) if recordings_dir else None
-        self.engine = engine_factory(ctx)
+        # caller audio beyond RATE_FACTOR x real time is dropped here, before the recorder and the
+        # engine's queue: a flooding peer cannot queue minutes of audio (issue 13, finding 3)
+        self.bucket = AudioBucket(ctx.rate * 2)
+        self.recording_error: str | None = None
+        self.recorder: StereoRecorder | None = None
+        if recordings_dir:
+            try:
+                self.recorder = StereoRecorder(recordings_dir / f"{ctx.call_id}.wav", ctx.rate)
+            except OSError as e:  # full or read-only disk: the call goes on unrecorded
+                self._recording_failed("open", e)
+        try:
+            self.engine = engine_factory(ctx)
+        except BaseException:  # no call: no recording left behind (nor an open file)
+            if self.recorder is not None:
+                self.recorder.abandon()
+                self.recorder.path.unlink(missing_ok=True)
+            raise
 
     # -- media path: called on the transport's real-time thread; keep cheap ----------------
-    def push(self, pcm16: bytes) -> None:
+    def push(self, pcm16: bytes) -> bool:
+        """Caller audio; False when it was dropped (faster than real time: see `flooding`)."""
+        if not self.bucket.take(len(pcm16)):
+            return False
         self.last_frame = time.monotonic()
         if not self.frames_in:
             self.first_frame = self.last_frame
         self.frames_in += 1
         self.bytes_in += len(pcm16)
-        if self.recorder is not None:
-            self.recorder.caller(pcm16)
+        rec = self.recorder
+        if rec is not None:
+            rec.caller(pcm16)
         self.engine.push_audio(pcm16)
+        return True
+
+    @property
+    def flooding(self) -> bool:
+        """The peer sent FLOOD_S seconds more audio than real time allows: the transport closes it."""
+        return self.bucket.flooding
 
     def pull(self, n_bytes: int) -> bytes:
         now = time.monotonic()
@@ -119,8 +148,9 @@ class MediaCall:
         if len(out) != n_bytes:  # the contract says exactly n; never let a short read glitch the wire
             out = out[:n_bytes].ljust(n_bytes, b"\0")
         self.frames_out += 1
-        if self.recorder is not None:
-            self.recorder.bot(out)
+        rec = self.recorder
+        if rec is not None:
+            rec.bot(out)
         return out
 
     def dtmf(self, digit: str) -> None:
@@ -130,8 +160,27 @@ class MediaCall:
             log.warning("call %s: ignored DTMF %r (expected one of %s)", self.ctx.call_id, digit, DTMF_DIGITS)
 
     def flush(self) -> None:
-        if self.recorder is not None:
-            self.recorder.flush()
+        """Write the recording so far.  Never raises: a write error (full disk) stops the recording,
+        is logged once and counted, and the call goes on (SIP media tick, issue 13 finding 2)."""
+        rec = self.recorder
+        if rec is None:
+            return
+        try:
+            rec.flush()
+        except Exception as e:  # noqa: BLE001 - OSError, or wave's errors on a half-written file
+            self.recorder = None
+            rec.abandon()
+            self._recording_failed("write", e)
+
+    def _recording_failed(self, step: str, e: BaseException) -> None:
+        self.recording_error = f"{step}: {type(e).__name__}: {e}"
+        log.error("call %s: recording stopped, the call goes on (%s)", self.ctx.call_id, self.recording_error)
+        try:
+            from ivr import metrics
+
+            metrics.RECORDING_ERRORS.inc()
+        except Exception:  # noqa: BLE001 - counting must not fail the call either
+            log.debug("recording error not counted", exc_info=True)
 
     # -- end -----------------------------------------------------------------------------------
     def end(self, reason: str) -> dict[str, Any]:
@@ -144,13 +193,30 @@ class MediaCall:
             self.engine.hangup()
         except Exception:  # a failing engine must not keep the transport from cleaning up
             log.exception("call %s: engine hangup failed", self.ctx.call_id)
-        if self.recorder is not None:
-            path = self.recorder.close()
+        rec, path = self.recorder, None
+        if rec is not None:
+            try:
+                path = rec.close()
+            except Exception as e:  # noqa: BLE001 - the last write or the header patch failed
+                self.recorder = None
+                rec.abandon()
+                self._recording_failed("close", e)
+                path = rec.path  # what was written is kept (a partial WAV) and linked
+        if path is not None:
             if self.store is not None:
                 try:
                     self.store.update_call(self.ctx.call_id, recording_path=str(path), worker=self.ctx.worker)
                 except KeyError:
                     log.warning("call %s: no call record to attach %s to", self.ctx.call_id, path)
+        if self.bucket.dropped:
+            log.warning(
+                "call %s: dropped %d bytes of caller audio sent faster than real time",
+                self.ctx.call_id,
+                self.bucket.dropped,
+            )
+            from ivr import metrics
+
+            metrics.MEDIA_DROPPED_BYTES.inc(self.bucket.dropped)
         stats = self.stats()
         log.info("call-end %s", json.dumps(stats, sort_keys=True))
         return stats
@@ -173,6 +239,8 @@ class MediaCall:
             "late_ticks": self.late_ticks,
             "max_gap_ms": round(self.max_gap_ms, 1),
             "recording_s": round(self.recorder.seconds, 3) if self.recorder else None,
+            "audio_dropped_bytes": self.bucket.dropped,
+            **({"recording_error": self.recording_error} if self.recording_error else {}),
         }
 
 

@@ -3,6 +3,9 @@
 Media threads only append bytes (cheap); `flush()` interleaves and writes from a slower thread, so
 the recording costs the real-time path almost nothing.  Both directions are clocked by the same
 transport tick, so pairing them sample by sample keeps them aligned.
+
+The file is created exclusively (open mode 'x'): an existing recording is never replaced or
+truncated, whatever id a peer sends (FileExistsError instead).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import threading
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -19,7 +23,12 @@ class StereoRecorder:
         self.path = path
         self.rate = rate
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._wav: wave.Wave_write | None = wave.open(str(path), "wb")
+        self._file: BinaryIO | None = open(path, "xb")  # noqa: SIM115 - closed in close()
+        try:
+            self._wav: wave.Wave_write | None = wave.open(self._file, "wb")
+        except BaseException:
+            self._file.close()
+            raise
         self._wav.setnchannels(2)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
@@ -56,10 +65,30 @@ class StereoRecorder:
     def close(self) -> Path:
         self.flush(final=True)
         with self._lock:
-            if self._wav is not None:
-                self._wav.close()
-                self._wav = None
+            wav, f = self._wav, self._file
+            self._wav = self._file = None
+            try:
+                if wav is not None:
+                    wav.close()  # patches the header: may fail on a full disk too
+            finally:
+                if f is not None:
+                    f.close()
         return self.path
+
+    def abandon(self) -> None:
+        """Stop recording after a write error: drop what is buffered, close the file as it is."""
+        with self._lock:
+            self._left.clear()
+            self._right.clear()
+            self._pending = [b"", b""]
+            wav, f = self._wav, self._file
+            self._wav = self._file = None
+        for closer in (wav, f):
+            try:
+                if closer is not None:
+                    closer.close()
+            except (OSError, ValueError):
+                pass
 
     @property
     def seconds(self) -> float:

@@ -11,8 +11,16 @@ Bot → client:
   binary  L16 frames of 20 ms, paced in real time;
   text  {"event": "transfer", "target": AGENT_URI, "reason": ..., "escalation_id": ...};
         {"event": "hangup", "outcome": ...} followed by a normal close (1000).
-Bad input (invalid JSON, audio before the rate is known, odd-length audio, unsupported rate)
-closes that call with code 1003/1007/1008 and a one-line reason; other calls are unaffected.
+Bad input (invalid JSON, audio before the rate is known, odd-length audio, unsupported rate, an
+id that is not 1-64 safe characters) closes that call with code 1007/1008 (1009: a frame over one
+second of audio; 1011: our own failure) and a one-line reason; other calls are unaffected.
+
+Security (issue 13, ivr/transports/guard.py, docs/telephony.md "Media security"): the request must
+authenticate (Bearer token, Basic password, or a signed URL) unless its source is in
+`media_allow`; a browser Origin must be listed in `media_origins`; at most `media_max_per_source`
+connections per source; no message for `media_idle_timeout_s` ends the call; caller audio faster
+than real time is dropped and a flooding peer is closed (1008).  `callId` is stored as the call's
+`peer_ref`: the call id, the row key and the recording's file name are always generated here.
 """
 
 from __future__ import annotations
@@ -26,12 +34,14 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ivr.events import Transfer
+from ivr.transports.guard import BadPeerId, MediaGuard, peer_ref
 from ivr.transports.media_call import CallContext, EngineFactory, MediaCall, mark_transfer, pace_out, transfer_failed
 
 log = logging.getLogger("ivr.websocket")
 
 RATES = (8000, 16000)
 START_TIMEOUT_S = 5.0
+MAX_FRAME_S = 1.0  # a binary frame longer than this much audio is refused (1009)
 
 
 class BadStream(Exception):
@@ -46,16 +56,53 @@ def media_router(
     store: Any = None,
     agent_uri: str = "",
     path: str = "/media",
+    guard: MediaGuard | None = None,
 ) -> APIRouter:
-    """The router `ivr serve` includes in the console app (`app.include_router(...)`)."""
+    """The router `ivr serve` includes in the console app (`app.include_router(...)`).
+    `guard`: authentication and per-peer limits (`MediaGuard.from_settings`); the default one
+    (no token, nothing trusted) refuses every connection."""
     router = APIRouter()
+    g = guard or MediaGuard()
 
     @router.websocket(path)
     async def media(ws: WebSocket) -> None:
         await ws.accept()
-        await _serve(ws, engine_factory, recordings_dir, store, agent_uri)
+        refused = g.check_ws(ws.url.path, ws.url.query, ws.headers, ws.client)
+        why = "auth"
+        if refused is None:
+            refused, why = g.acquire(ws.client), "per_source"
+        if refused is not None:
+            _count_refused(why)
+            log.warning("websocket from %s refused: %s", ws.client and ws.client.host, refused)
+            await _close(ws, 1008, refused)
+            return
+        try:
+            await _serve(ws, engine_factory, recordings_dir, store, agent_uri, g.idle_timeout_s)
+        finally:
+            g.release(ws.client)
 
     return router
+
+
+def _count_refused(why: str) -> None:
+    from ivr import metrics
+
+    metrics.MEDIA_REFUSED.labels("websocket", why).inc()
+
+
+def _caller(value: Any) -> str | None:
+    """A caller number/URI from the peer: a leading + is allowed, otherwise what `peer_ref` allows."""
+    if isinstance(value, str) and value.startswith("+"):
+        return "+" + (peer_ref(value[1:], "from") or "")
+    return peer_ref(value, "from")
+
+
+class _Internal(Exception):
+    """Our own failure while opening the call (kept apart from starlette's RuntimeError on disconnect)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def _rate(value: Any) -> int:
@@ -79,7 +126,7 @@ def _json(text: str) -> dict[str, Any]:
 
 
 async def _serve(
-    ws: WebSocket, factory: EngineFactory, recordings_dir: Path | None, store: Any, agent_uri: str
+    ws: WebSocket, factory: EngineFactory, recordings_dir: Path | None, store: Any, agent_uri: str, idle_s: float
 ) -> None:
     q = ws.query_params
     meta: dict[str, Any] = {
@@ -109,18 +156,36 @@ async def _serve(
             meta["caller"] = first.get("from") or first.get("caller") or meta["caller"]
             meta["case_id"] = first.get("caseId") or first.get("case_id") or meta["case_id"]
         rate = _rate(meta["rate"])
-        media = await _open(ws, factory, recordings_dir, store, agent_uri, rate, meta)
+        try:  # ids from the peer are references only (issue 13 finding 1)
+            meta["call_id"] = peer_ref(meta["call_id"], "callId")
+            meta["case_id"] = peer_ref(meta["case_id"], "caseId")
+            meta["caller"] = _caller(meta["caller"])
+        except BadPeerId as e:
+            raise BadStream(1008, str(e)) from None
+        try:
+            media = await _open(ws, factory, recordings_dir, store, agent_uri, rate, meta)
+        except Exception as e:  # the engine could not be built: our failure (1011), logged below
+            raise _Internal(e) from e
         sender = asyncio.create_task(pace_out(media, rate * 2 // 50, ws.send_bytes))
-        reason = await _receive(ws, media, store)
+        reason = await _receive(ws, media, store, idle_s)
     except BadStream as e:
         code, reason = e.code, str(e)
         log.warning("websocket call %s: bad stream: %s", media and media.ctx.call_id, reason)
     except TimeoutError:
-        code, reason = 1008, f"no start message within {START_TIMEOUT_S:.0f} s"
-        log.warning("websocket: %s", reason)
+        code = 1008
+        reason = (
+            f"no start message within {START_TIMEOUT_S:.0f} s"
+            if media is None
+            else f"no message from the peer for {idle_s:g} s"
+        )
+        log.warning("websocket call %s: %s", media and media.ctx.call_id, reason)
     except (WebSocketDisconnect, RuntimeError) as e:
         reason = ws.state.bot_reason or f"client went away ({type(e).__name__})"
         log.info("websocket call %s: %s", media and media.ctx.call_id, reason)
+    except Exception as e:  # our failure, not the peer's: 1011, never a normal close
+        cause = e.cause if isinstance(e, _Internal) else e
+        code, reason = 1011, f"internal error ({type(cause).__name__})"
+        log.exception("websocket call %s: %s", media and media.ctx.call_id, reason)
     finally:
         if sender is not None:
             sender.cancel()
@@ -155,34 +220,38 @@ async def _open(
         send_json_threadsafe({"event": "hangup", "outcome": outcome})
         asyncio.run_coroutine_threadsafe(_close(ws, 1000, ws.state.bot_reason), loop)
 
-    case_ref = str(meta["case_id"])[:64] if meta.get("case_id") else None  # the call row keeps 64 characters
     ctx = CallContext(
         "websocket",
         rate,
         worker="websocket",
         caller_number=meta.get("caller"),
-        case_ref=case_ref,
+        case_ref=meta.get("case_id"),
+        peer_ref=meta.get("call_id"),
         on_transfer=on_transfer,
         on_hangup=on_hangup,
     )
-    if meta.get("call_id"):
-        ctx.call_id = str(meta["call_id"])[:36]
     media = await asyncio.to_thread(MediaCall, ctx, factory, recordings_dir, store)
     ws.state.transfer = None
-    log.info("websocket: call %s at %d Hz", ctx.call_id, rate)
+    log.info("websocket: call %s (peer %r) at %d Hz", ctx.call_id, ctx.peer_ref, rate)
     return media
 
 
-async def _receive(ws: WebSocket, media: MediaCall, store: Any) -> str:
+async def _receive(ws: WebSocket, media: MediaCall, store: Any, idle_s: float) -> str:
+    max_frame = int(media.ctx.rate * 2 * MAX_FRAME_S)
     while True:
-        msg = await ws.receive()
+        msg = await asyncio.wait_for(ws.receive(), idle_s)  # a stalled peer: TimeoutError, call ended
         if msg["type"] == "websocket.disconnect":
             return ws.state.bot_reason or "client closed"
         data = msg.get("bytes")
         if data is not None:
             if len(data) % 2:
                 raise BadStream(1007, f"binary frame of {len(data)} bytes is not 16-bit L16 audio")
-            media.push(data)
+            if len(data) > max_frame:
+                raise BadStream(1009, f"binary frame of {len(data)} bytes is over {MAX_FRAME_S:g} s of audio")
+            if not media.push(data):  # faster than real time: dropped; let other calls' audio go first
+                if media.flooding:
+                    raise BadStream(1008, "caller audio faster than real time (flood)")
+                await asyncio.sleep(0)
             continue
         event = _json(msg.get("text") or "")
         kind = event.get("event")

@@ -192,3 +192,15 @@ def serve(tmp_path: Path, sip: int, http: int, *extra: str, ready_s: float = 240
         time.sleep(0.1)
     proc.kill()
     raise AssertionError(f"ivr serve not ready:\n{log.read_text()[-3000:]}")
+
+
+# ---------------------------------------------------------------- media authentication (issue 13)
+MEDIA_TOKEN = "test-media-token-0123456789abcdef"  # what IVR_MEDIA_TOKEN holds in the media tests
+MEDIA_AUTH = {"Authorization": f"Bearer {MEDIA_TOKEN}"}  # what jambonz / mod_audio_stream send
+
+
+def media_guard(**kw):
+    """The guard the media tests serve with: the shared token, nothing trusted without it."""
+    from ivr.transports.guard import MediaGuard
+
+    return MediaGuard(token=MEDIA_TOKEN, **kw)

@@ -6,14 +6,14 @@ import asyncio
 import logging
 import struct
 import time
-import uuid
 
 import numpy as np
-from peers import TESTDATA_SPEECH, read_wav
+from peers import MEDIA_TOKEN, TESTDATA_SPEECH, media_guard, read_wav
 from tel_fakes import tone_factory
 
 from ivr.store import Escalation
 from ivr.transports.audiosocket import AudioSocketServer, message
+from ivr.transports.guard import signed_uuid
 from ivr.wiring import engine_factory
 
 SPEECH = TESTDATA_SPEECH / "aishell_S0150" / "aishellsample_BAC009S0150W0001.wav"
@@ -40,7 +40,7 @@ class Client:
     @classmethod
     async def connect(cls, port: int) -> Client:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        cid = uuid.uuid4()
+        cid = signed_uuid(MEDIA_TOKEN)  # what the dialer sets as the AudioSocket UUID (docs/telephony.md)
         writer.write(message(0x01, cid.bytes))
         return cls(reader, writer, cid.hex)
 
@@ -78,7 +78,9 @@ def assert_paced(times: list[float], seconds: float) -> None:
 
 def test_speech_call_is_paced_dtmf_transfers_and_hangs_up(settings, store):
     async def main() -> None:
-        server = AudioSocketServer(engine_factory(settings, store), settings.recordings_dir, store, port=0)
+        server = AudioSocketServer(
+            engine_factory(settings, store), settings.recordings_dir, store, port=0, guard=media_guard()
+        )
         port = await server.start()
         c = await Client.connect(port)
         await c.stream(speech_8k(), 7.0)  # speaks over the protected opening notice
@@ -107,7 +109,7 @@ def test_bad_peers_end_their_own_call_only(settings, store, caplog):
     caplog.set_level(logging.INFO)
 
     async def main() -> None:
-        server = AudioSocketServer(tone_factory(), settings.recordings_dir, store, port=0)
+        server = AudioSocketServer(tone_factory(), settings.recordings_dir, store, port=0, guard=media_guard())
         port = await server.start()
         good = await Client.connect(port)
         good_stream = asyncio.create_task(good.stream(b"\x10\x00" * 160, 3.0))

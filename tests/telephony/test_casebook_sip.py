@@ -12,14 +12,16 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import pytest
 import websockets
-from peers import free_port, serve, sipp
+from peers import MEDIA_AUTH, free_port, media_guard, serve, sipp
 from test_audiosocket import Client
 from test_websocket import Server, app_with, collect
 
 from ivr.casebook import LiveCaseBook
 from ivr.store import Escalation, Store
 from ivr.transports.audiosocket import AudioSocketServer, message
+from ivr.transports.guard import BadPeerId
 from ivr.transports.sip.message import case_ref, header, request_user
 from ivr.wiring import engine_factory
 
@@ -42,7 +44,11 @@ def test_invite_parsing_is_robust():
     assert request_user(INVITE) == "C-2026-0044"
     assert header(INVITE, "content-length") == "20"
     assert case_ref(INVITE.replace("X-Case-Id:\r\n  C-2026-0042 \r\n", "")) is None  # the body is not headers
-    assert case_ref("INVITE sip:bot@h SIP/2.0\r\nX-Case-Id: \x07" + "A" * 100 + "\r\n\r\n") == "A" * 64
+    # issue 13 finding 1: a header that is not 1-64 safe characters is refused, never cut or cleaned
+    # into some other case's reference (the endpoint logs it and takes the unknown-case path)
+    for bad in ("\x07" + "A" * 10, "A" * 65, "../../etc/passwd", "C-1 OR 1=1"):
+        with pytest.raises(BadPeerId, match="X-Case-Id: expected 1-64 characters"):
+            case_ref(f"INVITE sip:bot@h SIP/2.0\r\nX-Case-Id: {bad}\r\n\r\n")
     assert request_user("INVITE sip:%43-1@h SIP/2.0\r\n\r\n") == "C-1" and request_user("garbage") is None
 
 
@@ -114,7 +120,7 @@ def test_websocket_case_id_from_query_or_start_message(settings, store):
     factory = engine_factory(settings, store, cases=LiveCaseBook(BOOK))
 
     async def call(url: str, start: dict | None) -> None:
-        async with websockets.connect(url) as ws:
+        async with websockets.connect(url, additional_headers=MEDIA_AUTH) as ws:
             reader = asyncio.create_task(collect(ws, [], [], bytearray()))  # keep reading: the close frame comes last
             if start:
                 await ws.send(json.dumps(start))
@@ -129,10 +135,8 @@ def test_websocket_case_id_from_query_or_start_message(settings, store):
         asyncio.run(call(f"{base}?rate=8000&call_id=ws-q&case_id=C-2026-0043", None))
         asyncio.run(call(base, {"event": "start", "sampleRate": 8000, "callId": "ws-s", "caseId": "C-2026-0044"}))
         asyncio.run(call(f"{base}?rate=8000&call_id=ws-phone&caller=%2B8613800138000", None))  # no id: caller number
-    got = {
-        cid: (store.get_call(cid).case_ref, store.get_call(cid).case_id, store.get_call(cid).debtor_name)
-        for cid in ("ws-q", "ws-s", "ws-phone")
-    }
+    rows = {ref: store.calls_by_peer_ref(ref)[0] for ref in ("ws-q", "ws-s", "ws-phone")}
+    got = {ref: (c.case_ref, c.case_id, c.debtor_name) for ref, c in rows.items()}
     assert got == {
         "ws-q": ("C-2026-0043", "C-2026-0043", "王强"),
         "ws-s": ("C-2026-0044", "C-2026-0044", "陈静"),
@@ -175,7 +179,10 @@ def test_audiosocket_uuid_is_the_reference(tmp_path, settings, store):
         return c
 
     async def main() -> tuple[Client, Client]:
-        server = AudioSocketServer(factory, settings.recordings_dir, store, port=0)
+        # the Asterisk host is trusted by address (media_allow): its UUIDs are the dialer's, unsigned
+        server = AudioSocketServer(
+            factory, settings.recordings_dir, store, port=0, guard=media_guard(allow=["127.0.0.1/32"])
+        )
         port = await server.start()
         try:
             return await call(port, case_uuid, 1.0), await call(port, uuid.uuid4(), None)
@@ -183,7 +190,8 @@ def test_audiosocket_uuid_is_the_reference(tmp_path, settings, store):
             await server.close()
 
     known, unknown = asyncio.run(main())
-    call_known, call_unknown = store.get_call(known.call_id), store.get_call(unknown.call_id)
+    (call_known,) = store.calls_by_peer_ref(str(case_uuid))
+    (call_unknown,) = store.calls_by_peer_ref(str(uuid.UUID(hex=unknown.call_id)))
     assert (call_known.case_ref, call_known.case_id, call_known.debtor_name) == (str(case_uuid), str(case_uuid), "周敏")
     assert 0x00 in unknown.kinds and len(unknown.audio) > 8000  # the bot spoke, then hung up itself
     assert (call_unknown.case_id, call_unknown.debtor_name, call_unknown.outcome) == (None, None, "completed")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import websockets
-from peers import free_port, sipp
+from peers import MEDIA_AUTH, MEDIA_TOKEN, free_port, sipp
 from test_audiosocket import Client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def test_serve_runs_every_transport_and_reports_ready(tmp_path, data_dir):
             "sip:agent@127.0.0.1:5999",
         ],
         cwd=REPO,
-        env=dict(os.environ),
+        env=dict(os.environ, IVR_MEDIA_TOKEN=MEDIA_TOKEN),  # media is refused without it (issue 13)
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -86,7 +86,9 @@ def test_serve_runs_every_transport_and_reports_ready(tmp_path, data_dir):
             c.send(0x00)
             await asyncio.wait_for(c.closed.wait(), 5)
             got = 0
-            async with websockets.connect(f"ws://127.0.0.1:{http}/media?rate=8000") as ws:
+            async with websockets.connect(
+                f"ws://127.0.0.1:{http}/media?rate=8000", additional_headers=MEDIA_AUTH
+            ) as ws:
                 for _ in range(25):
                     await ws.send(b"\0" * 320)
                     got += len(await asyncio.wait_for(ws.recv(), 2))

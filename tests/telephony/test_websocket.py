@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 import websockets
 from fastapi import FastAPI
-from peers import TESTDATA_SPEECH, free_port, read_wav
+from peers import MEDIA_AUTH, TESTDATA_SPEECH, free_port, media_guard, read_wav
 from tel_fakes import tone_factory
 from test_audiosocket import assert_paced
 
@@ -45,10 +45,17 @@ class Server:
         self.thread.join(10)
 
 
-def app_with(factory, settings, store) -> FastAPI:
+def app_with(factory, settings, store, guard=None) -> FastAPI:
     app = FastAPI()
-    app.include_router(media_router(factory, settings.recordings_dir, store, agent_uri="sip:agent@pbx"))
+    app.include_router(
+        media_router(factory, settings.recordings_dir, store, agent_uri="sip:agent@pbx", guard=guard or media_guard())
+    )
     return app
+
+
+def connect(url: str, **kw):
+    """A /media client that authenticates as the bundled examples do (Bearer media_token)."""
+    return websockets.connect(url, additional_headers=kw.pop("headers", MEDIA_AUTH), **kw)
 
 
 async def stream(ws, pcm: bytes, seconds: float, frame: int = 640) -> None:
@@ -79,7 +86,7 @@ def test_speech_call_paced_transfer_fails_then_bot_hangs_up(settings, store):
         frames: list[float] = []
         texts: list[dict] = []
         audio = bytearray()
-        async with websockets.connect(f"ws://127.0.0.1:{srv.port}/media") as ws:
+        async with connect(f"ws://127.0.0.1:{srv.port}/media") as ws:
             await ws.send(
                 json.dumps({"event": "start", "sampleRate": 16000, "callId": "ws-call-1", "from": "13800000000"})
             )
@@ -105,12 +112,12 @@ def test_speech_call_paced_transfer_fails_then_bot_hangs_up(settings, store):
     assert events == ["transfer", "hangup"], texts
     assert texts[0]["target"] == "sip:agent@pbx" and texts[0]["reason"] == "requested"
     assert code == 1000
-    call = store.get_call("ws-call-1")
+    (call,) = store.calls_by_peer_ref("ws-call-1")  # the peer's id is a reference, the row key ours
     assert call.transport == "websocket" and call.caller_number == "13800000000" and call.outcome == "escalated"
     with store.session() as s:
         (esc,) = s.query(Escalation).all()
     assert esc.transfer_status == "failed" and esc.transfer_detail == "486 Busy Here"
-    turns = store.call_turns("ws-call-1")
+    turns = store.call_turns(call.id)
     assert turns[0].input_kind == "dtmf" and turns[0].intent == "human"
 
 
@@ -118,7 +125,7 @@ def test_bad_frames_end_only_their_call(settings, store, caplog):
     caplog.set_level(logging.INFO)
 
     async def bad(send: list, query: str = "") -> tuple[int, str]:
-        async with websockets.connect(f"ws://127.0.0.1:{srv.port}/media{query}") as ws:
+        async with connect(f"ws://127.0.0.1:{srv.port}/media{query}") as ws:
             for m in send:
                 await ws.send(m)
             try:
@@ -129,7 +136,7 @@ def test_bad_frames_end_only_their_call(settings, store, caplog):
 
     async def main() -> None:
         frames: list[float] = []
-        async with websockets.connect(f"ws://127.0.0.1:{srv.port}/media?rate=8000&call_id=good") as good:
+        async with connect(f"ws://127.0.0.1:{srv.port}/media?rate=8000&call_id=good") as good:
             reader = asyncio.create_task(collect(good, frames, [], bytearray()))
             talker = asyncio.create_task(stream(good, b"\x01\x00" * 160, 3.0, frame=320))
             results = await asyncio.gather(
@@ -148,4 +155,4 @@ def test_bad_frames_end_only_their_call(settings, store, caplog):
     with Server(app_with(tone_factory(), settings, store)) as srv:
         asyncio.run(main())
     assert "not 16-bit L16 audio" in caplog.text and "not JSON" in caplog.text
-    assert '"call_id": "good"' in caplog.text and "websocket caller hangup" in caplog.text
+    assert "(peer 'good')" in caplog.text and "websocket caller hangup" in caplog.text

@@ -27,6 +27,7 @@ from typing import Any
 import pjsua2 as pj
 
 from ivr.events import Transfer
+from ivr.transports.guard import BadPeerId, peer_ref
 from ivr.transports.media_call import (
     CallContext,
     EngineFactory,
@@ -229,6 +230,16 @@ class _BotAccount(pj.Account):
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         self.server.incoming(self, prm)
 
+    @_guard
+    def onIncomingSubscribe(self, prm: pj.OnIncomingSubscribeParam) -> None:
+        """The bot publishes no presence: every SUBSCRIBE is refused before pjsua accepts it, so no
+        NOTIFY ever goes to the address a stranger names in its Contact (issue 13, finding 9)."""
+        src = prm.rdata.srcAddress
+        allowed = src in self.server.allow
+        prm.code = 489 if allowed else 403
+        prm.reason = "Bad Event" if allowed else "Forbidden"
+        log.warning("sip: SUBSCRIBE from %s refused (%d %s)", src, prm.code, prm.reason)
+
 
 class SipServer:
     """One pjsua2 endpoint (one process) serving up to MAX_CALLS calls."""
@@ -274,8 +285,9 @@ class SipServer:
             rate=self.cfg.rate,
             caller_number=_user_of(info.remoteUri),
             worker=self.worker,
-            case_ref=sip_message.case_ref(invite),  # which case the dialer placed this call for
+            case_ref=_ref(lambda: sip_message.case_ref(invite), src),  # which case the dialer placed this call for
             called_number=sip_message.request_user(invite),
+            peer_ref=_ref(lambda: peer_ref(info.callIdString, "Call-ID"), src),
             on_transfer=lambda t: self.post(Refer(pj_id, t)),
             on_hangup=lambda outcome: self.post(Bye(pj_id, outcome)),
         )
@@ -503,6 +515,16 @@ class SipServer:
             del self.account
             ep.libDestroy()
             log.info("sip: %s stopped", self.worker)
+
+
+def _ref(read: Callable[[], str | None], src: str) -> str | None:
+    """A reference from the INVITE, or None (logged) when it is not 1-64 safe characters: the call
+    goes on without it (an unknown case says nothing about any debt)."""
+    try:
+        return read()
+    except BadPeerId as e:
+        log.warning("sip: INVITE from %s: %s; ignored", src, e)
+        return None
 
 
 def _user_of(uri: str) -> str | None:

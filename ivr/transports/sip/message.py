@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from ivr.transports.guard import peer_ref
+
 CASE_HEADER = "X-Case-Id"
-MAX_REF = 64  # the call row's case_ref column
 _REQUEST_URI = re.compile(r"^[A-Z]+\s+(?:sips?|tel):([^@;>\s]+)@", re.IGNORECASE)
 
 
@@ -27,12 +28,9 @@ def header(message: str, name: str) -> str | None:
 
 
 def case_ref(message: str) -> str | None:
-    """The dialer's case reference (`X-Case-Id`), printable and cut to what the store keeps."""
-    value = header(message, CASE_HEADER)
-    if value is None:
-        return None
-    value = "".join(ch for ch in value if ch.isprintable())[:MAX_REF]
-    return value or None
+    """The dialer's case reference (`X-Case-Id`): None if absent; `guard.BadPeerId` unless it is
+    1-64 safe characters (a reference only, never cut or cleaned into something else)."""
+    return peer_ref(header(message, CASE_HEADER), CASE_HEADER)
 
 
 def request_user(message: str) -> str | None:
