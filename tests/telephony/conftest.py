@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -89,25 +90,50 @@ def sip_worker(tmp_path: Path, data_dir: Path):
         )
 
 
+@pytest.fixture(scope="session")
+def rendered_prompts(tmp_path_factory: pytest.TempPathFactory):
+    """(rate, prompt_id) → (.npz of every variant, the prompt-audio cache it was rendered into),
+    rendered once per session in a fresh process with its own data directory.  A render costs a
+    process start, the understander and espeak-ng (7 s idle, 15-30 s on a loaded 2-core machine)
+    and gives the same files every time (tests/audio/test_tts.py checks that), so the tests that
+    need the same prompt share one render instead of each paying for it."""
+    root = tmp_path_factory.mktemp("prompt-renders")
+    done: dict[tuple[int, str], tuple[Path, Path]] = {}
+
+    def render(rate: int, prompt_id: str) -> tuple[Path, Path]:
+        if (rate, prompt_id) not in done:
+            data = root / f"{rate}-{prompt_id or 'first'}"
+            data.mkdir()
+            out = data / "prompts.npz"
+            env = dict(os.environ, IVR_DATA_DIR=str(data), IVR_DB_URL=f"sqlite:///{data / 'ivr.sqlite3'}")
+            subprocess.run(
+                [sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate), prompt_id],
+                check=True,
+                env=env,
+                capture_output=True,
+                timeout=120,
+            )
+            done[rate, prompt_id] = (out, data / "cache")
+        return done[rate, prompt_id]
+
+    return render
+
+
 @pytest.fixture
-def prompt_variants(tmp_path: Path, data_dir: Path):
+def prompt_variants(data_dir: Path, rendered_prompts):
     """Every rendering of the bot's first prompt (or of `prompt_id`) at a rate (the dialog picks a
-    variant at random), rendered in a fresh process into this test's prompt cache, which the bot
-    then reads too."""
+    variant at random), rendered in a fresh process (once per session, see `rendered_prompts`) and
+    copied into this test's prompt cache, which the bot then reads too."""
     import numpy as np
 
     cache: dict[tuple[int, str], list[tuple[str, np.ndarray]]] = {}
 
     def render(rate: int, prompt_id: str = "") -> list[tuple[str, np.ndarray]]:
         if (rate, prompt_id) not in cache:
-            out = tmp_path / f"prompts-{rate}-{prompt_id or 'first'}.npz"
-            subprocess.run(
-                [sys.executable, str(HERE / "render_prompts.py"), str(out), str(rate), prompt_id],
-                check=True,
-                env=dict(os.environ),
-                capture_output=True,
-                timeout=120,
-            )
+            out, rendered = rendered_prompts(rate, prompt_id)
+            for sub in ("prompts", "tts"):  # the audio files only (the model cache lives elsewhere)
+                if (rendered / sub).is_dir():
+                    shutil.copytree(rendered / sub, data_dir / "cache" / sub, dirs_exist_ok=True)
             with np.load(out) as z:
                 cache[rate, prompt_id] = [(name, z[name]) for name in z.files]
         return cache[rate, prompt_id]
