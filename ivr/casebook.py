@@ -116,8 +116,8 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
     if problem := file_size_problem(path, MAX_BOOK_BYTES, "case book"):
         raise CaseError(problem)
     try:  # Excel's "CSV UTF-8" starts with a BOM; newline="": line breaks inside quoted cells stay as written
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            text = f.read()
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
     except OSError as e:
         raise CaseError(f"{path}: cannot read the case book ({e.strerror})") from None
     except UnicodeDecodeError as e:
