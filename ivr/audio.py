@@ -55,6 +55,8 @@ def read_wav(path: Path, rates: tuple[int, ...] | None = CALL_RATES) -> Audio:
         if "unknown format" in msg:
             raise BadAudio(f"{path}: WAV encoding: expected 16-bit PCM (format 1), got {msg}") from None
         raise BadAudio(f"{path}: not a WAV file ({msg})") from None
+    except RuntimeError:  # the stdlib's chunk reader: a chunk declared longer than the RIFF chunk around it
+        raise BadAudio(f"{path}: not a WAV file (a chunk is larger than the RIFF chunk that holds it)") from None
     except EOFError:
         raise BadAudio(f"{path}: truncated WAV header") from None
     if channels != 1:

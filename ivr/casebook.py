@@ -13,6 +13,7 @@ mtime changes, checked at each call start; a bad edit keeps the previous book (l
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -39,6 +40,8 @@ CASE_ID_RULE = "1-64 letters, digits or . _ : / + - (it travels in a SIP header)
 MAX_NAME = 64  # the call row's debtor_name column
 REGION = "CN"  # numbers without a country code are Chinese (13800138000, 010-12345678)
 _INT_FIELDS = {name for name, f in Case.model_fields.items() if f.annotation is int or f.annotation == (int | None)}
+_BOOL_FIELDS = {name for name, f in Case.model_fields.items() if f.annotation is bool}
+_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}  # Excel: TRUE/FALSE
 _EXCEL_FLOAT = re.compile(r"\d(\.\d+)?E\+\d+", re.IGNORECASE)
 # A book is read whole into memory at start and on every change: 512 MB is millions of cases; a
 # bigger file is a wrong export (or an attack) and is refused before it is read.
@@ -112,8 +115,9 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
         )
     if problem := file_size_problem(path, MAX_BOOK_BYTES, "case book"):
         raise CaseError(problem)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    try:  # Excel's "CSV UTF-8" starts with a BOM; newline="": line breaks inside quoted cells stay as written
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
     except OSError as e:
         raise CaseError(f"{path}: cannot read the case book ({e.strerror})") from None
     except UnicodeDecodeError as e:
@@ -121,7 +125,7 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
     if suffix == ".csv":
         yield from _csv_rows(path, text, errors)
         return
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 may sit inside a JSON string
         if line.strip():
             try:
                 yield f"{path}:{n}", json.loads(line)
@@ -132,7 +136,9 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[str, Any]]:
 
 
 def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    reader = csv.reader(text.splitlines())
+    # the csv module splits rows itself: str.splitlines() also splits inside quoted cells (a line
+    # break typed in an Excel cell, U+2028, \x1c...), which cut one row into two broken ones
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
     unknown = [h for h in header if h not in Case.model_fields]
     missing = [f for f in REQUIRED if f not in header]
@@ -145,6 +151,7 @@ def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, d
         )
         raise CaseError(f"{path}:1: header: {'; '.join(problems)}; expected columns {', '.join(Case.model_fields)}")
     while True:
+        line = reader.line_num + 1  # where the row starts (a quoted cell may hold line breaks)
         try:
             cells = next(reader)
         except StopIteration:
@@ -152,7 +159,6 @@ def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, d
         except csv.Error as e:  # a cell over the csv module's limit, an unclosed quote...
             errors.append(f"{path}:{reader.line_num}: not a readable CSV row ({e})")
             return  # the reader cannot resync after this: the rest of the book is not trusted
-        line = reader.line_num
         if not any(c.strip() for c in cells):
             continue  # Excel leaves empty ",,,," rows at the end
         if len(cells) > len(header):
@@ -163,9 +169,15 @@ def _csv_rows(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, d
 
 
 def _cell(field_name: str, value: str) -> Any:
-    """CSV cells are text: whole numbers become ints for int fields (anything else is reported)."""
+    """CSV cells are text: whole numbers become ints for int fields, true/false bools for bool fields
+    (anything else stays text and is reported with its row and field)."""
     if field_name in _INT_FIELDS and re.fullmatch(r"-?\d+", value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts (4300): reported as this field's problem
+            return value
+    if field_name in _BOOL_FIELDS:
+        return _BOOLS.get(value.lower(), value)
     return value
 
 

@@ -108,7 +108,7 @@ class _Internal(Exception):
 def _rate(value: Any) -> int:
     try:
         rate = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's Infinity
         raise BadStream(1008, f"sampleRate must be one of {RATES}, got {value!r}") from None
     if rate not in RATES:
         raise BadStream(1008, f"sampleRate must be one of {RATES}, got {rate}")
@@ -120,6 +120,8 @@ def _json(text: str) -> dict[str, Any]:
         msg = json.loads(text)
     except json.JSONDecodeError as e:
         raise BadStream(1007, f"text message is not JSON ({e.msg} at {e.pos})") from None
+    except (ValueError, RecursionError) as e:  # the peer's: a 5000-digit number, arrays nested 100000 deep
+        raise BadStream(1007, f"text message is not readable JSON ({type(e).__name__})") from None
     if not isinstance(msg, dict):
         raise BadStream(1007, f"text message must be a JSON object, got {type(msg).__name__}")
     return msg

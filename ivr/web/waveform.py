@@ -21,6 +21,10 @@ def wav_info(path: str | Path) -> tuple[int, int, int, int]:
         raise RecordingError(f"recording {path}: file not found") from None
     except (wave.Error, EOFError) as e:
         raise RecordingError(f"recording {path}: not a PCM WAV file ({e})") from None
+    except RuntimeError:  # the stdlib's chunk reader: a chunk declared longer than the RIFF chunk around it
+        raise RecordingError(
+            f"recording {path}: not a PCM WAV file (a chunk is larger than the RIFF chunk that holds it)"
+        ) from None
 
 
 def peaks(path: str | Path, buckets: int = 800) -> dict:

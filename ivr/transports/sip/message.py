@@ -18,7 +18,9 @@ _REQUEST_URI = re.compile(r"^[A-Z]+\s+(?:sips?|tel):([^@;>\s]+)@", re.IGNORECASE
 def header(message: str, name: str) -> str | None:
     """First value of header `name` in a SIP message's header block, stripped; None if absent or empty."""
     head = re.split(r"\r?\n\r?\n", message, maxsplit=1)[0]
-    lines = re.sub(r"\r?\n[ \t]+", " ", head).splitlines()[1:]  # unfold, drop the request line
+    # unfold, split at CRLF (or LF) only, drop the request line: str.splitlines() also split at
+    # \x0b, \x1c-\x1e, U+2028... inside a value, so `X-Case-Id: A\u2028B` read as case A
+    lines = re.split(r"\r?\n", re.sub(r"\r?\n[ \t]+", " ", head))[1:]
     wanted = name.lower()
     for line in lines:
         key, sep, value = line.partition(":")
