@@ -8,8 +8,9 @@ or a `distress` cue rides along (what the dialog hands over on).  Two ways of ch
 - every menu: the line is heard at each menu; a sign counts as heard only when every menu hears it,
   an ordinary line is a false alarm when any menu flags it (the strict, menu-independent score).
 
-Prints per set and category: flagged / total and the rate, the totals, and the p50/p95 ms of the
-lexicon match alone.  `--misses` also lists every missed sign and every false alarm (rotated).
+Prints per set and category: flagged / total and the rate, the totals, the p50/p95 ms of the
+lexicon match alone and of the learned detector's score (ivr/distress_model.py), how many lines the
+learned detector alone flagged, and its held-out report (threshold, recall, false alarms).  `--misses` also lists every missed sign and every false alarm (rotated).
 Usage: PYTHONPATH=$PWD .venv/bin/python bench/bench_distress.py [--misses] [FILE.tsv ...]
 (default: tests/conversation/calls/round*/distress_*.tsv and tests/brain/data/distress_*.tsv)
 """
@@ -55,6 +56,12 @@ def main() -> None:
     print(f"start-up (grammars + lexicon): {time.perf_counter() - t0:.2f} s; load average {os.getloadavg()[0]:.1f}")
     lexicon = nlu._distress
     assert lexicon is not None, "grammars/distress.yaml is missing"
+    model = nlu._distress_model
+    if model is not None:
+        rep = ", ".join(f"{k} {v:.3f}" for k, v in model.report.items())
+        print(
+            f"learned detector ({'trained now' if model.trained else 'from the cache'}): threshold {model.threshold:.2f}; held-out: {rep}"
+        )
     menus = sorted(nlu.grammars.menus)
     print(f"menus ({len(menus)}): {' '.join(menus)}")
     paths = args.files or sorted(p for g in DEFAULT_SETS for p in REPO.glob(g))
@@ -68,11 +75,14 @@ def main() -> None:
         every: collections.Counter[tuple[str, str]] = collections.Counter()
         total: collections.Counter[tuple[str, str]] = collections.Counter()
         times: list[float] = []
+        model_times: list[float] = []
+        by_model = 0
         wrong: list[str] = []
         for i, (label, cat, text) in enumerate(rows(path)):
             menu = menus[i % len(menus)]
             total[label, cat] += 1
             here = flagged(menu, text)
+            by_model += here and "distress_by:model" in nlu.understand(menu, text).cues
             rot[label, cat] += here
             at_all = [here if m == menu else flagged(m, text) for m in menus]
             every[label, cat] += all(at_all) if label != "none" else any(at_all)
@@ -82,6 +92,10 @@ def main() -> None:
             t = time.perf_counter()
             lexicon.detect(norm)
             times.append((time.perf_counter() - t) * 1000)
+            if model is not None:
+                t = time.perf_counter()
+                model.score(lexicon.without_idioms(norm), nlu.locale)
+                model_times.append((time.perf_counter() - t) * 1000)
         print(f"\n{path.relative_to(REPO) if path.is_relative_to(REPO) else path}   (rotated | every menu)")
         for label in LABELS:
             keys = sorted(k for k in total if k[0] == label)
@@ -95,6 +109,11 @@ def main() -> None:
                 print(f"  {label:8} {key[1]:14} {r:3} / {n:3}  {what} {100 * r / n:5.1f} % | {100 * e / n:5.1f} %")
         q = statistics.quantiles(times, n=20)
         print(f"  lexicon match: p50 {statistics.median(times):.2f} ms, p95 {q[18]:.2f} ms, max {max(times):.2f} ms")
+        if model_times:
+            q = statistics.quantiles(model_times, n=20)
+            print(
+                f"  learned detector: {by_model} lines flagged by it alone (rotated); score p50 {statistics.median(model_times):.2f} ms, p95 {q[18]:.2f} ms"
+            )
         if args.misses and wrong:
             print("\n".join(wrong))
 

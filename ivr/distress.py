@@ -210,6 +210,17 @@ class DistressLexicon:
         s = "".join(t + k for t, k in zip(norm.text, norm.key))
         return bool(s) and self._masked(s) != s
 
+    def without_idioms(self, norm: Normalized) -> Normalized:
+        """The answer with the masked part of every `exclude` idiom removed (累死了 → 累了, 想死你了 →
+        你了): what the learned detector (ivr/distress_model.py) judges, so the idiom list is the only
+        way out for it too."""
+        s = "".join(t + k for t, k in zip(norm.text, norm.key))
+        masked = self._masked(s) if s else s
+        if masked == s:
+            return norm
+        keep = [i for i in range(len(norm.text)) if masked[2 * i] != MASK]
+        return Normalized("".join(norm.text[i] for i in keep), "".join(norm.key[i] for i in keep))
+
     def _masked(self, s: str) -> str:
         for rx in self._exclude:
             for m in rx.finditer(s):

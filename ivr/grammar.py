@@ -20,8 +20,8 @@ from ivr.events import DTMF_KEYS
 
 # grammars/*.yaml that are not menus: dialog transitions (ivr/dialog.py), emotion words (ivr/emotion.py),
 # regional/colloquial word forms (ivr/textnorm.py), signs of suicide risk (ivr/distress.py),
-# holidays and periods of the year (ivr/dates.py)
-NOT_MENUS = {"flow", "emotion", "synonyms", "distress", "holidays", "question_topics"}
+# holidays and periods of the year (ivr/dates.py), examples of the learned distress detector (ivr/distress_model.py)
+NOT_MENUS = {"flow", "emotion", "synonyms", "distress", "distress_examples", "holidays", "question_topics"}
 
 
 class GrammarError(ValueError):

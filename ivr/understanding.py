@@ -38,6 +38,7 @@ from ivr.classifier import NONE as NONE_OF_THESE
 from ivr.classifier import Classifier, load_classifier
 from ivr.dates import nearest_month_day
 from ivr.distress import DistressLexicon, load_distress
+from ivr.distress_model import DistressModel, load_distress_model
 from ivr.emotion import emotion_spans, lexical, load_lexicon
 from ivr.events import Understanding
 from ivr.grammar import DTMF_KEYS, GrammarError, Grammars, IntentSpec, MenuSpec, cached_grammars
@@ -343,6 +344,14 @@ class Understander:
         self._distress: DistressLexicon | None = (
             load_distress(lexicon, self._synonyms, lo) if lexicon.exists() else None
         )
+        # the learned detector behind the lexicon (grammars/distress_examples.yaml), cached like the model
+        self._distress_model: DistressModel | None = (
+            load_distress_model(
+                grammars.directory, cache_dir or _default_cache_dir(), self._synonyms, lo, self._distress
+            )
+            if model
+            else None
+        )
 
     # ------------------------------------------------------------------ speech / text
 
@@ -356,10 +365,19 @@ class Understander:
             return base
         # Signs of suicide risk (grammars/distress.yaml) pre-empt everything, at every menu; the
         # category that fired rides along as cue `distress:<category>` (the hand-off summary names it).
+        # Cue `distress_by:lexicon|model` names which detector fired.
         hit = self._distress.detect(norm) if self._distress else None
         if hit is not None:
-            cues = tuple(c for c in base.cues if c != "distress") + ("distress", f"distress:{hit.category}")
+            cues = tuple(c for c in base.cues if c != "distress")
+            cues += ("distress", f"distress:{hit.category}", "distress_by:lexicon")
             return replace(base, intent="distress", confidence=0.95, cues=cues, is_global=True)
+        if self._distress_model is not None:  # it judges the answer without the lexicon's idioms
+            plain = self._distress.without_idioms(norm) if self._distress else norm
+            guess = self._distress_model.detect(plain, self.locale)
+            if guess is not None:
+                cues = tuple(c for c in base.cues if c != "distress")
+                cues += ("distress", f"distress:{guess.category}", "distress_by:model")
+                return replace(base, intent="distress", confidence=round(guess.score, 3), cues=cues, is_global=True)
         # a death word used as an intensifier (想死你了, 笑死): the lexicon found no sign outside the
         # idiom, so the keyword checks below (global `distress`, emotion cue) do not count it either
         idiom = self._distress is not None and self._distress.idiom(norm)

@@ -34,6 +34,7 @@ CATEGORIES = (
     "exhaustion",
     "isolation",
     "self_hate",
+    "death_word",
 )
 SENTENCE_CHARS = 6  # a lexicon entry this long that equals a test line would be a pasted sentence
 
@@ -89,6 +90,7 @@ def test_each_category_is_reported(nlu):
         "exhaustion": "活得太辛苦了我不想再撑了",
         "isolation": "没有一个人关心我",
         "self_hate": "我真是个窝囊废",
+        "death_word": "有时候站在站台上就想往下跳",
     }
     assert set(examples) == set(CATEGORIES)
     for cat, text in examples.items():
