@@ -208,6 +208,25 @@ def test_stale_calls_keep_their_real_duration_and_recording(settings, store):
     assert store.get_call("other").status == "active"
 
 
+def test_a_call_ended_after_its_recorder_died_keeps_its_recording_linked(store, new_dialog, settings):
+    """Issue 13 "crashes": a SIP worker killed -9 never links the recording it wrote, while its
+    engine host still ends the call normally, so the restart's sweep (active calls only) never sees
+    it: 18 of 40 calls of the kill -9 loop (tests/telephony/test_crash_loop.py) had a WAV on disk
+    and no link.  The session links the file when it ends the call; no file, no link."""
+    rec = settings.recordings_dir
+    rec.mkdir(parents=True, exist_ok=True)
+    kept = CallSession(store, new_dialog(CASE), transport="sip")
+    kept.recording = str(rec / f"{kept.call_id}.wav")  # what Wiring.call sets for a recorded call
+    Path(kept.recording).write_bytes(b"RIFF")  # written by the worker, which then died
+    missing = CallSession(store, new_dialog(CASE), transport="sip")
+    missing.recording = str(rec / f"{missing.call_id}.wav")  # never created (full disk)
+    for session in (kept, missing):
+        session.start()
+        session.end()
+    assert store.get_call(kept.call_id).recording_path == kept.recording
+    assert store.get_call(missing.call_id).recording_path is None
+
+
 def test_ivr_serve_closes_the_websocket_calls_it_left_active(tmp_path, settings, store):
     """Issue 13 finding 9: WebSocket calls left `active` by a crash of `ivr serve` stayed active."""
     import socket
