@@ -10,8 +10,9 @@ Rules (documented in docs/dialog.md "Callbacks"):
   (PERIOD_HOUR: 明天上午 → 10:00, 晚上 → 19:00);
 - clock: N点 / N点半 / N点一刻 / N点M分 / HH:MM, Chinese or Arabic numerals; an hour 1–12 without a
   part of the day is the next such hour still ahead (at 10:30 "四点半" is 16:30, at 19:20 "十点" 22:00);
-- relative: N个小时后 / 半个小时后;  "以后/之后/过后" after a moment mean that moment.
-Vague wishes (晚点, 改天, 回头) give no time: the dialog asks for one.
+- relative: N个小时后 / 半个小时后 / 过半个钟头 / 过二十分钟;  "以后/之后/过后" after a moment mean that moment;
+- a range (七点到八点半都行) means its start (clamped into the window by the dialog).
+Vague wishes (晚点, 改天, 回头, 下班以后 with no hour) give no time: the dialog asks for one.
 """
 
 from __future__ import annotations
@@ -66,8 +67,17 @@ _CLOCK = re.compile(
 )
 # alone (no clock time after it) a part of the day needs two characters: 晚点再打 is "later", not 晚上
 _PERIOD_ONLY = re.compile("(" + "|".join(sorted((p for p in PERIOD_HOUR if len(p) > 1), key=len, reverse=True)) + ")")
-_IN_HOURS = re.compile(rf"({_NUM}|半)个?(?:多)?(?:小时|钟头)(?:以后|之后|后)")
-_IN_MINUTES = re.compile(rf"({_NUM})分钟(?:以后|之后|后)")
+# "两个小时以后" and, with 过 in front, "过半个小时(再打)" (no 以后 needed)
+_IN_HOURS = re.compile(
+    rf"({_NUM}|半)个?(?:多)?(?:小时|钟?头)(?:以后|之后|后)|(?<![点时])过\s*({_NUM}|半)个?(?:多)?(?:小时|钟?头)"
+)
+_IN_MINUTES = re.compile(
+    rf"(?<![点时过0-9零〇一二两三四五六七八九十])({_NUM})分钟?(?:以后|之后|后)|(?<![点时])过\s*({_NUM})分钟?(?![0-9零〇一二两三四五六七八九十])"
+)
+# the hours of a range ("七点到八点半都行"): a callback goes at its start (then clamped into the window)
+_RANGE = re.compile(r"\s*(?:到|至|~|～|-|—)\s*$")
+# "下班以后" names no hour (the caller knows when that is, we do not): asked, not guessed
+_VAGUE_PERIODS = {"下班", "收工"}
 _IN_DAYS = re.compile(rf"过({_NUM})天|({_NUM})天(?:以后|之后|后)")
 _NOT_CLOCK_BEFORE = "慢快早晚大小多少好高低轻重声"  # 说慢一点, 早一点打: 一点 is "a bit", not 1 o'clock
 
@@ -101,16 +111,23 @@ def _day_offset(text: str) -> int | None:
     return None
 
 
+def bare_clock(text: str) -> bool:
+    """Only a clock time, no day or part of the day (行，八点就八点): it may confirm a proposed moment."""
+    t = text.replace("钟", "")
+    return _day_offset(t) is None and not _PERIOD_ONLY.search(t) and not re.search(r"周|星期|礼拜|号|日|月", t)
+
+
 def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
     """The moment a caller asks to be called back, or None when no time was said."""
     t = text.replace("钟", "")
     m_rel = _IN_HOURS.search(t)
     if m_rel:
-        n = 0.5 if m_rel.group(1) == "半" else _int(m_rel.group(1))
+        span = m_rel.group(1) or m_rel.group(2)
+        n = 0.5 if span == "半" else _int(span)
         if n:
             return CallbackTime(_round(now + dt.timedelta(hours=n)), True)
     m_min = _IN_MINUTES.search(t)
-    if m_min and (n_min := _int(m_min.group(1))):
+    if m_min and (n_min := _int(m_min.group(1) or m_min.group(2))):
         return CallbackTime(_round(now + dt.timedelta(minutes=n_min)), True)
 
     offset = _day_offset(t)
@@ -127,6 +144,8 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
         if not (m.group(2) == "一" and not m.group(1) and m.start() > 0 and t[m.start() - 1] in _NOT_CLOCK_BEFORE)
     ]
     clock = clocks[-1] if clocks else None
+    if len(clocks) >= 2 and _RANGE.match(t[clocks[-2].end() : clocks[-1].start()]):
+        clock = clocks[-2]
     rest = t[: clock.start()] + t[clock.end() :] if clock else t
     if day is None and re.search(r"周|星期|礼拜|号|日|月", rest):
         day = parse_date(rest, now)
@@ -159,6 +178,8 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
         if not (0 <= hour <= 24 and 0 <= minute < 60):
             return None
         return CallbackTime(_resolve(now, day, period, hour, minute), True)
+    if period in _VAGUE_PERIODS:
+        return None
     if period is not None and (day is not None or period in PERIOD_HOUR):
         hour = PERIOD_HOUR[period]
         target = dt.datetime.combine(day or now.date(), dt.time(hour))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ivr import identity as ident
-from ivr.callback_time import clamp
+from ivr.callback_time import bare_clock, clamp
 from ivr.case import Case
 from ivr.content import BEFORE_IDENTITY, CompanyContent, ContentBook, cached_content
 from ivr.events import (
@@ -290,12 +290,19 @@ class Dialog:
             turn.intent, turn.slots, turn.confidence = intent, dict(u.slots), u.confidence
             turn.emotion = self._emotion(turn, u, acoustic)
         cues = set(u.cues) if u else set()
+        text0 = turn.caller_text if turn.input_kind == "speech" else None
         actions: list[Action] = []
         policy = self.flow.emotion
         # a calm request about our calls is not anger (SPEC §2): only its other cues or the voice count
         score = turn.emotion or 0.0
         if cues and cues <= {"stop_calling"} and acoustic < policy.annoyed:
             score = _combine(0.0, acoustic)
+        elif (
+            cues <= {"stop_calling", "annoyance"} and acoustic < policy.annoyed and text0 and self._contact_kinds(text0)
+        ):
+            # "你们又打了好几个，能不能别打了" is the request itself: only the words around it count
+            rest = self._outside_contact(text0)
+            score = _combine(self.understander.understand(menu, rest, self.now).emotion if rest else 0.0, acoustic)
         if intent == "question" and "abuse" not in cues and acoustic < policy.annoyed:
             score = _combine(0.0, acoustic)  # "你们不是骗子吧？" asks to be reassured: answered, not soothed
         self._anger = score
@@ -322,6 +329,11 @@ class Dialog:
             if self._annoyed >= policy.escalate_after:
                 return self._apply(turn, Handler(say=["soothe"], escalate="emotional"), intent, actions)
             actions += self._say("soothe")
+        if (
+            text and self._cb is None and intent != "reduction" and self._later(text)
+        ):  # confirmed, "你明天晚上七点再打给我"
+            turn.intent = "busy"
+            return self._apply(turn, Handler(callback=True, result="callback"), "busy", actions)
         if intent in ("repeat", "slower"):
             return self._repeat(turn, intent, actions)
         if u is not None and self._cb is None:
@@ -529,6 +541,11 @@ class Dialog:
                 ident.speaks_for(t, self.case.name, pol.relations) for t in self._forms(text)
             ):
                 self.identity = "third_party"  # a parent telling of the debtor's crisis: nothing disclosed
+            if u.intent in (None, "confirm", "busy", "ask_who", "unconfirmed") and any(
+                ident.speaks_about(t, self.case.name, pol.relations) for t in self._forms(text)
+            ):
+                # "李娜是我女儿，她上班去了" / "这是他的手机，他开会去了": someone speaking for the debtor
+                return replace(u, intent="third_party", is_global=False, confidence=max(u.confidence, 0.9))
             return replace(u, intent="unconfirmed") if u.intent == "confirm" else u
         if u.intent == "distress":
             self.identity = "confirmed"  # "是我。…不想活了": the debt is never mentioned after distress anyway
@@ -575,6 +592,21 @@ class Dialog:
             any(w in text.replace("打算", "") for w in lo.callback_words)
         )
 
+    def _later(self, text: str) -> bool:
+        """After identity, at a later menu: a time to call back said with a call word, outside any
+        payment date or plan and not a standing contact preference (以后别在饭点打)."""
+        if self.identity != "confirmed" or self.menu == self.flow.start or self.menu == "verify":
+            return False
+        pol = self.flow.callback
+        rest = self._not_paying(text)
+        for w in pol.not_call:
+            rest = rest.replace(w, "")
+        return (
+            any(w in rest for w in pol.later_words)
+            and self.locale.parse_callback_time(rest, self.now) is not None
+            and not self._contact_kinds(rest)
+        )
+
     def _needs_verification(self) -> bool:
         return not self._verified and (
             self.case.needs_verification
@@ -615,6 +647,13 @@ class Dialog:
         if said is None:
             return None
         start, end = self.flow.callback.bounds()
+        prop = self._cb["proposal"]
+        if (
+            prop is not None
+            and bare_clock(turn.caller_text or "")
+            and said.at.time().replace(hour=said.at.hour % 12) == prop.time().replace(hour=prop.hour % 12)
+        ):
+            return self._settle_callback(turn, actions, prop)  # "行，八点就八点": the time we proposed
         at = clamp(said.at, start, end)
         if at <= self.now:
             at = clamp(said.at + dt.timedelta(days=1), start, end)
@@ -635,14 +674,19 @@ class Dialog:
             handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
             if handler is not None:
                 return self._apply(turn, handler, "confirm", actions)
-        if (
-            not cb["third_party"]
-            and self.identity != "confirmed"
-            and self.menu == self.flow.start
-            and text
-            and self._affirms(text, strict=True)
-            and not self._keeps_callback(text)
-        ):
+        if not cb["third_party"] and self.identity != "confirmed" and self.menu == self.flow.start and text:
+            pol = self.flow.identity_rule
+            if (u is not None and u.intent == "third_party" and not self._affirms(text)) or any(
+                ident.speaks_about(t, self.case.name, pol.relations) for t in self._forms(text)
+            ):
+                # "在开会" and then "我是他同事": whoever answers for the debtor is a third party
+                cb["third_party"], cb["result"], self.identity = True, "third_party_callback", "third_party"
+        named = (
+            not cb["third_party"] and self.menu == self.flow.start and bool(text) and self._affirms(text, strict=True)
+        )
+        if named and self.identity != "confirmed" and self._keeps_callback(text):
+            self.identity = "confirmed"  # "是我，高峰。你四点半以后再打": confirmed, still called back then
+        elif named and self.identity != "confirmed":
             # "我在上班" and then, asked when to call, "是我，徐婷": the person named themself and talks
             # now (a time or "call later" with it keeps the callback)
             self._cb = None
@@ -721,6 +765,11 @@ class Dialog:
             }
         return self._contact_rx
 
+    def _outside_contact(self, text: str) -> str:
+        """The clauses of an answer that are not a request about our calls."""
+        rx = [r for rs in self._contact_cues().values() for r in rs]
+        return "，".join(c for c in ident.clauses(text) if not any(r.search(c) for r in rx))
+
     def _contact(self, turn: TurnRecord, text: str, kinds: list[str] | None = None) -> bool:
         """Record a calm request about our calls; True when it is new in this call."""
         kinds = kinds if kinds is not None else self._contact_kinds(text)
@@ -745,8 +794,7 @@ class Dialog:
                 actions += self._say("contact.ack")
         for pid in h.say:
             actions += self._say(pid)
-        rx = [r for rs in self._contact_cues().values() for r in rs]
-        rest = "，".join(c for c in ident.clauses(text) if not any(r.search(c) for r in rx))
+        rest = self._outside_contact(text)
         if rest and turn.input_kind == "speech":
             u = self.understander.understand(self.menu, rest, self.now)
             u = self._identity_rule(turn, u)
@@ -821,9 +869,11 @@ class Dialog:
         offered = policy.reduction_without_person and "reduction.offer" in policy.answers()
         self._request("reduction", turn, decision="offered" if offered else "human")
         actions += self._say("reduction.offer" if offered else "reduction.noted")
-        if self.callback is None:  # the specialist calls back with the decision (time not agreed yet)
+        if self.callback is None:  # the specialist calls back with the decision, at the time asked if any
+            said = self.locale.parse_callback_time(turn.caller_text or "", self.now)
+            at = clamp(said.at, *self.flow.callback.bounds()) if said and said.at > self.now else None
             self.callback = {
-                "at": None,
+                "at": at.isoformat(timespec="minutes") if at else None,
                 "said": turn.caller_text,
                 "turn": turn.idx,
                 "for": "debtor",

@@ -136,6 +136,10 @@ class CallbackPolicy(_Strict):
     # a third party offering to pass a message (要不要我帮你带个话): the debtor calls back, even when they
     # also ask what it is about (they hear only the company and the number)
     message_words: list[str] = Field(default_factory=list)
+    # after identity, at any menu: a time said with one of these asks to be called back then
+    # ("你明天晚上七点再打给我"); `not_call` are other uses of 打 (打算 / 打工 / 打卡)
+    later_words: list[str] = Field(default_factory=list)
+    not_call: list[str] = Field(default_factory=list)
 
     def bounds(self) -> tuple[dt.time, dt.time]:
         return dt.time.fromisoformat(self.window[0]), dt.time.fromisoformat(self.window[1])

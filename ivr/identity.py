@@ -125,6 +125,39 @@ def speaks_for(text: str, name: str, relations: Iterable[str]) -> bool:
     return any(re.search(f"{mine}|{theirs}", c) for c in clauses(text))
 
 
+def nicknames(name: str) -> list[str]:
+    """What family calls the debtor: the given name, its last character doubled or with 小/阿
+    (李娜 → 娜娜 / 小娜 / 阿娜; 钱小北 → 小北 / 北北)."""
+    if len(name) < 2:
+        return []
+    last = name[-1]
+    return [*_name_forms(name)[1:], last * 2, "小" + last, "阿" + last]
+
+
+# 这是李娜的手机 / 这是她老家的号 / 李娜不在 / 她上班去了: the speaker talks about the debtor
+_OWNED = ("的手机", "的电话", "的号", "手机", "电话")
+_AWAY = ("不在", "出去", "出门", "去了", "上班", "开会", "没空", "在忙", "睡了", "回来", "落", "忘")
+
+
+def speaks_about(text: str, name: str, relations: Iterable[str]) -> bool:
+    """True when the speaker speaks of the debtor as someone else (a third party): their relation
+    (speaks_for), "{name}是我…" (李娜是我表妹, any word for the relation), the phone being the debtor's
+    (这是{name}的手机 / 这是她…的号), or the debtor (by name or nickname) being away (娜娜不在)."""
+    if speaks_for(text, name, relations):
+        return True
+    names = [name, *nicknames(name)]
+    who = "|".join(re.escape(n) for n in names)
+    for c in clauses(text):
+        if re.search(rf"(?<![我是找叫])(?:{who})(?:是|就是)我.", c):
+            return True
+        if re.search(rf"这(?:是|个是)(?:{who}|他|她)", c) and any(w in c for w in _OWNED):
+            return True
+        m = re.search(rf"(?<![我是找叫跟和给])(?:{who})(?!的)", c)
+        if m and any(w in c[m.end() :] for w in _AWAY):
+            return True
+    return False
+
+
 def first_person(text: str, name: str, words: Iterable[str]) -> bool:
     """An explicit self-affirmation in the first person (是我 / 我是+name / 我就是), not a bare yes,
     said by no one who also speaks of him/her: such a caller is the debtor, whatever a
