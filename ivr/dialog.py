@@ -1382,16 +1382,22 @@ _TAG = re.compile(
 )
 
 
+# 能不能分一年还 / 可不可以缓两个月: a plan proposed as a question is an answer (the asking words go)
+_PROPOSAL = re.compile(
+    r"^(?:那|就|我|你看|你们看|您看)*(?:能不能|可不可以|能否|可否)(?=(?:给我|让我|帮我|给俺|让俺)?(?:分|缓|延|推|宽限|先还))"
+)
+
+
 def _statements(text: str) -> list[str]:
     """The clauses of an answer that are not themselves questions (是不是已经上了？ / 咋还啊): the last
     clause before a question mark, and any clause with a question word, is asking, not answering.
-    A proposal with a tag (我先还一千行不行？) is an answer: the tag is dropped."""
+    A proposal with a tag (我先还一千行不行？) or asked (能不能分一年还) is an answer: the asking words go."""
     out: list[str] = []
     for sentence in re.split(r"(?<=[?？])", text):
         parts = ident.clauses(sentence)
         asked = sentence.rstrip().endswith(("?", "？"))
         for i, c in enumerate(parts):
-            bare = _TAG.sub("", c)
+            bare = _TAG.sub("", _PROPOSAL.sub("", c))
             if bare != c:
                 if bare and not any(w in bare for w in _ASKING):
                     out.append(bare)
