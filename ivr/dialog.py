@@ -866,7 +866,7 @@ class Dialog:
         if not any(r.get("kind") == "reduction" for r in self.requests) or self.menu not in ("plan", "promise"):
             return False
         parts = ident.clauses(text)
-        waiting = [c for c in parts if any(w in c for w in pol.wait_words)]
+        waiting = [c for c in parts if any(w in c or w in self.locale.normalize(c).text for w in pol.wait_words)]
         if not waiting:
             return False
         rest = "，".join(
