@@ -804,10 +804,15 @@ class Dialog:
         policy = self.content
         offered = policy.reduction_without_person and "reduction.offer" in policy.answers()
         self._request("reduction", turn, decision="offered" if offered else "human")
-        actions += self._say("reduction.offer" if offered else "reduction.noted")
-        if self.callback is None:  # the specialist calls back with the decision (time not agreed yet)
-            self.callback = {
-                "at": None,
+        at = self._reduction_callback_at(turn.caller_text or "")
+        if at is not None and not offered:  # "让专员下午三点以后回电": that time is kept and read back
+            self._cb_at = at
+            actions += self._say("reduction.noted_at")
+        else:
+            actions += self._say("reduction.offer" if offered else "reduction.noted")
+        if self.callback is None or (at is not None and self.callback.get("about") == "reduction"):
+            self.callback = {  # the specialist calls back with the decision (at the time named, if any)
+                "at": at.isoformat(timespec="minutes") if at else None,
                 "said": turn.caller_text,
                 "turn": turn.idx,
                 "for": "debtor",
@@ -818,6 +823,16 @@ class Dialog:
             actions += self._say("reduction.can_do")
         return self._continue(turn, actions, ("reduction",))
 
+    def _reduction_callback_at(self, text: str) -> dt.datetime | None:
+        """The time a reduction request asks the specialist to call back at (下午三点以后给我回个电话),
+        moved into the calling window; None when no call-back time was said."""
+        said = self.locale.parse_callback_time(text, self.now)
+        if said is None or not (self._asks_callback(text) or any(w in text for w in self.flow.callback.call_back_words)):
+            return None
+        start, end = self.flow.callback.bounds()
+        at = clamp(said.at, start, end)
+        return at if at > self.now else clamp(said.at + dt.timedelta(days=1), start, end)
+
     def _continue(self, turn: TurnRecord, actions: list[Action], skip: tuple[str, ...]) -> list[Action]:
         """After a digression: the rest of the answer (clauses that were not the question/request) is
         understood at this menu; otherwise the pending question is asked again, differently."""
@@ -826,7 +841,11 @@ class Dialog:
         digressions = set(skip) | {"question", "reduction", "repeat", "slower", "confused"}
         parts = ident.clauses(text)
         rest = "，".join(
-            c for c in _statements(text) if self.understander.understand(menu, c, self.now).intent not in digressions
+            c
+            for c in _statements(text)
+            if self.understander.understand(menu, c, self.now).intent not in digressions
+            # "让专员明天上午打给我" with a reduction request is its callback, no answer to this menu
+            and not ("reduction" in skip and self._reduction_callback_at(c) is not None)
         )
         listen = self.flow.ahead.listen.get(menu)
         optional = (
