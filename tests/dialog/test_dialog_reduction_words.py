@@ -55,7 +55,7 @@ def test_a_real_insult_with_the_same_word_still_escalates(call_r):
 def test_charge_then_ask_then_verb_at_the_purpose_question(call_r):
     call_r.say("是我，张伟")
     d = call_r.session.dialog
-    call_r.say("知道是知道，手续费这块可不可以给我减一点")
+    call_r.say("知道是知道，不过那个违约金可否给我停了")
     _reduction_registered(d)
     assert d.menu == "income_source" and any("专员" in t for t in call_r.bot_texts)
 
@@ -121,5 +121,5 @@ def test_wages_for_workers_are_an_expense_not_a_request_for_a_person(call_r):
 def test_a_loss_at_a_branch_shop_is_no_plan(call_r):
     call_r.say("是我，张伟", "知道", "做小生意", "四千", "房租", "没有了")
     d = call_r.session.dialog
-    call_r.say("前年开分公司亏进去三十来万")
+    call_r.say("上半年扩了个分公司，亏了三十几万")
     assert d.menu == "plan" and d.plan is None  # the plan is asked, not taken from the loss
