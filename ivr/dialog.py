@@ -73,7 +73,7 @@ class Pending:
     """A question the bot asked before acting on an answer: which end of an amount range
     (`amount`), or whether the most months policy allows will do (`months`)."""
 
-    kind: str  # amount | months
+    kind: str  # amount | figure (an amount with no range said) | months
     handler: Handler
     intent: str | None
     offer: Any = None  # months: the most allowed; amount: [low, high]
@@ -393,6 +393,19 @@ class Dialog:
             u = replace(u, intent=intent, slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")})
         if u is not None and intent in ("installment", "extension") and intent == u.intent:
             u = replace(u, slots=self._not_the_total(u.slots))
+        if (
+            u is not None
+            and intent == "partial"
+            and intent == u.intent
+            and "amount" not in u.slots
+            and _PRINCIPAL.search(self.locale.normalize(turn.caller_text or "").text)
+        ):  # the principal alone: the case's figure, else asked (never the default share of the total)
+            if self.case.principal:
+                u = replace(u, slots={**u.slots, "amount": self.case.principal})
+            elif "amount.principal" in self.prompts and (handler := self._pick(spec.handlers(intent), menu)):
+                self._store_slots(turn, u, spec.record, spec.slots)
+                self._pending = Pending("figure", handler, intent)
+                return self._finish_turn(turn, actions + self._ask(menu, prompt="amount.principal"))
         handler = self._pick(spec.handlers(intent), menu) if intent and intent != "confused" else None
         if handler is None:
             if actions and intent is None and turn.input_kind == "speech":
@@ -451,7 +464,7 @@ class Dialog:
         assert p is not None and self.menu is not None
         spec = self.flow.menus[self.menu]
         text = self.locale.normalize(turn.caller_text or "").text if turn.input_kind == "speech" else ""
-        if p.kind == "amount":
+        if p.kind in ("amount", "figure"):
             amount = self.locale.parse_amount(text) if text else None
             if amount is None and turn.input_kind == "dtmf" and (turn.caller_text or "").rstrip("#").isdigit():
                 amount = int((turn.caller_text or "").rstrip("#"))
@@ -462,7 +475,8 @@ class Dialog:
                 return self._apply(turn, p.handler, p.intent, actions)
             p.tries += 1
             if p.tries < 2:
-                return self._finish_turn(turn, actions + self._ask_range())
+                again = self._ask_range() if p.kind == "amount" else self._ask(self.menu, prompt="amount.principal")
+                return self._finish_turn(turn, actions + again)
             self._pending = None  # still no figure: go on with the plan's own amount, no number is guessed
             return self._apply(turn, p.handler, p.intent, actions)
         # months: "可以" takes the most allowed; another count or another plan is understood as usual
@@ -801,6 +815,12 @@ class Dialog:
         if self.identity != "confirmed":
             actions += self._say("reduction.identity_first")
             return self._continue(turn, actions, ("reduction",))
+        if any(r.get("kind") == "reduction" for r in self.requests):  # said again with the plan: noted once
+            at = self._reduction_callback_at(turn.caller_text or "")
+            if at is not None and self.callback is not None and self.callback.get("about") == "reduction":
+                self._cb_at, self.callback["at"] = at, at.isoformat(timespec="minutes")  # the time said now
+                actions += self._say("reduction.noted_at")
+            return self._continue(turn, actions, ("reduction",))
         policy = self.content
         offered = policy.reduction_without_person and "reduction.offer" in policy.answers()
         self._request("reduction", turn, decision="offered" if offered else "human")
@@ -827,7 +847,9 @@ class Dialog:
         """The time a reduction request asks the specialist to call back at (下午三点以后给我回个电话),
         moved into the calling window; None when no call-back time was said."""
         said = self.locale.parse_callback_time(text, self.now)
-        if said is None or not (self._asks_callback(text) or any(w in text for w in self.flow.callback.call_back_words)):
+        if said is None or not (
+            self._asks_callback(text) or any(w in text for w in self.flow.callback.call_back_words)
+        ):
             return None
         start, end = self.flow.callback.bounds()
         at = clamp(said.at, start, end)
@@ -853,6 +875,13 @@ class Dialog:
         )  # "没有。会起诉吗？" answers the unusual-loss question
         if listen is not None and listen.with_ and not optional and not any(w in rest for w in listen.with_):
             rest = ""  # "本金我认" after a reduction request is no plan: ask the question again
+        if (
+            rest
+            and "reduction" in skip
+            and self.understander.understand(menu, rest, self.now).intent == "full"
+            and self.understander.understand("promise", rest, self.now).intent != "date"
+        ):  # "打个八折，我一次结清": a full payment offered as the price of a discount, with no day, is
+            rest = ""  # no plan yet (ask what can be agreed today); "…下周一把还了" names its day: kept
         if rest and len(parts) > 1:
             u = self.understander.understand(menu, rest, self.now)
             u = self._identity_rule(turn, u)
@@ -872,6 +901,8 @@ class Dialog:
         p = self._pending
         if p is not None and p.kind == "amount":
             return self._finish_turn(turn, actions + self._ask_range())
+        if p is not None and p.kind == "figure":
+            return self._finish_turn(turn, actions + self._ask(menu, prompt="amount.principal"))
         back = self._say("question.back")
         if p is not None and p.kind == "months" and f"{menu}.max_{p.intent}" in self.prompts:
             return self._finish_turn(
@@ -1375,6 +1406,8 @@ def _id_digits(text: str) -> str:
 
 
 # "next week" with no weekday (下礼拜给我钱): not a promised day when heard ahead of the promise menu
+# the principal alone as the part payment (本金我今天就还上 · 先还本金): how much that is must be said
+_PRINCIPAL = re.compile(r"本金|本钱")
 _LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
 _PLANS = ("full", "installment", "extension", "partial")
 CONTINUE_MIN = 0.6  # the rest of a digression must be at least this clear an answer to be taken

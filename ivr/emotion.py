@@ -25,8 +25,14 @@ _NOT_SCORED = {"distress"}
 class Lexicon:
     words: tuple[tuple[str, str, float], ...]  # (normalised word, label, weight)
     intensifiers: tuple[tuple[str, float], ...]  # (normalised word, factor)
-    # phrases in which a cue word is no emotion (利息越滚越多: 滚 of compound interest, not an insult)
-    not_cues: tuple[str, ...] = ()
+    masked: tuple[str, ...] = ()  # normalised words that hold a cue word but mean something else (利滚利)
+
+    def mask(self, text: str) -> str:
+        """`text` with every masked word blanked out (same length, so positions stay)."""
+        for word in self.masked:
+            if word:
+                text = text.replace(word, "\u3000" * len(word))
+        return text
 
 
 def _weighted(path: Path, field: str, raw: object, locale: Locale) -> list[tuple[str, float]]:
@@ -61,18 +67,11 @@ def load_lexicon(path: Path, locale: Locale = MANDARIN) -> Lexicon:
         for word, weight in _weighted(path, f"labels.{label}", table, locale)
     )
     intensifiers = tuple(_weighted(path, "intensifiers", raw.get("intensifiers") or {}, locale))
-    not_cues = raw.get("not_cues") or []
-    if not isinstance(not_cues, list) or not all(isinstance(w, str) for w in not_cues):
-        raise GrammarError(f"{path}: field not_cues: expected a list of phrases, got {not_cues!r}")
-    return Lexicon(words, intensifiers, tuple(locale.normalize(w, fillers=False).text for w in not_cues))
-
-
-def _without_not_cues(t: str, lex: Lexicon) -> str:
-    """The text with every `not_cues` phrase blanked out (same length: positions stay valid)."""
-    for phrase in lex.not_cues:
-        if phrase:
-            t = t.replace(phrase, "\u3000" * len(phrase))
-    return t
+    masked_raw = raw.get("not_cues") or []
+    if not isinstance(masked_raw, list):
+        raise GrammarError(f"{path}: field not_cues: expected a list of words, got {type(masked_raw).__name__}")
+    masked = tuple(locale.normalize(str(w), fillers=False).text for w in masked_raw)
+    return Lexicon(words, intensifiers, masked)
 
 
 @lru_cache(maxsize=4)
@@ -89,7 +88,7 @@ def default_lexicon_path() -> Path:
 def lexical(text: str, lexicon: Lexicon | None = None, locale: Locale = MANDARIN) -> tuple[float, tuple[str, ...]]:
     """Score 0..1 and the labels that fired for one utterance (any spacing, traditional ok)."""
     lex = lexicon or _lexicon(str(default_lexicon_path()))
-    t = _without_not_cues(locale.normalize(text, fillers=False).text, lex)
+    t = lex.mask(locale.normalize(text, fillers=False).text)
     calm = 1.0
     cues: list[str] = []
     for word, label, weight in lex.words:
@@ -111,7 +110,7 @@ def emotion_spans(normalized: str, lexicon: Lexicon | None = None) -> set[int]:
     uses them to tell an emotion word from a menu phrase that only sounds like it)."""
     lex = lexicon or _lexicon(str(default_lexicon_path()))
     out: set[int] = set()
-    normalized = _without_not_cues(normalized, lex)
+    normalized = lex.mask(normalized)
     for word, label, _weight in lex.words:
         start = normalized.find(word) if word and label not in _NOT_SCORED else -1
         while start >= 0:

@@ -7,7 +7,7 @@ the most characters, often the one turned down.  This rule reads the *markers* o
 normalised answer, drops a marker followed (or preceded) by a refusal, and ranks what is left:
 
     extension (缓/宽限/延期/往后推…) > installment (分期/分N期/分N个月/分N回/每月还)
-      > partial (先还 + amount/一部分/一半/三分之一…) > full (一次/一把/全部/还清/结清…)
+      > partial (先还 + amount/一部分/一半/三分之一…, the principal alone) > full (一次/一把/全部/还清/结清…)
 
 so "缓两个月，到时候一次还清" is an extension, "分十二期，头一期先打五千" instalments, "先还三千，
 剩下的月底再还" a part payment, and a full payment only when nothing more specific is kept.
@@ -44,6 +44,8 @@ _MARKERS: dict[str, re.Pattern[str]] = {
     ),
     "partial": re.compile(
         rf"先(?:还|给|打|转|付|交|拿|凑|把)(?:个|上|了|点|出)?(?:{_N}|一部分|部分|一点|点|一些|一半|一小半|本金|本钱)"
+        # the principal alone (本金我今天就还上 · 只还本金): what is owed without interest is a part
+        r"|(?:只|光|就)?还本金|本金(?![加和跟连带及]|利息)[^，]{0,8}?(?:还|给|转|付|交|结)"
     ),
     "full": re.compile(
         r"一次性|一次|一把|一回|一口气|一下子|一下(?=还|拿|全|都|给)|全部|全额|全款|全还|都还|还清|结清|还完|一起还|统统还|还齐|清掉"

@@ -196,12 +196,15 @@ class _Index:
 
 
 def _compile_cue(cue: str, synonyms: Synonyms, where: str, locale: Locale) -> re.Pattern[str]:
-    """ "已经/早就…还/转" → one of the first words, then within CUE_GAP characters one of the next."""
-    parts = [[locale.normalize(w, False, synonyms).text for w in part.split("/")] for part in cue.split("…")]
+    """ "已经/早就…还/转" → one of the first words, then within CUE_GAP characters one of the next.
+    A leading ^ / trailing $ ties the cue to the start / end of the answer (as in distress.yaml)."""
+    start, end = cue.startswith("^"), cue.endswith("$") and len(cue) > 1
+    body = cue[1 if start else 0 : -1 if end else None]
+    parts = [[locale.normalize(w, False, synonyms).text for w in part.split("/")] for part in body.split("…")]
     if len(parts) < 2 or not all(all(part) for part in parts):
         raise GrammarError(f"{where}: field cues: expected words joined by … (alternatives by /), got {cue!r}")
     alts = ["(" + "|".join(map(re.escape, sorted(part, key=len, reverse=True))) + ")" for part in parts]
-    return re.compile(f".{{0,{CUE_GAP}}}?".join(alts))
+    return re.compile(("^" if start else "") + f".{{0,{CUE_GAP}}}?".join(alts) + ("$" if end else ""))
 
 
 def _gapped(text: str, locale: Locale) -> re.Pattern[str] | None:

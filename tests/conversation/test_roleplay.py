@@ -39,7 +39,7 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
 
 @pytest.mark.parametrize(
     ("pattern", "floor"),
-    [("round1/writer_*.yaml", 0.80), ("round2/writer_*.yaml", 0.80), ("round3/writer_*.yaml", 0.85)],
+    [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)

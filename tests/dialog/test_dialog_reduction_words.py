@@ -123,3 +123,13 @@ def test_a_loss_at_a_branch_shop_is_no_plan(call_r):
     d = call_r.session.dialog
     call_r.say("上半年扩了个分公司，亏了三十几万")
     assert d.menu == "plan" and d.plan is None  # the plan is asked, not taken from the loss
+
+
+def test_the_callback_time_said_when_the_wish_is_repeated_is_kept(call_r):
+    d = _to_plan(call_r)
+    call_r.say("利息能不能少收点")
+    _reduction_registered(d)
+    assert d.callback is not None and d.callback["at"] is None
+    call_r.say("减免那个事，明天下午两点叫专员打给我")
+    assert len(d.requests) == 1 and d.callback["at"] == "2026-11-19T14:00"
+    assert any("明天下午2点" in t for t in call_r.bot_texts[-3:]) and d.menu == "plan"
