@@ -880,6 +880,7 @@ class Dialog:
             and "reduction" in skip
             and self.understander.understand(menu, rest, self.now).intent == "full"
             and self.understander.understand("promise", rest, self.now).intent != "date"
+            and "先" not in rest  # "减免你们帮我问着，我先全部还了": meanwhile, not the price: kept
         ):  # "打个八折，我一次结清": a full payment offered as the price of a discount, with no day, is
             rest = ""  # no plan yet (ask what can be agreed today); "…下周一把还了" names its day: kept
         if rest and len(parts) > 1:

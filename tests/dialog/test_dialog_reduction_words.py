@@ -133,3 +133,15 @@ def test_the_callback_time_said_when_the_wish_is_repeated_is_kept(call_r):
     call_r.say("减免那个事，明天下午两点叫专员打给我")
     assert len(d.requests) == 1 and d.callback["at"] == "2026-11-19T14:00"
     assert any("明天下午2点" in t for t in call_r.bot_texts[-3:]) and d.menu == "plan"
+
+
+def test_paying_in_full_meanwhile_is_kept_but_a_full_payment_as_the_price_is_not(call_r, store, new_dialog):
+    d = _to_plan(call_r)
+    call_r.say("免罚息的事你们去商量，我先一次性结清吧")
+    _reduction_registered(d)
+    assert d.menu == "promise" and d.plan is not None and d.plan["intent"] == "full"
+    other = Call(CallSession(store, new_dialog(), transport="text"))
+    d2 = _to_plan(other)
+    other.say("给我打个七折，我就一次性结清")
+    _reduction_registered(d2)
+    assert d2.menu == "plan" and d2.plan is None  # the price of a discount: what can be agreed today is asked
