@@ -864,15 +864,22 @@ class Dialog:
             actions += self._say("reduction.identity_first")
             return self._continue(turn, actions, ("reduction",))
         if any(r.get("kind") == "reduction" for r in self.requests):  # said again with the plan: noted once
+            at = self._reduction_callback_at(turn.caller_text or "")
+            if at is not None and self.callback is not None and self.callback.get("about") == "reduction":
+                self._cb_at, self.callback["at"] = at, at.isoformat(timespec="minutes")  # the time said now
+                actions += self._say("reduction.noted_at")
             return self._continue(turn, actions, ("reduction",))
         policy = self.content
         offered = policy.reduction_without_person and "reduction.offer" in policy.answers()
         self._request("reduction", turn, decision="offered" if offered else "human")
-        actions += self._say("reduction.offer" if offered else "reduction.noted")
-        if self.callback is None:  # the specialist calls back with the decision, at the time asked if any
-            said = self.locale.parse_callback_time(turn.caller_text or "", self.now)
-            at = clamp(said.at, *self.flow.callback.bounds()) if said and said.at > self.now else None
-            self.callback = {
+        at = self._reduction_callback_at(turn.caller_text or "")
+        if at is not None and not offered:  # "让专员下午三点以后回电": that time is kept and read back
+            self._cb_at = at
+            actions += self._say("reduction.noted_at")
+        else:
+            actions += self._say("reduction.offer" if offered else "reduction.noted")
+        if self.callback is None or (at is not None and self.callback.get("about") == "reduction"):
+            self.callback = {  # the specialist calls back with the decision (at the time named, if any)
                 "at": at.isoformat(timespec="minutes") if at else None,
                 "said": turn.caller_text,
                 "turn": turn.idx,
@@ -884,6 +891,18 @@ class Dialog:
             actions += self._say("reduction.can_do")
         return self._continue(turn, actions, ("reduction",))
 
+    def _reduction_callback_at(self, text: str) -> dt.datetime | None:
+        """The time a reduction request asks the specialist to call back at (下午三点以后给我回个电话),
+        moved into the calling window; None when no call-back time was said."""
+        said = self.locale.parse_callback_time(text, self.now)
+        if said is None or not (
+            self._asks_callback(text) or any(w in text for w in self.flow.callback.call_back_words)
+        ):
+            return None
+        start, end = self.flow.callback.bounds()
+        at = clamp(said.at, start, end)
+        return at if at > self.now else clamp(said.at + dt.timedelta(days=1), start, end)
+
     def _continue(self, turn: TurnRecord, actions: list[Action], skip: tuple[str, ...]) -> list[Action]:
         """After a digression: the rest of the answer (clauses that were not the question/request) is
         understood at this menu; otherwise the pending question is asked again, differently."""
@@ -892,7 +911,11 @@ class Dialog:
         digressions = set(skip) | {"question", "reduction", "repeat", "slower", "confused"}
         parts = ident.clauses(text)
         rest = "，".join(
-            c for c in _statements(text) if self.understander.understand(menu, c, self.now).intent not in digressions
+            c
+            for c in _statements(text)
+            if self.understander.understand(menu, c, self.now).intent not in digressions
+            # "让专员明天上午打给我" with a reduction request is its callback, no answer to this menu
+            and not ("reduction" in skip and self._reduction_callback_at(c) is not None)
         )
         listen = self.flow.ahead.listen.get(menu)
         optional = (
@@ -905,6 +928,7 @@ class Dialog:
             and "reduction" in skip
             and self.understander.understand(menu, rest, self.now).intent == "full"
             and self.understander.understand("promise", rest, self.now).intent != "date"
+            and "先" not in rest  # "减免你们帮我问着，我先全部还了": meanwhile, not the price: kept
         ):  # "打个八折，我一次结清": a full payment offered as the price of a discount, with no day, is
             rest = ""  # no plan yet (ask what can be agreed today); "…下周一把还了" names its day: kept
         if rest and len(parts) > 1:
@@ -941,7 +965,7 @@ class Dialog:
         if not any(r.get("kind") == "reduction" for r in self.requests) or self.menu not in ("plan", "promise"):
             return False
         parts = ident.clauses(text)
-        waiting = [c for c in parts if any(w in c for w in pol.wait_words)]
+        waiting = [c for c in parts if any(w in c or w in self.locale.normalize(c).text for w in pol.wait_words)]
         if not waiting:
             return False
         rest = "，".join(
@@ -1459,16 +1483,22 @@ _TAG = re.compile(
 )
 
 
+# 能不能分一年还 / 可不可以缓两个月: a plan proposed as a question is an answer (the asking words go)
+_PROPOSAL = re.compile(
+    r"^(?:那|就|我|你看|你们看|您看)*(?:能不能|可不可以|能否|可否)(?=(?:给我|让我|帮我|给俺|让俺)?(?:分|缓|延|推|宽限|先还))"
+)
+
+
 def _statements(text: str) -> list[str]:
     """The clauses of an answer that are not themselves questions (是不是已经上了？ / 咋还啊): the last
     clause before a question mark, and any clause with a question word, is asking, not answering.
-    A proposal with a tag (我先还一千行不行？) is an answer: the tag is dropped."""
+    A proposal with a tag (我先还一千行不行？) or asked (能不能分一年还) is an answer: the asking words go."""
     out: list[str] = []
     for sentence in re.split(r"(?<=[?？])", text):
         parts = ident.clauses(sentence)
         asked = sentence.rstrip().endswith(("?", "？"))
         for i, c in enumerate(parts):
-            bare = _TAG.sub("", c)
+            bare = _TAG.sub("", _PROPOSAL.sub("", c))
             if bare != c:
                 if bare and not any(w in bare for w in _ASKING):
                     out.append(bare)

@@ -172,6 +172,8 @@ class _Index:
         for name, rx in self.cues:
             s = out.setdefault(name, _Score())
             for m in rx.finditer(t):
+                if any(_mid_word(w, *m.span(i)) for i in range(1, (rx.groups or 0) + 1)):
+                    continue  # 要发工人工资: 人工 from the middle of 工人工资 is not a cue word
                 if m.group(1).startswith(lo.negators) or not lo.negated(t, m.start()):
                     s.hit(m.start(), m.end(), 1.0)
                     s.fuzzy_only, s.keyword, s.strong = False, True, True
@@ -247,6 +249,11 @@ def _find(
         if not p.keyword and len(needle) <= SHORT_WORD and not w.aligned(start, whole_word):
             start = hay.find(needle, start + 1)
             continue
+        # A two-character keyword may be a word's head or tail (癌症, 心里有数) but not its middle:
+        # 人工 inside 工人工资 is no request for a person.
+        if p.keyword and _mid_word(w, start, start + len(needle)):
+            start = hay.find(needle, start + 1)
+            continue
         # A short word heard only by its sound must share a character with the answer (房足 for
         # 房租): two unrelated characters across a word boundary (来份 ~ 奶粉) are a coincidence.
         # Nor is a sound-alike that is itself a different dictionary word (那家 is not 哪家, 那个 not 哪个).
@@ -261,6 +268,11 @@ def _find(
             s.hit(start, start + len(needle), weight, exact=key is None)
         start = hay.find(needle, start + 1)
     return found
+
+
+def _mid_word(w: Words, start: int, end: int) -> bool:
+    """A two-character match strictly inside a longer word (neither its head nor its tail)."""
+    return end - start == SHORT_WORD and not (w.aligned(start) or w.aligned(end))
 
 
 def _known(word: str, known: frozenset[str]) -> bool:
