@@ -324,6 +324,8 @@ class Dialog:
             actions += self._say("soothe")
         if intent in ("repeat", "slower"):
             return self._repeat(turn, intent, actions)
+        if "slower" in cues and not self.slow:  # asked to slow down while answering: the rest goes slower
+            self.slow = True
         if u is not None and self._cb is None:
             topic = self._question_topic(turn, u)
             if topic is not None:
@@ -826,7 +828,11 @@ class Dialog:
         digressions = set(skip) | {"question", "reduction", "repeat", "slower", "confused"}
         parts = ident.clauses(text)
         rest = "，".join(
-            c for c in _statements(text) if self.understander.understand(menu, c, self.now).intent not in digressions
+            c
+            for c in _statements(text)
+            if self.understander.understand(menu, c, self.now).intent not in digressions
+            # "不是，你们怎么有我号码？": a bare 不是 before a question protests, it names no one
+            and not (menu == self.flow.start and self.locale.normalize(c).text in _BARE_NO)
         )
         listen = self.flow.ahead.listen.get(menu)
         optional = (
@@ -1380,6 +1386,9 @@ _ASKING = (
 _TAG = re.compile(
     r"(?:行不行|行不|行吗|可以吗|可以不|可不可以|好吗|好不好|成不成|中不中|好伐|行伐|同意伐|得唔得|得不得)[啊呀吧呢嘛]*$"
 )
+
+
+_BARE_NO = ("不是", "不是的", "不对", "不会吧", "不是吧")
 
 
 def _statements(text: str) -> list[str]:
