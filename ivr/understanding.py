@@ -56,6 +56,7 @@ NEGATIVE_SOUND_MIN = 3  # a negative word vetoes by its sound key only from this
 KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
 GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
+_ASKING = re.compile(r"[？?]|怎么|怎样|点样|点解|什么|啥|吗|咩|系唔系|是不是")
 YIELD_TO_ANSWER = ("repeat", "confused", "slower")  # global intents that do not pre-empt a stronger menu answer
 SHORT_WORD = 2  # grammar words this short must be whole words of the answer (ivr/segment.py)
 CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
@@ -272,6 +273,11 @@ def _find(
     return found
 
 
+def _slower_asks(intent: str, text: str) -> bool:
+    """ "说慢点…分期是怎么样的？": slow down and explain, not an answer to take (only for `slower`)."""
+    return intent == "slower" and bool(_ASKING.search(text))
+
+
 def _buried(w: Words, t: str, start: int, end: int, locale: Locale) -> bool:
     """Neither end of t[start:end] lies on a word boundary of the answer, and each of its ends makes
     a dictionary word with the character beside it (工人|工资 around 人工; not 吃吃喝喝 around 吃喝)."""
@@ -409,7 +415,8 @@ class Understander:
             {
                 n: s
                 for n, s in global_scores.items()
-                if s.positions() - menu_span and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)
+                if s.positions() - menu_span
+                and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence and not _slower_asks(n, text))
             }
         )
         complaint = global_scores.get("complaint")

@@ -161,3 +161,12 @@ def test_slow_down_said_with_an_answer_takes_the_answer_and_slows(call):
     d = c.session.dialog
     assert d.slow and d.slots["months"].value == 2 and d.menu == "promise"
     _not_handed_over(c)
+
+
+def test_slow_down_with_a_question_about_an_option_chooses_nothing(call):
+    c = call(CASE)
+    c.say(*TO_PLAN)
+    c.say("讲慢一点嘛，分几个月还是怎么个还法？")
+    d = c.session.dialog
+    assert d.slow and d.menu == "plan" and "plan" not in d.slots
+    _not_handed_over(c)
