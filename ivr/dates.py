@@ -18,7 +18,8 @@ Rules (documented choices, weeks start on Monday):
   today); 下个月底 → of next month; N月底 → the next month N's last day.  月初 → 1st of next month;
   月中 → the 15th.  上旬/中旬/下旬 → the middle of those ten days: the 5th/15th/25th, of this month
   unless already past (中旬 said on the 18th → the 20th, what is left of it; after the 20th → next
-  month's 15th); 下个月中旬 → next month's; N月中旬 → the next month N's.
+  month's 15th); 下个月中旬 → next month's; N月中旬 → the next month N's.  Ten days are not a day:
+  these are `approx` (the bot proposes the day and takes the one the caller then names).
 - N月/N月份 with no day (明年三月份) → the 1st of the next month N, proposed (`approx`).
 - "X以后/X之后/X后/过了X" after a day → the day after X (never before X), proposed (`approx`).
 - The past is the past: 上周五/上上周五 → Friday of last week / the week before; 上周 → its Monday;
@@ -30,7 +31,7 @@ Rules (documented choices, weeks start on Monday):
   年前 → 腊月廿八 (last working day before the break), 年后/过完年 → 正月初八, 开春 → 正月十六,
   年底 → 12-31; 正月初十 / 正月十五 → counted from 正月初一.  All of these are `approx`.
 - 发工资那天/等发了工资/工资下来/开支那天 with no day → None, hint `payday`; with a day (我们厂八号
-  发工资) → that day.  过几天/过阵子/过段时间/尽快/回头 with no day → None, hint `soon`.
+  发工资, 明天发工资) → that day.  过几天/过阵子/过段时间/尽快/回头 with no day → None, hint `soon`.
 - Anything else tied to an unknown event (等有钱了) → None.
 """
 
@@ -68,6 +69,7 @@ _MONTH_PART = re.compile(
 )
 _BARE_PART = re.compile(r"(?<![月年])(上旬|中旬|下旬)")
 _TEN_DAYS = {"上旬": 5, "中旬": 15, "下旬": 25, "中": 15, "初": 1}
+_LOOSE_PARTS = ("上旬", "中旬", "下旬")  # ten days, not one: the day is proposed and confirmed (approx)
 _TEN_DAYS_END = {"上旬": 10, "中旬": 20, "中": 20, "下旬": 31}  # 中旬 said on the 18th: the 20th, not next month
 _AFTER = ("以后", "之后", "过后", "后", "过了", "过完", "一过")
 _AFTER_BEFORE = ("过了", "过完", "等过了", "等过完")
@@ -107,6 +109,8 @@ _RELATIVE_DAYS = (
 )
 
 
+# a day named outright (今天/明天/后天) with the payday words: 明天发工资就还 means tomorrow
+_NAMED_DAY = re.compile(r"今天|今儿|明天|明儿|后天")
 _MONTH_STEP = {"上": -1, "下": 1}
 
 
@@ -291,7 +295,7 @@ def _month_part(text: str, today: dt.date) -> tuple[dt.date, int, int, bool] | N
             first = dt.date(today.year + (1 if next_year else 0), month, 1)
             if not next_year and _part_of_month(first, part) < today:
                 first = first.replace(year=today.year + 1)
-            return _part_of_month(first, part), m.start(), m.end(), part is None
+            return _part_of_month(first, part), m.start(), m.end(), part is None or part in _LOOSE_PARTS
         steps = _weeks(which or "")
         first = _add_months(today.replace(day=1), steps)
         day = _part_of_month(first, part)
@@ -299,13 +303,13 @@ def _month_part(text: str, today: dt.date) -> tuple[dt.date, int, int, bool] | N
             day = _month_end(_add_months(first, 1))  # 月底 said on the last day: the next one
         elif not which and day < today:
             day = _rest_of_part(today, part) or _part_of_month(_add_months(first, 1), part)
-        return day, m.start(), m.end(), False
+        return day, m.start(), m.end(), part in _LOOSE_PARTS
     m = _BARE_PART.search(text)
     if m:
         day = _part_of_month(today.replace(day=1), m.group(1))
         if day < today:
             day = _rest_of_part(today, m.group(1)) or _part_of_month(_add_months(today.replace(day=1), 1), m.group(1))
-        return day, m.start(), m.end(), False
+        return day, m.start(), m.end(), True
     return None
 
 
@@ -412,7 +416,7 @@ def _read(text: str, today: dt.date, table: Holidays) -> tuple[DateReading, tupl
     if holiday is not None:
         return DateReading(holiday[0], "approx" if holiday[1] else None), None
 
-    if _PAYDAY.search(text):
+    if _PAYDAY.search(text) and not _NAMED_DAY.search(text):  # 明天发工资: the payday is that day
         return DateReading(None, "payday"), None
     if _SOON.search(text):
         return DateReading(None, "soon"), None
@@ -454,7 +458,7 @@ def _read(text: str, today: dt.date, table: Holidays) -> tuple[DateReading, tupl
 # 打钱/打过去, 结清, 给你们
 _PAY_VERB = re.compile(
     r"还(?!在|是|有|没|好|行|挺|早|算|要|得很|不上|不了|不起|不清|不到|不出)|(?<!周)转(?!不)|付|交(?!流|通|代|往)"
-    r"|打(?:钱|款|过去|到)|结(?:清|了|掉|账)|给(?:你|您)(?!打电话|回)|清掉|凑齐|凑够"
+    r"|打(?:钱|款|过去|到|[0-9零一二两三四五六七八九十百千万块元]{1,8}(?:过去|过来|给))|结(?:清|了|掉|账)|给(?:你|您)(?!打电话|回)|清掉|凑齐|凑够"
 )
 # between the day and the paying: the day is about talking or a condition (今天能谈的话，我先还一千;
 # 今天先说定，本金先还两千), not when the money goes

@@ -336,6 +336,8 @@ class Dialog:
             return self._apply(turn, Handler(callback=True, result="callback"), "busy", actions)
         if intent in ("repeat", "slower"):
             return self._repeat(turn, intent, actions)
+        if "slower" in cues and not self.slow:  # asked to slow down while answering: the rest goes slower
+            self.slow = True
         if u is not None and self._cb is None:
             topic = self._question_topic(turn, u)
             if topic is not None:
@@ -916,6 +918,8 @@ class Dialog:
             if self.understander.understand(menu, c, self.now).intent not in digressions
             # "让专员明天上午打给我" with a reduction request is its callback, no answer to this menu
             and not ("reduction" in skip and self._reduction_callback_at(c) is not None)
+            # "不是，你们怎么有我号码？": a bare 不是 before a question protests, it names no one
+            and not (menu == self.flow.start and self.locale.normalize(c).text in _BARE_NO)
         )
         listen = self.flow.ahead.listen.get(menu)
         optional = (
@@ -1487,6 +1491,9 @@ _TAG = re.compile(
 _PROPOSAL = re.compile(
     r"^(?:那|就|我|你看|你们看|您看)*(?:能不能|可不可以|能否|可否)(?=(?:给我|让我|帮我|给俺|让俺)?(?:分|缓|延|推|宽限|先还))"
 )
+
+
+_BARE_NO = ("不是", "不是的", "不对", "不会吧", "不是吧")
 
 
 def _statements(text: str) -> list[str]:

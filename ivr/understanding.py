@@ -57,7 +57,8 @@ NEGATIVE_SOUND_MIN = 3  # a negative word vetoes by its sound key only from this
 KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in a long answer
 FUZZY_MIN_RATIO = 80.0
 GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
-YIELD_TO_ANSWER = ("repeat", "confused")  # global intents that do not pre-empt a stronger menu answer
+_ASKING = re.compile(r"[？?]|怎么|怎样|点样|点解|什么|啥|吗|咩|系唔系|是不是")
+YIELD_TO_ANSWER = ("repeat", "confused", "slower")  # global intents that do not pre-empt a stronger menu answer
 SHORT_WORD = 2  # grammar words this short must be whole words of the answer (ivr/segment.py)
 CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
 # Intents of expenses.yaml named after a SPEC.md category are folded into intent `expenses`.
@@ -172,8 +173,14 @@ class _Index:
         for name, rx in self.cues:
             s = out.setdefault(name, _Score())
             for m in rx.finditer(t):
-                if any(_mid_word(w, *m.span(i)) for i in range(1, (rx.groups or 0) + 1)):
-                    continue  # 要发工人工资: 人工 from the middle of 工人工资 is not a cue word
+                # a one-character cue word may head a longer word (减 of 减免), not end one (少 of 多少)
+                # and one of two characters not from the middle of a word (人工 in 工人工资)
+                if any(
+                    (len(m.group(i)) == 1 and m.start(i) not in w.bounds)
+                    or (len(m.group(i)) == SHORT_WORD and _buried(w, t, m.start(i), m.end(i), lo))
+                    for i in range(1, len(m.groups()) + 1)
+                ):
+                    continue
                 if m.group(1).startswith(lo.negators) or not lo.negated(t, m.start()):
                     s.hit(m.start(), m.end(), 1.0)
                     s.fuzzy_only, s.keyword, s.strong = False, True, True
@@ -249,9 +256,9 @@ def _find(
         if not p.keyword and len(needle) <= SHORT_WORD and not w.aligned(start, whole_word):
             start = hay.find(needle, start + 1)
             continue
-        # A two-character keyword may be a word's head or tail (癌症, 心里有数) but not its middle:
-        # 人工 inside 工人工资 is no request for a person.
-        if p.keyword and _mid_word(w, start, start + len(needle)):
+        # ...but a two-character one not from the middle of a word, touching neither of its ends
+        # (人工 in 工人工资: the tail of 工人 and the head of 工资)
+        if p.keyword and len(needle) == SHORT_WORD and _buried(w, t, start, start + len(needle), locale):
             start = hay.find(needle, start + 1)
             continue
         # A short word heard only by its sound must share a character with the answer (房足 for
@@ -270,9 +277,21 @@ def _find(
     return found
 
 
-def _mid_word(w: Words, start: int, end: int) -> bool:
-    """A two-character match strictly inside a longer word (neither its head nor its tail)."""
-    return end - start == SHORT_WORD and not (w.aligned(start) or w.aligned(end))
+def _slower_asks(intent: str, text: str) -> bool:
+    """ "说慢点…分期是怎么样的？": slow down and explain, not an answer to take (only for `slower`)."""
+    return intent == "slower" and bool(_ASKING.search(text))
+
+
+def _buried(w: Words, t: str, start: int, end: int, locale: Locale) -> bool:
+    """Neither end of t[start:end] lies on a word boundary of the answer, and each of its ends makes
+    a dictionary word with the character beside it (工人|工资 around 人工; not 吃吃喝喝 around 吃喝)."""
+    b = w.bounds
+    return (
+        start not in b
+        and end not in b
+        and locale.is_word(t[start - 1 : start + 1])
+        and locale.is_word(t[end - 1 : end + 1])
+    )
 
 
 def _known(word: str, known: frozenset[str]) -> bool:
@@ -417,7 +436,8 @@ class Understander:
             {
                 n: s
                 for n, s in global_scores.items()
-                if s.positions() - menu_span and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence)
+                if s.positions() - menu_span
+                and not (n in YIELD_TO_ANSWER and intent and s.score <= confidence and not _slower_asks(n, text))
             }
         )
         complaint = global_scores.get("complaint")
@@ -433,6 +453,9 @@ class Understander:
             intent, confidence, slots = self._model_guess(spec, norm, intent, confidence, slots)
         if intent is None:
             return replace(base, confidence=max(confidence, g_score))
+        slower = global_scores.get("slower")
+        if slower and slower.score >= ACCEPT and not slower.fuzzy_only:
+            base = replace(base, cues=(*base.cues, "slower"))  # 你讲慢点…我一次还: answered, and slow down
         return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
 
     def _as_global(self, base: Understanding, intent: str, confidence: float, norm: Normalized) -> Understanding:
