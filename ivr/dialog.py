@@ -673,6 +673,7 @@ class Dialog:
             # the debtor came to the phone ("老潘！电话！……喂，我是潘国庆")
             self._cb = None
             self.identity = "unknown"
+            turn.intent = "confirm"  # the record must show the confirmation the disclosure rests on
             handler = self._pick(self.flow.menus[self.menu].handlers("confirm"), self.menu)
             if handler is not None:
                 return self._apply(turn, handler, "confirm", actions)

@@ -3,7 +3,10 @@
 Round 1 (240 calls, writers A–D) was written blind before the conversation fixes and used to find
 what fails; round 2 (130 calls, writers F–H) was written blind while the first fixes were made and
 then also read for kinds of misses; round 3 (130 calls, writers J–L) was written blind after the
-fixes and never used for tuning.  The floors below are the measured rates (docs/dialog.md) less a small margin, so a
+fixes and then read for kinds of misses; round 4 (140 calls, writers M, N, P — P on the issue-12
+capabilities) was written blind after the round-3 fixes (first time 71.4 %) and then read; round 5
+(140 calls, writers S, T, U) was written blind after the round-4 fixes and first measured at
+81.4 % (docs/dialog.md).  The floors below are the measured rates (docs/dialog.md) less a small margin, so a
 change that makes real callers' calls worse fails here; zero disclosures is absolute.
 """
 
@@ -39,7 +42,8 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
 
 @pytest.mark.parametrize(
     ("pattern", "floor"),
-    [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)],
+    [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)]
+    + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.77)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
@@ -98,6 +102,8 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
         ("round1/distress_E.tsv", (0.98, 0.97, 0.02)),
         ("round2/distress_H.tsv", (0.96, 0.95, 0.03)),
         ("round3/distress_L.tsv", (0.96, 0.95, 0.03)),
+        # blind when first measured (after the learned detector): 94.0 / 88.7 / 16.0 %
+        ("round4/distress_Q.tsv", (0.92, 0.86, 0.18)),
     ],
 )
 def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:
