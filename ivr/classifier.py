@@ -165,25 +165,7 @@ class MenuModel:
             self._fast.append((np.ascontiguousarray(weights), bias, a, b, order))
 
     def _features(self, row: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
-        """The TF-IDF row of `_matrix` as (column indices, values), without building sparse matrices."""
-        cols: list[int] = []
-        vals: list[float] = []
-        offset = 0
-        for vec, doc in ((self.text_vec, row[0]), (self.key_vec, row[1])):
-            counts: dict[int, int] = {}
-            vocab = vec.vocabulary_
-            for gram in vec.build_analyzer()(doc):
-                j = vocab.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            if counts:
-                idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-                v = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * vec.idf_[idx]
-                v /= np.sqrt(v @ v)
-                cols.extend((idx + offset).tolist())
-                vals.extend(v.tolist())
-            offset += len(vocab)
-        return np.array(cols, dtype=np.int64), np.array(vals, dtype=np.float64)
+        return tfidf_row(((self.text_vec, row[0]), (self.key_vec, row[1])))
 
     def fast_proba(self, row: tuple[str, str]) -> np.ndarray:
         cols, vals = self._features(row)
@@ -385,3 +367,26 @@ def _write_atomic(path: Path, model: Classifier) -> None:
 
 
 __all__ = ["Classifier", "MenuModel", "NONE", "load_classifier", "load_examples", "train", "train_menu"]
+
+
+def tfidf_row(parts: Iterable[tuple[TfidfVectorizer, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The TF-IDF row (column indices, values) that stacking each vectorizer's `transform` would give,
+    without building sparse matrices (a tenth of the time per utterance)."""
+    cols: list[int] = []
+    vals: list[float] = []
+    offset = 0
+    for vec, doc in parts:
+        counts: dict[int, int] = {}
+        vocab = vec.vocabulary_
+        for gram in vec.build_analyzer()(doc):
+            j = vocab.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if counts:
+            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            v = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * vec.idf_[idx]
+            v /= np.sqrt(v @ v)
+            cols.extend((idx + offset).tolist())
+            vals.extend(v.tolist())
+        offset += len(vocab)
+    return np.array(cols, dtype=np.int64), np.array(vals, dtype=np.float64)

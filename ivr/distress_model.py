@@ -44,7 +44,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
-from ivr.classifier import CHATTER, _matrix, example_files, load_chatter, load_examples
+from ivr.classifier import CHATTER, _matrix, example_files, load_chatter, load_examples, tfidf_row
 from ivr.datafile import read_mapping, validate
 from ivr.distress import DistressLexicon
 from ivr.grammar import GrammarError, load_grammars
@@ -139,25 +139,7 @@ class DistressModel:
     report: dict[str, float] = field(default_factory=dict)
 
     def _row(self, row: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
-        """The TF-IDF row of the training matrix as (column indices, values)."""
-        cols: list[int] = []
-        vals: list[float] = []
-        offset = 0
-        for vec, doc in ((self.text_vec, row[0]), (self.key_vec, row[1])):
-            counts: dict[int, int] = {}
-            vocab = vec.vocabulary_
-            for gram in vec.build_analyzer()(doc):
-                j = vocab.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            if counts:
-                idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-                v = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * vec.idf_[idx]
-                v /= np.sqrt(v @ v)
-                cols.extend((idx + offset).tolist())
-                vals.extend(v.tolist())
-            offset += len(vocab)
-        return np.array(cols, dtype=np.int64), np.array(vals, dtype=np.float64)
+        return tfidf_row(((self.text_vec, row[0]), (self.key_vec, row[1])))
 
     def proba(self, row: tuple[str, str]) -> float:
         cols, vals = self._row(row)
