@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -76,7 +77,7 @@ def _ivr(*args: str, stdin: str | None = None, env: dict[str, str] | None = None
 def site(tmp_path: Path, pg_url: str):
     """Two worker 'hosts' (each `ivr serve --sip-workers 1`) + a console 'host', one database and
     one data directory (in production: the shared recordings/prompt-cache mount of docs/scale.md)."""
-    env = {"IVR_DB_URL": pg_url, "IVR_DATA_DIR": str(tmp_path / "data"), "IVR_SECRET_KEY": "scale-test-secret"}
+    env = {"IVR_DB_URL": pg_url, "IVR_DATA_DIR": str(tmp_path / "data"), "IVR_SECRET_KEY": secrets.token_hex(32)}
     _ivr("users", "add", "boss", "--role", "supervisor", "--password-stdin", stdin=PASSWORD + "\n", env=env)
     _ivr("prompts", "build", env=env)  # deployment step: no TTS synthesis while a caller waits for the answer
     sip1, sip2, kam_port = free_udp_ports(3)
