@@ -28,9 +28,10 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pypinyin
@@ -337,33 +338,38 @@ def load_classifier(
     if memo in _LOADED:
         return _LOADED[memo]
     path = Path(cache_dir) / "classifier" / f"{key}.pkl" if cache_dir else None
-    model: Classifier | None = None
-    if path is not None and path.exists():
-        try:
-            with path.open("rb") as f:
-                loaded = pickle.load(f)  # our own cache directory, written below
-            if isinstance(loaded, Classifier) and loaded.key == key:
-                model = loaded
-                model.trained = False
-        except Exception:  # a truncated or foreign file: train again and overwrite it
-            model = None
-    if model is None:
-        model = train(grammars, synonyms, locale)
-        if path is not None:
-            _write_atomic(path, model)
+    model = cached(path, key, Classifier, lambda: train(grammars, synonyms, locale))
     _LOADED[memo] = model
     return model
 
 
-def _write_atomic(path: Path, model: Classifier) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only data dir: the model still works, it is trained again next start
+M = TypeVar("M")
+
+
+def cached(path: Path | None, key: str, kind: type[M], make: Callable[[], M]) -> M:
+    """A trained model from our own cache file when it holds `kind` with this content key (marked
+    `trained = False`), else `make()` written there atomically (a read-only data dir: trained again
+    next start)."""
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as f:
+                loaded = pickle.load(f)  # our own cache directory, written below
+            if isinstance(loaded, kind) and getattr(loaded, "key", None) == key:
+                loaded.trained = False  # type: ignore[attr-defined]
+                return loaded
+        except Exception:  # a truncated or foreign file: train again and overwrite it
+            pass
+    model = make()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return model
 
 
 __all__ = ["Classifier", "MenuModel", "NONE", "load_classifier", "load_examples", "train", "train_menu"]

@@ -26,9 +26,6 @@ every grammar and example file, FEATURE_VERSION, the locale and the library vers
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
-from ivr.classifier import CHATTER, _matrix, example_files, load_chatter, load_examples, tfidf_row
+from ivr.classifier import CHATTER, _matrix, cached, example_files, load_chatter, load_examples, tfidf_row
 from ivr.datafile import read_mapping, validate
 from ivr.distress import DistressLexicon
 from ivr.grammar import GrammarError, load_grammars
@@ -330,33 +327,9 @@ def load_distress_model(
     if memo in _LOADED:
         return _LOADED[memo]
     path = Path(cache_dir) / "distress_model" / f"{key}.pkl" if cache_dir else None
-    model: DistressModel | None = None
-    if path is not None and path.exists():
-        try:
-            with path.open("rb") as f:
-                loaded = pickle.load(f)  # our own cache directory, written below
-            if isinstance(loaded, DistressModel) and loaded.key == key:
-                model = loaded
-                model.trained = False
-        except Exception:  # a truncated or foreign file: train again and overwrite it
-            model = None
-    if model is None:
-        model = train(grammars_dir, synonyms, locale, lexicon)
-        if path is not None:
-            _write_atomic(path, model)
+    model = cached(path, key, DistressModel, lambda: train(grammars_dir, synonyms, locale, lexicon))
     _LOADED[memo] = model
     return model
-
-
-def _write_atomic(path: Path, model: DistressModel) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only data dir: the model still works, it is trained again next start
 
 
 __all__ = ["DistressGuess", "DistressModel", "load_distress_examples", "load_distress_model", "train"]
