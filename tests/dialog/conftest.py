@@ -66,10 +66,19 @@ class Call:
 
 @pytest.fixture
 def call(store, new_dialog) -> Callable[..., Call]:
-    def make(case: Case | None = None, seed: int | None = 0) -> Call:
-        return Call(CallSession(store, new_dialog(case, seed=seed), transport="text"))
+    def make(case: Case | None = None, seed: int | None = 0, now: dt.datetime = NOW) -> Call:
+        return Call(CallSession(store, new_dialog(case, now=now, seed=seed), transport="text"))
 
     return make
+
+
+# words that name the default test case's debt (3500 元): none may reach a third party
+DEBT_WORDS = ("欠", "逾期", "还款", "三千五", "3500", "贷")
+
+
+def no_debt(c: Call) -> None:
+    for text in c.bot_texts:
+        assert not any(w in text for w in DEBT_WORDS), text
 
 
 def simulate_json(tmp_path: Path, *lines: str) -> dict:

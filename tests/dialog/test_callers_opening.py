@@ -8,26 +8,9 @@ import datetime as dt
 
 import pytest
 
-from ivr.case import Case
 from ivr.events import Transfer
-from ivr.session import CallSession
 
-from .conftest import NOW, Call
-
-DEBT_WORDS = ("欠", "逾期", "还款", "三千五", "3500", "贷")
-
-
-@pytest.fixture
-def call3(store, new_dialog):
-    def make(case: Case | None = None, now: dt.datetime = NOW) -> Call:
-        return Call(CallSession(store, new_dialog(case, now=now), transport="text"))
-
-    return make
-
-
-def _no_debt(c: Call) -> None:
-    for text in c.bot_texts:
-        assert not any(w in text for w in DEBT_WORDS), text
+from .conftest import no_debt
 
 
 @pytest.mark.parametrize(
@@ -43,8 +26,8 @@ def _no_debt(c: Call) -> None:
         "张伟就是我",
     ],
 )
-def test_dialect_and_name_affirmations_confirm(call3, line):
-    c = call3()
+def test_dialect_and_name_affirmations_confirm(call, line):
+    c = call()
     c.say(line)
     assert c.session.dialog.identity == "confirmed", c.bot_texts[-1]
 
@@ -60,19 +43,19 @@ def test_dialect_and_name_affirmations_confirm(call3, line):
         "我是张伟的姐姐",
     ],
 )
-def test_greetings_and_possessives_never_confirm(call3, line):
-    c = call3()
+def test_greetings_and_possessives_never_confirm(call, line):
+    c = call()
     c.say(line)
     assert c.session.dialog.identity != "confirmed"
-    _no_debt(c)
+    no_debt(c)
 
 
 @pytest.mark.parametrize("line", ["喂，谁啊", "边个呀？", "你哪达的", "喂，哪个嘛", "谁呀这是，推销的吧"])
-def test_who_are_you_gets_the_company_and_the_question_again(call3, line):
-    c = call3()
+def test_who_are_you_gets_the_company_and_the_question_again(call, line):
+    c = call()
     out = c.say(line)
     assert c.session.dialog.menu == "opening" and "安信消费金融" in out[0].text and "张伟" in out[-1].text
-    _no_debt(c)
+    no_debt(c)
 
 
 @pytest.mark.parametrize(
@@ -83,11 +66,11 @@ def test_who_are_you_gets_the_company_and_the_question_again(call3, line):
         "你先讲清楚什么事，我再说是不是他",
     ],
 )
-def test_relatives_and_guarded_askers_hear_nothing(call3, line):
-    c = call3()
+def test_relatives_and_guarded_askers_hear_nothing(call, line):
+    c = call()
     c.say(line)
     assert c.session.dialog.identity != "confirmed"
-    _no_debt(c)
+    no_debt(c)
 
 
 @pytest.mark.parametrize(
@@ -97,48 +80,48 @@ def test_relatives_and_guarded_askers_hear_nothing(call3, line):
         "我是他老婆，他这几天老说活着没意思，我都不敢出门",
     ],
 )
-def test_a_relative_reporting_the_debtors_crisis_is_a_third_party_handed_over(call3, line):
-    c = call3()
+def test_a_relative_reporting_the_debtors_crisis_is_a_third_party_handed_over(call, line):
+    c = call()
     out = c.say(line)
     d = c.session.dialog
     assert d.identity == "third_party"
     assert isinstance(out[-1], Transfer) and out[-1].reason == "distress"
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_an_affirmation_with_despair_confirms_identity_and_says_nothing_of_the_debt(call3):
-    c = call3()
+def test_an_affirmation_with_despair_confirms_identity_and_says_nothing_of_the_debt(call):
+    c = call()
     out = c.say("是我，反正我也不想活了")
     assert c.session.dialog.identity == "confirmed"
     assert isinstance(out[-1], Transfer) and out[-1].reason == "distress"
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_a_plan_said_with_the_affirmation_is_not_a_callback(call3):
-    c = call3()
+def test_a_plan_said_with_the_affirmation_is_not_a_callback(call):
+    c = call()
     c.say("对，是我张伟，那笔钱我打算下周五一次还清")
     d = c.session.dialog
     assert d.identity == "confirmed" and d.menu != "opening"
     assert c.session.report()["callback"] is None
 
 
-def test_a_contact_preference_with_the_affirmation_goes_on_with_the_call(call3):
-    c = call3()
+def test_a_contact_preference_with_the_affirmation_goes_on_with_the_call(call):
+    c = call()
     c.say("是我。以后麻烦晚上再打，白天车间里不让接")
     d = c.session.dialog
     assert d.identity == "confirmed" and d.menu == "purpose"
     assert d.contact_preference is not None
 
 
-def test_too_late_to_talk_arranges_a_callback_after_the_affirmation(call3):
-    c = call3(now=dt.datetime(2026, 11, 18, 20, 50))
+def test_too_late_to_talk_arranges_a_callback_after_the_affirmation(call):
+    c = call(now=dt.datetime(2026, 11, 18, 20, 50))
     c.say("是我，这么晚了还打电话")
     assert c.session.dialog.identity == "confirmed"
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_busy_at_the_purpose_question_arranges_a_callback(call3):
-    c = call3()
+def test_busy_at_the_purpose_question_arranges_a_callback(call):
+    c = call()
     c.say("是我")
     out = c.say("我在开车呢，你晚上八点以后再打吧")
     assert not any(isinstance(a, Transfer) for a in out)
@@ -157,8 +140,8 @@ def test_busy_at_the_purpose_question_arranges_a_callback(call3):
         "晓得，工地的工钱还冇结",
     ],
 )
-def test_purpose_knowing_with_a_reason_is_ack(call3, line):
-    c = call3()
+def test_purpose_knowing_with_a_reason_is_ack(call, line):
+    c = call()
     c.say("是我")
     c.say(line)
     assert c.session.dialog.menu == "income_source", c.bot_texts[-1]

@@ -11,26 +11,9 @@ from pathlib import Path
 import pytest
 
 from ivr.callback_time import parse_callback_time
-from ivr.case import Case
 from ivr.events import Hangup, Transfer
-from ivr.session import CallSession
 
-from .conftest import NOW, Call, simulate_json
-
-DEBT_WORDS = ("欠", "逾期", "还款", "三千五", "3500", "贷")
-
-
-@pytest.fixture
-def call4(store, new_dialog):
-    def make(case: Case | None = None, now: dt.datetime = NOW) -> Call:
-        return Call(CallSession(store, new_dialog(case, now=now), transport="text"))
-
-    return make
-
-
-def _no_debt(c: Call) -> None:
-    for text in c.bot_texts:
-        assert not any(w in text for w in DEBT_WORDS), text
+from .conftest import DEBT_WORDS, NOW, Call, no_debt, simulate_json
 
 
 def _to_plan(c: Call) -> None:
@@ -41,8 +24,8 @@ def _to_plan(c: Call) -> None:
 # ---------------------------------------------------------------- a confirmed debtor: call me later
 
 
-def test_a_callback_asked_at_the_purpose_question_ends_the_call_at_that_time(call4):
-    c = call4()
+def test_a_callback_asked_at_the_purpose_question_ends_the_call_at_that_time(call):
+    c = call()
     c.say("对，我是张伟")
     out = c.say("知道，可我正在高速上开车，你晚上八点再打给我吧")
     report = c.session.report()
@@ -52,8 +35,8 @@ def test_a_callback_asked_at_the_purpose_question_ends_the_call_at_that_time(cal
     assert "income_source" not in [t["menu"] for t in report["turns"]]
 
 
-def test_a_callback_asked_at_the_plan_menu_is_arranged_not_missed(call4):
-    c = call4()
+def test_a_callback_asked_at_the_plan_menu_is_arranged_not_missed(call):
+    c = call()
     _to_plan(c)
     out = c.say("这事我做不了主，要问问我爱人，后天上午十点你再打给我")
     report = c.session.report()
@@ -61,8 +44,8 @@ def test_a_callback_asked_at_the_plan_menu_is_arranged_not_missed(call4):
     assert report["callback"]["at"] == "2026-11-20T10:00" and report["plan"] is None
 
 
-def test_a_payment_time_is_not_a_callback(call4):
-    c = call4()
+def test_a_payment_time_is_not_a_callback(call):
+    c = call()
     _to_plan(c)
     c.say("一次还清")
     c.say("明天下午三点打款")
@@ -70,8 +53,8 @@ def test_a_payment_time_is_not_a_callback(call4):
     assert d.callback is None and c.session.report()["promise"]["date"] == "2026-11-19"
 
 
-def test_after_work_without_an_hour_is_asked_then_taken(call4):
-    c = call4()
+def test_after_work_without_an_hour_is_asked_then_taken(call):
+    c = call()
     c.say("是我")
     out = c.say("我在店里忙着呢，等我下班了再打吧")
     assert not isinstance(out[-1], Hangup)  # no hour yet: the bot asks when
@@ -79,8 +62,8 @@ def test_after_work_without_an_hour_is_asked_then_taken(call4):
     assert c.session.report()["callback"]["at"] == "2026-11-18T19:00"
 
 
-def test_a_range_starting_before_the_window_is_moved_to_its_start_and_accepted(call4):
-    c = call4()
+def test_a_range_starting_before_the_window_is_moved_to_its_start_and_accepted(call):
+    c = call()
     c.say("是我")
     out = c.say("我刚下夜班，你明早六点到九点之间打都行")
     assert out[-1].prompt_id == "callback.outside_window" and "明天早上8点" in out[-1].text
@@ -88,14 +71,14 @@ def test_a_range_starting_before_the_window_is_moved_to_its_start_and_accepted(c
     assert c.session.report()["callback"]["at"] == "2026-11-19T08:00"
 
 
-def test_in_half_an_hour_late_in_the_evening_is_moved_and_the_caller_names_the_morning(call4):
-    c = call4(now=dt.datetime(2026, 11, 18, 20, 45))
+def test_in_half_an_hour_late_in_the_evening_is_moved_and_the_caller_names_the_morning(call):
+    c = call(now=dt.datetime(2026, 11, 18, 20, 45))
     c.say("是我，在给老人洗脚呢，你过半个钟头再打")
     d = c.session.dialog
     assert d.identity == "confirmed" and d.callback is None  # 21:15 is outside the window: asked
     c.say("那就明天早上九点吧")
     assert c.session.report()["callback"]["at"] == "2026-11-19T09:00"
-    _no_debt(c)
+    no_debt(c)
 
 
 @pytest.mark.parametrize(
@@ -117,13 +100,13 @@ def test_after_work_alone_is_no_time(text):
     assert parse_callback_time(text, NOW) is None
 
 
-def test_busy_then_named_with_a_time_keeps_identity_confirmed(call4):
-    c = call4()
+def test_busy_then_named_with_a_time_keeps_identity_confirmed(call):
+    c = call()
     c.say("我在开车呢，你哪位")
     c.say("我就是张伟，你三点以后再打")
     d = c.session.dialog
     assert d.identity == "confirmed" and c.session.report()["callback"]["at"] == "2026-11-18T15:00"
-    _no_debt(c)
+    no_debt(c)
 
 
 # ---------------------------------------------------------------- third parties
@@ -137,29 +120,29 @@ def test_busy_then_named_with_a_time_keeps_identity_confirmed(call4):
         "伟伟这会儿不在，办事去了",  # a nickname
     ],
 )
-def test_someone_speaking_for_the_debtor_is_a_third_party(call4, line):
-    c = call4()
+def test_someone_speaking_for_the_debtor_is_a_third_party(call, line):
+    c = call()
     c.say(line)
     c.say("他晚上七点以后才回来")
     d = c.session.dialog
     report = c.session.report()
     assert d.identity == "third_party" and report["outcome"] == "completed"
     assert report["callback"]["for"] == "third_party" and report["callback"]["at"] == "2026-11-18T19:00"
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_busy_then_a_colleague_says_who_they_are(call4):
-    c = call4()
+def test_busy_then_a_colleague_says_who_they_are(call):
+    c = call()
     c.say("他在开会，没空")
     c.say("我是他同学，你们找他干嘛")
     c.say("你们下午四点再打吧")
     d = c.session.dialog
     assert d.identity == "third_party" and c.session.report()["callback"]["for"] == "third_party"
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_the_debtor_asking_back_about_themselves_is_not_a_third_party(call4):
-    c = call4()
+def test_the_debtor_asking_back_about_themselves_is_not_a_third_party(call):
+    c = call()
     c.say("你找张伟什么事")
     assert c.session.dialog.identity == "unknown"
     c.say("我就是张伟")
@@ -169,8 +152,8 @@ def test_the_debtor_asking_back_about_themselves_is_not_a_third_party(call4):
 # ---------------------------------------------------------------- a reduction with the specialist's time
 
 
-def test_a_reduction_records_when_the_specialist_should_call(call4):
-    c = call4()
+def test_a_reduction_records_when_the_specialist_should_call(call):
+    c = call()
     _to_plan(c)
     c.say("罚息能不能免掉一些？叫你们专员明天下午两点以后给我回个电话")
     d = c.session.dialog
@@ -181,8 +164,8 @@ def test_a_reduction_records_when_the_specialist_should_call(call4):
 # ---------------------------------------------------------------- contact preferences
 
 
-def test_do_not_call_my_family_is_recorded_and_the_call_reaches_a_plan(call4):
-    c = call4()
+def test_do_not_call_my_family_is_recorded_and_the_call_reaches_a_plan(call):
+    c = call()
     c.say("是我")
     out = c.say("知道。你们别再打我爸妈那里了，老人家会着急，有事直接找我")
     d = c.session.dialog
@@ -193,8 +176,8 @@ def test_do_not_call_my_family_is_recorded_and_the_call_reaches_a_plan(call4):
     assert report["outcome"] == "completed" and report["plan"]["months"] == 3
 
 
-def test_a_calm_complaint_about_how_often_we_call_is_not_anger(call4):
-    c = call4()
+def test_a_calm_complaint_about_how_often_we_call_is_not_anger(call):
+    c = call()
     c.say("是我")
     out = c.say("知道，我说了下周还，这两天你们又打来好几次，能不能先别打了")
     d = c.session.dialog
@@ -202,15 +185,15 @@ def test_a_calm_complaint_about_how_often_we_call_is_not_anger(call4):
     assert d.contact_preference is not None and "less_often" in d.contact_preference["kinds"]
 
 
-def test_annoyance_besides_the_request_still_counts(call4):
-    c = call4()
+def test_annoyance_besides_the_request_still_counts(call):
+    c = call()
     c.say("是我")
     out = c.say("烦死了，天天打，别打了")
     assert [a for a in out if isinstance(a, Transfer)][0].reason == "emotional"
 
 
-def test_not_at_lunch_hours_is_a_preference_not_a_callback(call4):
-    c = call4()
+def test_not_at_lunch_hours_is_a_preference_not_a_callback(call):
+    c = call()
     c.say("是我")
     c.say("知道。以后别在十二点到两点打，我在后厨忙")
     d = c.session.dialog
@@ -218,8 +201,8 @@ def test_not_at_lunch_hours_is_a_preference_not_a_callback(call4):
     assert "preferred_time" in d.contact_preference["kinds"]
 
 
-def test_another_loans_instalment_among_expenses_is_not_the_plan(call4):
-    c = call4()
+def test_another_loans_instalment_among_expenses_is_not_the_plan(call):
+    c = call()
     c.say("是我", "知道", "送快递", "七千")
     c.say("房租一千二，摩托车分期六百")
     d = c.session.dialog

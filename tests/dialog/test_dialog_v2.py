@@ -13,43 +13,28 @@ from ivr.callback_time import clamp, parse_callback_time
 from ivr.case import Case
 from ivr.events import Hangup, Say, Transfer
 from ivr.identity import affirms
-from ivr.session import CallSession
 
-from .conftest import NOW, Call, simulate_json
+from .conftest import NOW, no_debt, simulate_json
 
-DEBT_WORDS = ("欠", "逾期", "还款", "三千五", "3500", "贷")
 WORDS = ["是我", "我是", "我就是", "就是我", "本人"]
 ALONE = ["是", "是的", "对", "对的", "没错"]
-
-
-@pytest.fixture
-def call2(store, new_dialog):
-    def make(case: Case | None = None, now: dt.datetime = NOW) -> Call:
-        return Call(CallSession(store, new_dialog(case, now=now), transport="text"))
-
-    return make
-
-
-def _no_debt(c: Call) -> None:
-    for text in c.bot_texts:
-        assert not any(w in text for w in DEBT_WORDS), text
 
 
 # ---------------------------------------------------------------- identity (SPEC §1)
 
 
 @pytest.mark.parametrize("line", ["嗯", "喂", "你说", "啊？", "好的", "有事吗", "找我干啥"])
-def test_a_backchannel_never_confirms(call2, line):
-    c = call2()
+def test_a_backchannel_never_confirms(call, line):
+    c = call()
     out = c.say(line)
     d = c.session.dialog
     assert d.identity == "unknown" and d.menu == "opening"
     assert "张伟" in out[-1].text  # asked again, naming the person
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_asked_again_then_an_explicit_yes_confirms(call2):
-    c = call2()
+def test_asked_again_then_an_explicit_yes_confirms(call):
+    c = call()
     c.say("嗯", "你讲吧")
     out = c.say("对，我就是张伟")
     assert c.session.dialog.identity == "confirmed" and "三千五百元" in out[-1].text
@@ -75,11 +60,11 @@ def test_affirmation_rule(text, ok):
     assert affirms(text, "张伟", WORDS, ALONE) is ok
 
 
-def test_ask_who_gets_the_company_only_and_the_question_again(call2):
-    c = call2()
+def test_ask_who_gets_the_company_only_and_the_question_again(call):
+    c = call()
     out = c.say("你们哪儿的")
     assert "安信消费金融" in out[0].text and "张伟" in out[0].text
-    _no_debt(c)
+    no_debt(c)
 
 
 def test_shaky_asr_never_confirms(new_dialog):
@@ -94,8 +79,8 @@ def test_shaky_asr_never_confirms(new_dialog):
 # ---------------------------------------------------------------- third parties and callbacks
 
 
-def test_family_taking_over_hears_nothing_and_is_asked_when(call2):
-    c = call2()
+def test_family_taking_over_hears_nothing_and_is_asked_when(call):
+    c = call()
     c.say("我是他妈，有啥事跟我讲就行")
     c.say("他是不是在外面借钱了？")
     out = c.say("他下午五点下班回家")
@@ -104,18 +89,18 @@ def test_family_taking_over_hears_nothing_and_is_asked_when(call2):
     assert d.identity == "third_party" and out[-1] == Hangup("completed")
     assert report["callback"]["at"] == "2026-11-18T17:00" and report["callback"]["said"] == "他下午五点下班回家"
     assert "下午5点" in c.bot_texts[-1]
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_the_debtor_coming_to_the_phone_is_confirmed(call2):
-    c = call2()
+def test_the_debtor_coming_to_the_phone_is_confirmed(call):
+    c = call()
     c.say("我是他老婆")
     out = c.say("喂，我是张伟，你说")
     assert c.session.dialog.identity == "confirmed" and "三千五百元" in out[-1].text
 
 
-def test_busy_with_a_time_is_read_back_and_stored(call2, store):
-    c = call2()
+def test_busy_with_a_time_is_read_back_and_stored(call, store):
+    c = call()
     out = c.say("是我，我在地铁上，你下午三点半再打吧")
     d = c.session.dialog
     assert d.identity == "confirmed" and out[-1] == Hangup("completed")
@@ -128,11 +113,11 @@ def test_busy_with_a_time_is_read_back_and_stored(call2, store):
         "turn": 1,
     }
     assert store.get_call(c.session.call_id).callback["at"] == "2026-11-18T15:30"
-    _no_debt(c)
+    no_debt(c)
 
 
-def test_a_late_time_is_clamped_into_the_window_and_confirmed(call2):
-    c = call2(now=dt.datetime(2026, 11, 18, 18, 0))
+def test_a_late_time_is_clamped_into_the_window_and_confirmed(call):
+    c = call(now=dt.datetime(2026, 11, 18, 18, 0))
     out = c.say("我在加班，晚上十一点以后再打")
     assert out[-1].prompt_id == "callback.outside_window" and "晚上9点" in out[-1].text
     c.say("好的")
@@ -174,17 +159,17 @@ VERIFY = Case(verify=True, id_last4="0519")
 
 
 @pytest.mark.parametrize("answer", ["零五幺九", "身份证最后四位是零五一九", "#dtmf 0519#"])
-def test_verify_right_answer_unlocks_the_call(call2, answer):
-    c = call2(VERIFY)
+def test_verify_right_answer_unlocks_the_call(call, answer):
+    c = call(VERIFY)
     out = c.say("是我")
     assert out[-1].menu == "verify" and c.session.dialog.identity == "unknown"
-    _no_debt(c)
+    no_debt(c)
     out = c.say(answer)
     assert c.session.dialog.identity == "confirmed" and "三千五百元" in out[-1].text
 
 
-def test_verify_wrong_answer_discloses_nothing_and_offers_a_callback(call2):
-    c = call2(VERIFY)
+def test_verify_wrong_answer_discloses_nothing_and_offers_a_callback(call):
+    c = call(VERIFY)
     c.say("是我", "一二三四")
     assert c.bot_texts[-1] and c.session.dialog.identity == "unknown"
     c.say("四三二一")
@@ -192,14 +177,14 @@ def test_verify_wrong_answer_discloses_nothing_and_offers_a_callback(call2):
     d = c.session.dialog
     assert d.identity == "unknown" and d.result == "verify_failed" and out[-1] == Hangup("completed")
     assert c.session.report()["callback"]["at"] == "2026-11-19T10:00"
-    _no_debt(c)
+    no_debt(c)
 
 
 # ---------------------------------------------------------------- contact preferences
 
 
-def test_calm_stop_calling_is_recorded_not_escalated(call2):
-    c = call2()
+def test_calm_stop_calling_is_recorded_not_escalated(call):
+    c = call()
     c.say("是我")
     out = c.say("知道的，我会还，就是你们别老在上班时间打给我")
     d = c.session.dialog
@@ -208,16 +193,16 @@ def test_calm_stop_calling_is_recorded_not_escalated(call2):
     assert c.session.report()["contact_preference"]["turn"] == 2
 
 
-def test_calm_stop_calling_alone_asks_the_question_again(call2):
-    c = call2()
+def test_calm_stop_calling_alone_asks_the_question_again(call):
+    c = call()
     c.say("是我")
     out = c.say("以后不要再打电话了")
     assert not any(isinstance(a, Transfer) for a in out) and out[-1].menu == "purpose"
     assert c.session.dialog.contact_preference is not None
 
 
-def test_angry_stop_calling_is_escalated(call2):
-    c = call2()
+def test_angry_stop_calling_is_escalated(call):
+    c = call()
     c.say("是我")
     out = c.say("烦死了，别再打了")
     assert [a for a in out if isinstance(a, Transfer)][0].reason == "emotional"
@@ -226,8 +211,8 @@ def test_angry_stop_calling_is_escalated(call2):
 # ---------------------------------------------------------------- mixed initiative
 
 
-def test_answers_given_ahead_are_not_asked_again(call2):
-    c = call2()
+def test_answers_given_ahead_are_not_asked_again(call):
+    c = call()
     c.say("是我", "知道")
     c.say("在超市上班，一个月挣四千")
     assert c.session.dialog.menu == "expenses"  # income amount heard with the source: skipped
