@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "scale"))  # the SIP process helpers live with the scale tests
+sys.path[:0] = [str(REPO / "tests" / "scale"), str(REPO / "tests" / "telephony")]  # SIP process helpers
 
+from helpers import children  # noqa: E402
 from sip_site import (  # noqa: E402
     Callers,
     IvrServe,
@@ -54,23 +55,12 @@ class Sample:
     fds: int
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return kids
-
-
 def _tree(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        todo.extend(_children(p))
+        todo.extend(children(p))
     return out
 
 
