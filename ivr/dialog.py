@@ -160,6 +160,7 @@ class Dialog:
         self._struggle: dict[str, list[str]] = {}  # menu → kinds of misses (noinput, nomatch, repeat...)
         self._verbatim: dict[str, int] = {}  # bot sentence → times said word for word
         self._told_can_do = False
+        self._quiet = 0  # silences of a caller in hardship (flow.yaml hardship_silence)
 
     # ---------------------------------------------------------------- public API
     def start(self) -> list[Action]:
@@ -1243,6 +1244,10 @@ class Dialog:
         kind = "confused" if confused else "noinput" if turn.input_kind == "noinput" else "nomatch"
         self._struggle.setdefault(menu, []).append(kind)
         n = self._misses[menu] = self._misses.get(menu, 0) + 1
+        if not confused and self._silent(turn):
+            quiet = self._hardship_silence(turn, actions)
+            if quiet is not None:
+                return quiet
         spoke = any(t.menu == menu and t.input_kind in ("speech", "dtmf") for t in self.turns)
         if spec.give_up_after is not None and n >= spec.give_up_after and spoke:
             # an optional fact not understood after a re-ask: recorded as unknown, the call goes on
@@ -1263,6 +1268,26 @@ class Dialog:
             pid = (spec.retry1 if n == 1 and not self.slow else spec.retry2) or spec.retry1
         actions += self._ask(menu, prompt=pid)
         return self._finish_turn(turn, actions)
+
+    def _silent(self, turn: TurnRecord) -> bool:
+        """No input, or an answer of no words (……, 唉……)."""
+        if turn.input_kind == "noinput":
+            return True
+        return turn.input_kind == "speech" and not self.locale.normalize(turn.caller_text or "").text
+
+    def _hardship_silence(self, turn: TurnRecord, actions: list[Action]) -> list[Action] | None:
+        """A caller in hardship who falls silent (flow.yaml `hardship_silence`): a check-in on the
+        person, not the menu again; silent again → a human, with a note saying why."""
+        pol = self.flow.hardship_silence
+        if pol is None or not any(self._holds(c, turn.menu) for c in pol.when):
+            return None
+        self._quiet += 1
+        if self._quiet >= pol.escalate_after:
+            out = self._apply(turn, Handler(say=pol.say, escalate=pol.reason), None, actions)
+            if self.trigger is not None:
+                self.trigger.note = pol.note or None
+            return out
+        return self._finish_turn(turn, actions + self._ask(turn.menu, prompt=pol.check_in))
 
     def _apply(
         self, turn: TurnRecord, h: Handler, intent: str | None, actions: list[Action], menu: str | None = None

@@ -194,6 +194,18 @@ class ReductionPolicy(_Strict):
     result: str = "reduction_pending"
 
 
+class HardshipSilence(_Strict):
+    """A caller in hardship (`when`: any of) who falls silent: `check_in` on the person instead of the
+    menu read again; the `escalate_after`-th silence in the call hands over (`reason`, summary `note`)."""
+
+    when: list[Condition] = Field(min_length=1)
+    check_in: str
+    escalate_after: int = Field(default=2, ge=1)
+    say: list[str] = Field(default_factory=list)
+    reason: str = "distress"
+    note: str = ""
+
+
 class Flow(_Strict):
     start: str
     max_misses: int = 3
@@ -208,6 +220,7 @@ class Flow(_Strict):
     contact_preference: ContactPolicy = Field(default_factory=ContactPolicy)
     patience: PatiencePolicy = Field(default_factory=PatiencePolicy)
     reduction: ReductionPolicy = Field(default_factory=ReductionPolicy)
+    hardship_silence: HardshipSilence | None = None
     globals: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
     menus: dict[str, MenuFlow]
     reasons: dict[str, Wording]  # most urgent first
@@ -291,6 +304,10 @@ class Flow(_Strict):
 
         self._check_vocabulary(path)
         need_menu(self.start, "start")
+        if self.hardship_silence is not None:
+            hs = self.hardship_silence
+            check_handler(Handler(say=hs.say, escalate=hs.reason), "hardship_silence")
+            need_prompt(hs.check_in, "hardship_silence.check_in")
         for pid in self.no_repeat + ["transfer.notice", "transfer.failed"]:
             need_prompt(pid, "no_repeat / built-in prompts")
         for name in self.globals:
