@@ -79,8 +79,8 @@ def _facts(dialog: Dialog) -> str:
         why = flow.label("cause", t.cause) if t.cause else flow.reasons[t.reason].narrative
         if t.reason == "confused" and getattr(t, "note", None):  # what the caller struggled with
             said = f"（{t.note}；“{t.text}”）" if t.text else f"（{t.note}）"
-        if t.reason == "distress" and getattr(t, "note", None) and not t.detail:  # no sign said: the why
-            why, said = t.note, ""  # (flow.yaml hardship_silence: silent in hardship, not a death wish)
+        if t.reason == "distress" and t.note and not t.detail:  # no sign said: the why (flow.yaml
+            why, said = t.note, ""  # hardship_silence: silent in hardship, not a death wish)
         if t.reason == "distress" and t.detail:
             said = (
                 f"（{_distress_label(dialog, t.detail)}：“{t.text}”）"
