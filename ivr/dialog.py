@@ -1281,6 +1281,8 @@ class Dialog:
         pol = self.flow.hardship_silence
         if pol is None or not any(self._holds(c, turn.menu) for c in pol.when):
             return None
+        if any(self._holds(c, turn.menu) for c in pol.unless):
+            return None
         self._quiet += 1
         if self._quiet >= pol.escalate_after:
             out = self._apply(turn, Handler(say=pol.say, escalate=pol.reason), None, actions)

@@ -199,6 +199,7 @@ class HardshipSilence(_Strict):
     menu read again; the `escalate_after`-th silence in the call hands over (`reason`, summary `note`)."""
 
     when: list[Condition] = Field(min_length=1)
+    unless: list[Condition] = Field(default_factory=list)  # any of: not in hardship after all (a plan agreed)
     check_in: str
     escalate_after: int = Field(default=2, ge=1)
     say: list[str] = Field(default_factory=list)

@@ -80,3 +80,12 @@ def test_silence_without_hardship_gets_the_menu_again_not_the_check_in(call, boo
     said = _said(c, c.say("#silence"))
     assert said and not _is_prompt(said[-1], book, "hardship.check_in"), said
     assert c.session.dialog._quiet == 0
+
+
+def test_silence_after_a_plan_was_agreed_is_not_a_check_in(call, book) -> None:
+    c = call(CASE)
+    c.say(*NO_INCOME, "就这么熬着", "吃饭，交房租", "没有了", "工作没了", "分五个月吧")
+    assert c.session.dialog.menu == "promise"
+    said = _said(c, c.say("#silence"))
+    assert said and not _is_prompt(said[-1], book, "hardship.check_in"), said
+    assert c.session.dialog._quiet == 0
