@@ -161,6 +161,7 @@ class Dialog:
         self._verbatim: dict[str, int] = {}  # bot sentence → times said word for word
         self._told_can_do = False
         self._quiet = 0  # silences of a caller in hardship (flow.yaml hardship_silence)
+        self._early_reduction: TurnRecord | None = None  # a wish said before identity: registered after it
 
     # ---------------------------------------------------------------- public API
     def start(self) -> list[Action]:
@@ -339,6 +340,14 @@ class Dialog:
             return self._repeat(turn, intent, actions)
         if "slower" in cues and not self.slow:  # asked to slow down while answering: the rest goes slower
             self.slow = True
+        early = self._early_reduction
+        if early is not None and self.identity == "confirmed" and menu not in (self.flow.start, "verify"):
+            self._early_reduction = None  # "是我，这个能减免吗？": registered now that identity is confirmed
+            if intent != "reduction" and self._cb is None:
+                actions += self._register_reduction(early)
+                if not self._told_can_do:
+                    self._told_can_do = True
+                    actions += self._say("reduction.can_do")
         if u is not None and self._cb is None:
             topic = self._question_topic(turn, u)
             if topic is not None:
@@ -349,6 +358,12 @@ class Dialog:
                 return self._finish_turn(turn, actions + self._end_waiting(turn))
         if text and self._contact(turn, text):  # "以后别在上班时间打" said along with an answer
             actions += self._say("contact.ack")
+            rest = self._outside_contact(text)  # the answer is in the other clauses ("知道，少打几个行不")
+            if rest and rest != text and u is not None:
+                r = self._identity_rule(turn, self.understander.understand(menu, rest, self.now))
+                if r.intent is not None and not r.is_global and r.confidence >= CONTINUE_MIN:
+                    u = r
+                    turn.intent, turn.slots, turn.confidence = r.intent, dict(r.slots), r.confidence
         if self._cb is not None:
             return self._callback_turn(turn, u, actions)
         return self._answer(turn, u, actions)
@@ -406,6 +421,20 @@ class Dialog:
         ):  # 本金先分四个月还: instalments of what is owed, not a one-off part payment
             intent = "installment"
             u = replace(u, intent=intent, slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")})
+        if (
+            u is not None
+            and intent == "full"
+            and intent == u.intent
+            and isinstance(u.slots.get("amount"), int)
+            and 0 < u.slots["amount"] < self.case.amount
+            and (
+                any(r.get("kind") == "reduction" for r in self.requests)
+                or u.slots["amount"] <= 0.6 * self.case.amount  # (三千多 of 3200 is the debt said roughly)
+            )
+            and "partial" in spec.answers
+        ):  # 一次性给三千 of 4800 (the rest waived if they can): what is paid today is a part payment
+            intent = turn.intent = "partial"
+            u = replace(u, intent=intent)
         if u is not None and intent in ("installment", "extension") and intent == u.intent:
             u = replace(u, slots=self._not_the_total(u.slots))
         if (
@@ -760,7 +789,10 @@ class Dialog:
 
     # ---------------------------------------------------------------- contact preferences (SPEC v2)
     def _contact_kinds(self, text: str) -> list[str]:
-        return [kind for kind, rxs in self._contact_cues().items() if any(rx.search(text) for rx in rxs)]
+        kinds = [kind for kind, rxs in self._contact_cues().items() if any(rx.search(text) for rx in rxs)]
+        if "stop_calling" in kinds and set(kinds) & {"preferred_time", "not_at_work", "not_family"}:
+            kinds.remove("stop_calling")  # 礼拜天别打电话: not at that time (or place), not never again
+        return kinds
 
     def _contact_cues(self) -> dict[str, list[re.Pattern[str]]]:
         if not hasattr(self, "_contact_rx"):
@@ -865,7 +897,10 @@ class Dialog:
         turn.intent = "reduction"
         self._heard[(turn.menu, "reduction")] = self._heard.get((turn.menu, "reduction"), 0) + 1
         if self.identity != "confirmed":
-            actions += self._say("reduction.identity_first")
+            if not (turn.input_kind == "speech" and self._affirms(turn.caller_text or "")):
+                actions += self._say("reduction.identity_first")  # "是我，能减免吗": confirmed first, no aside
+            if self.identity != "third_party":  # a family member's wish is not the debtor's request
+                self._early_reduction = self._early_reduction or turn
             return self._continue(turn, actions, ("reduction",))
         if any(r.get("kind") == "reduction" for r in self.requests):  # said again with the plan: noted once
             at = self._reduction_callback_at(turn.caller_text or "")
@@ -873,6 +908,18 @@ class Dialog:
                 self._cb_at, self.callback["at"] = at, at.isoformat(timespec="minutes")  # the time said now
                 actions += self._say("reduction.noted_at")
             return self._continue(turn, actions, ("reduction",))
+        actions += self._register_reduction(turn)
+        said = turn.caller_text or "" if turn.input_kind == "speech" else ""
+        if any(w in said for w in self.flow.reduction.defer_words) and self._waits_for_reduction(turn, said):
+            return self._finish_turn(turn, actions + self._end_waiting(turn))  # "回了电话我再定": nothing today
+        if not self._told_can_do:
+            self._told_can_do = True
+            actions += self._say("reduction.can_do")
+        return self._continue(turn, actions, ("reduction",))
+
+    def _register_reduction(self, turn: TurnRecord) -> list[Action]:
+        """The request (said at `turn`) for a specialist's decision, with their callback; what is said."""
+        actions: list[Action] = []
         policy = self.content
         offered = policy.reduction_without_person and "reduction.offer" in policy.answers()
         self._request("reduction", turn, decision="offered" if offered else "human")
@@ -890,10 +937,7 @@ class Dialog:
                 "for": "debtor",
                 "about": "reduction",
             }
-        if not self._told_can_do:
-            self._told_can_do = True
-            actions += self._say("reduction.can_do")
-        return self._continue(turn, actions, ("reduction",))
+        return actions
 
     def _reduction_callback_at(self, text: str) -> dt.datetime | None:
         """The time a reduction request asks the specialist to call back at (下午三点以后给我回个电话),
@@ -935,6 +979,7 @@ class Dialog:
             and self.understander.understand(menu, rest, self.now).intent == "full"
             and self.understander.understand("promise", rest, self.now).intent != "date"
             and "先" not in rest  # "减免你们帮我问着，我先全部还了": meanwhile, not the price: kept
+            and not self._plan_first(menu, text)  # "一次还清。不过违约金能免吗": the plan, then the wish
         ):  # "打个八折，我一次结清": a full payment offered as the price of a discount, with no day, is
             rest = ""  # no plan yet (ask what can be agreed today); "…下周一把还了" names its day: kept
         if rest and len(parts) > 1:
@@ -965,6 +1010,15 @@ class Dialog:
             )
         return self._finish_turn(turn, actions + back + self._reask(menu))
 
+    def _plan_first(self, menu: str, text: str) -> bool:
+        """The answer opens with a plan said plainly (not "要是…的话/…就…"), the wish only after it."""
+        first = next(iter(_statements(text)), "")
+        return (
+            bool(first)
+            and not any(w in first for w in _IF_WORDS)
+            and self.understander.understand(menu, first, self.now).intent in _PLANS
+        )
+
     def _waits_for_reduction(self, turn: TurnRecord, text: str) -> bool:
         """After a reduction request: "等你们回话" with nothing else this menu can use."""
         pol = self.flow.reduction
@@ -980,7 +1034,7 @@ class Dialog:
         if not rest or self.menu is None:
             return True
         u = self.understander.understand(self.menu, rest, self.now)
-        return u.intent is None or u.intent in ("unknown", "cannot")
+        return u.intent is None or u.intent in ("unknown", "cannot", "reduction")  # the wish itself, said again
 
     def _end_waiting(self, turn: TurnRecord) -> list[Action]:
         pol = self.flow.reduction
@@ -1491,6 +1545,7 @@ def _id_digits(text: str) -> str:
 _PRINCIPAL = re.compile(r"本金|本钱")
 _LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
 _PLANS = ("full", "installment", "extension", "partial")
+_IF_WORDS = ("如果", "要是", "的话", "只要", "假如", "打了折", "免了", "减了")  # a plan offered on a condition
 CONTINUE_MIN = 0.6  # the rest of a digression must be at least this clear an answer to be taken
 _ASKING = (
     "吗",

@@ -190,6 +190,9 @@ class ReductionPolicy(_Strict):
     (the specialist calls back with the decision); nothing is promised in the caller's name."""
 
     wait_words: list[str] = Field(default_factory=list)
+    # said in the same breath as the request, waiting also needs one of these (回了电话我再定): a bare
+    # "有结果给我打电话" with the wish leaves today's plan open, so the plan question is still asked
+    defer_words: list[str] = Field(default_factory=list)
     end_prompt: str = "closing.reduction_wait"
     result: str = "reduction_pending"
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 CLAUSE = re.compile(r"[\s,，。.!！?？;；:：、~～…—\-\"“”'‘’()（）]+")
 FILLERS = "嗯恩哦噢喔啊呀哎诶欸唉呃喂额哈"
-PARTICLES = "啊呀嘛呢哈啦嘞咧哦噢吧的滴哩喽咯噻哒嗯"
+PARTICLES = "啊呀嘛呢哈啦嘞咧哦噢吧的滴哩喽咯噻撒唦哒嗯"
 NEGATORS = ("不", "没", "非", "冇", "唔")
 # after 是我 these make it someone else's: 是我老公的手机, 是我妈, 不是我的
 ASKS_BACK = ("咋", "怎么", "什么", "啥", "有事", "有啥", "么子", "你说", "你讲", "您说", "请讲", "说吧", "讲吧")

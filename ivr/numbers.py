@@ -98,6 +98,9 @@ def numeral_value(span: str) -> float | None:
         return None
 
 
+_DECIMAL_UNIT = re.compile(r"([一二两三四五六七八九])([千万])")
+
+
 def numerals(text: str) -> list[tuple[int, int, float]]:
     """All numeral spans in text as (start, end, value)."""
     out = []
@@ -105,11 +108,17 @@ def numerals(text: str) -> list[tuple[int, int, float]]:
         span = m.group()
         if len(span) > 1 and span.endswith("点"):
             span = span[:-1]  # 十二点前 / 八点钟: a clock time (the 点 is left for _NOT_MONEY_AFTER)
-        value, end = numeral_value(span), m.start() + len(span)
+        start, value, end = m.start(), numeral_value(span), m.start() + len(span)
         if value is None and len(m.group()) > 2 and m.group().endswith("一"):
             value, end = numeral_value(m.group()[:-1]), end - 1  # 两千八|一个月: the 一 counts the months
+        if value is None and span.startswith("一点") and len(span) > 2:
+            tenth = _DECIMAL_UNIT.fullmatch(span[2:])
+            if tenth:  # 一点五万: one and a half ten-thousands
+                value = (1 + _DIGIT_VALUE[tenth.group(1)] / 10) * _UNIT_VALUE[tenth.group(2)]
+            elif any(u in span[2:] for u in "百千万"):  # 先还一点，五百 (comma gone): "a little", then the figure
+                start, value = m.start() + 2, numeral_value(span[2:])  # (一点五十 stays a clock time)
         if value is not None:
-            out.append((m.start(), end, value))
+            out.append((start, end, value))
     return out
 
 
