@@ -113,12 +113,23 @@ def numerals(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
+# 周一 / 星期三 / 礼拜六: the weekday's numeral is a day, never the first digit of an amount said right
+# after it (下周一五千六 is 5600 on Monday, not 6600); 每周三百 (a unit follows) stays money.
+_WEEKDAY_DIGIT = re.compile(r"(?<=周|期|拜)[一二三四五六日天](?![十百千万块元])")
+
+
+def without_weekdays(text: str) -> str:
+    """The answer with each weekday's numeral replaced by a non-numeral mark (周一 → 周X)."""
+    return _WEEKDAY_DIGIT.sub("X", text)
+
+
 def parse_amount(text: str) -> int | None:
     """The money amount (yuan) in a cleaned answer, or None.
 
     Numerals that count months/days/people (一个月, 三天, 两个孩子) are skipped; a numeral followed by
-    块/元/钱/左右/多 wins over a bare one; a bare one must be at least 10 (一下 is not money)."""
-    text = colloquial(text)
+    块/元/钱/左右/多 wins over a bare one; a bare one must be at least 10 (一下 is not money); a
+    weekday's numeral is never money (下周一五千六 → 5600)."""
+    text = without_weekdays(colloquial(text))
     bare: int | None = None
     for start, end, value in numerals(text):
         after = text[end:]
@@ -250,7 +261,7 @@ _LOOSE_RANGE = re.compile(r"^([一二两三四五六七八])([二两三四五六
 def parse_amount_range(text: str) -> tuple[int, int] | None:
     """A money range said loosely (一两千 → (1000, 2000), 三五百 → (300, 500), 一千到两千), or None.
     Used where the figure is what the caller will pay: the bot asks which, never picks one."""
-    text = without_shares(colloquial(text))
+    text = without_weekdays(without_shares(colloquial(text)))
     for m in NUMERAL.finditer(text):
         span, after = m.group(), text[m.end() :]
         if after.startswith(_NOT_MONEY_AFTER) or text[: m.start()].endswith("第"):
