@@ -194,6 +194,19 @@ class ReductionPolicy(_Strict):
     result: str = "reduction_pending"
 
 
+class QuestionFold(_Strict):
+    """Clauses said with a question that only lead up to it: understood at the menu as one of
+    `intents`, they are part of the question (不对啊，怎么变成五千三了？ asks about the fees), unless
+    they hold one of `unless` (这钱不是我借的 denies the debt: a dispute still)."""
+
+    intents: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+
+
+class QuestionPolicy(_Strict):
+    fold: dict[str, QuestionFold] = Field(default_factory=dict)  # per question topic
+
+
 class Flow(_Strict):
     start: str
     max_misses: int = 3
@@ -208,6 +221,7 @@ class Flow(_Strict):
     contact_preference: ContactPolicy = Field(default_factory=ContactPolicy)
     patience: PatiencePolicy = Field(default_factory=PatiencePolicy)
     reduction: ReductionPolicy = Field(default_factory=ReductionPolicy)
+    questions: QuestionPolicy = Field(default_factory=QuestionPolicy)
     globals: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
     menus: dict[str, MenuFlow]
     reasons: dict[str, Wording]  # most urgent first
