@@ -23,8 +23,22 @@ FILLERS = "嗯恩哦噢喔啊呀哎诶欸唉呃喂额哈"
 PARTICLES = "啊呀嘛呢哈啦嘞咧哦噢吧的滴哩喽咯噻哒嗯"
 NEGATORS = ("不", "没", "非", "冇", "唔")
 # after 是我 these make it someone else's: 是我老公的手机, 是我妈, 不是我的
-ASKS_BACK = ("咋", "怎么", "什么", "啥", "有事", "有啥", "么子", "你说", "你讲", "您说", "请讲", "说吧", "讲吧")
-# or defiant (是我又怎么样 / 是我又咋了 / 是我，那又如何): still the debtor speaking, in a temper
+# ...or defiant (是我又怎么样 / 是我又咋了 / 是我，那又如何): still the debtor speaking, in a temper
+ASKS_BACK: tuple[str, ...] = (
+    "咋",
+    "怎么",
+    "什么",
+    "啥",
+    "有事",
+    "有啥",
+    "么子",
+    "你说",
+    "你讲",
+    "您说",
+    "请讲",
+    "说吧",
+    "讲吧",
+)
 ASKS_BACK += ("又怎", "又咋", "又如何", "又怎样", "又能怎", "怎样", "如何", "想怎", "要怎", "又是你们")
 THIRD_PERSON = ("他", "她", "它", "ta", "TA")
 
