@@ -10,7 +10,8 @@ Rules (documented in docs/dialog.md "Callbacks"):
   (PERIOD_HOUR: 明天上午 → 10:00, 晚上 → 19:00);
 - clock: N点 / N点半 / N点一刻 / N点M分 / HH:MM, Chinese or Arabic numerals; an hour 1–12 without a
   part of the day is the next such hour still ahead (at 10:30 "四点半" is 16:30, at 19:20 "十点" 22:00);
-- relative: N个小时后 / 半个小时后 / 过半个钟头 / 过二十分钟;  "以后/之后/过后" after a moment mean that moment;
+- relative: N个小时后 / 半个小时后 / 过半个钟头 / 过二十分钟 → now + that, to the minute (not rounded);
+  "以后/之后/过后" after a moment mean that moment;
 - a range (七点到八点半都行) means its start (clamped into the window by the dialog).
 Vague wishes (晚点, 改天, 回头, 下班以后 with no hour) give no time: the dialog asks for one.
 """
@@ -125,10 +126,10 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
         span = m_rel.group(1) or m_rel.group(2)
         n = 0.5 if span == "半" else _int(span)
         if n:
-            return CallbackTime(_round(now + dt.timedelta(hours=n)), True)
+            return CallbackTime(_exact(now + dt.timedelta(hours=n)), True)
     m_min = _IN_MINUTES.search(t)
     if m_min and (n_min := _int(m_min.group(1) or m_min.group(2))):
-        return CallbackTime(_round(now + dt.timedelta(minutes=n_min)), True)
+        return CallbackTime(_exact(now + dt.timedelta(minutes=n_min)), True)
 
     offset = _day_offset(t)
     m_days = _IN_DAYS.search(t)
@@ -219,6 +220,11 @@ def _resolve(now: dt.datetime, day: dt.date | None, period: str | None, hour: in
             if target > now and (extra_days == 0 or 7 <= h <= 21):
                 return target
     return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(hour % 24, minute))
+
+
+def _exact(at: dt.datetime) -> dt.datetime:
+    """To the minute: "一个小时后" said at 14:10 is 15:10, the moment the caller named (not rounded)."""
+    return at.replace(second=0, microsecond=0)
 
 
 def _round(at: dt.datetime) -> dt.datetime:

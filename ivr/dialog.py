@@ -589,6 +589,8 @@ class Dialog:
             # 是我嘛，罗刚 (我嘛 only sounds like 我妈); "是我，你跟我说就行": the debtor affirmed, and only
             # someone speaking for another (他/她) is a third party
             u = replace(u, intent="confirm")
+        if u.intent in ("human", "complaint", "abuse") and not self._needs_verification():
+            self.identity = "confirmed"  # "是我，滚！": the debtor said so, then lost their temper (handed over)
         if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
             return u
         rest = self._not_paying(ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone))
@@ -957,11 +959,19 @@ class Dialog:
         assert self.menu is not None
         menu, text = self.menu, turn.caller_text or ""
         digressions = set(skip) | {"question", "reduction", "repeat", "slower", "confused"}
+        fold = self.flow.questions.fold.get(str(turn.slots.get("topic"))) if "question" in skip else None
+
+        def aside(c: str) -> bool:  # a digression, or a clause that only leads up to the question
+            intent = self.understander.understand(menu, c, self.now).intent
+            if fold is not None and intent in fold.intents:
+                return not any(w in c or w in self.locale.normalize(c).text for w in fold.unless)
+            return intent in digressions
+
         parts = ident.clauses(text)
         rest = "，".join(
             c
             for c in _statements(text)
-            if self.understander.understand(menu, c, self.now).intent not in digressions
+            if not aside(c)
             # "让专员明天上午打给我" with a reduction request is its callback, no answer to this menu
             and not ("reduction" in skip and self._reduction_callback_at(c) is not None)
             # "不是，你们怎么有我号码？": a bare 不是 before a question protests, it names no one
@@ -1124,6 +1134,9 @@ class Dialog:
         # a request about our calls ("一周联系一次") is not an answer to any question
         rx = [r for rs in self._contact_cues().values() for r in rs]
         parts = [c for c in ident.clauses(turn.caller_text or "") if not any(r.search(c) for r in rx)]
+        if menu == self.flow.start:  # "我是张伟" names the debtor, not a job (我是司机)
+            pol_id = self.flow.identity_rule
+            parts = [c for c in parts if not ident.affirms(c, self.case.name, pol_id.words, pol_id.alone)]
         text = "，".join(parts)
         if not text:
             return False
@@ -1395,6 +1408,7 @@ class Dialog:
         pol = self.flow.ahead
         if menu in pol.skip and pol.settled and all(m in self._ahead for m in pol.settled):
             menu = pol.settled[0]  # plan and day already proposed: straight to confirming them
+            self._ask_override = None  # "还有别的支出吗" belonged to the question skipped
         spec = self.flow.menus[menu]
         if menu in self._ahead and not spec.final and not self._ask_override:
             taken = self._take_ahead(menu)

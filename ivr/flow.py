@@ -210,6 +210,19 @@ class HardshipSilence(_Strict):
     note: str = ""
 
 
+class QuestionFold(_Strict):
+    """Clauses said with a question that only lead up to it: understood at the menu as one of
+    `intents`, they are part of the question (不对啊，怎么变成五千三了？ asks about the fees), unless
+    they hold one of `unless` (这钱不是我借的 denies the debt: a dispute still)."""
+
+    intents: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+
+
+class QuestionPolicy(_Strict):
+    fold: dict[str, QuestionFold] = Field(default_factory=dict)  # per question topic
+
+
 class Flow(_Strict):
     start: str
     max_misses: int = 3
@@ -225,6 +238,7 @@ class Flow(_Strict):
     patience: PatiencePolicy = Field(default_factory=PatiencePolicy)
     reduction: ReductionPolicy = Field(default_factory=ReductionPolicy)
     hardship_silence: HardshipSilence | None = None
+    questions: QuestionPolicy = Field(default_factory=QuestionPolicy)
     globals: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
     menus: dict[str, MenuFlow]
     reasons: dict[str, Wording]  # most urgent first

@@ -122,12 +122,23 @@ def numerals(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
+# 周一 / 星期三 / 礼拜六: the weekday's numeral is a day, never the first digit of an amount said right
+# after it (下周一五千六 is 5600 on Monday, not 6600); 每周三百 (a unit follows) stays money.
+_WEEKDAY_DIGIT = re.compile(r"(?<=周|期|拜)[一二三四五六日天](?![十百千万块元])")
+
+
+def without_weekdays(text: str) -> str:
+    """The answer with each weekday's numeral replaced by a non-numeral mark (周一 → 周X)."""
+    return _WEEKDAY_DIGIT.sub("X", text)
+
+
 def parse_amount(text: str) -> int | None:
     """The money amount (yuan) in a cleaned answer, or None.
 
     Numerals that count months/days/people (一个月, 三天, 两个孩子) are skipped; a numeral followed by
-    块/元/钱/左右/多 wins over a bare one; a bare one must be at least 10 (一下 is not money)."""
-    text = colloquial(text)
+    块/元/钱/左右/多 wins over a bare one; a bare one must be at least 10 (一下 is not money); a
+    weekday's numeral is never money (下周一五千六 → 5600)."""
+    text = without_weekdays(colloquial(text))
     bare: int | None = None
     for start, end, value in numerals(text):
         after = text[end:]
@@ -164,6 +175,9 @@ def _per_month(after: str) -> bool:
     return n is not None and not after[n.end() :].startswith(_NOT_MONEY_AFTER)
 
 
+_MONTH_NAME = re.compile(r"份|底|初|中旬|上旬|下旬|末|尾|[0-9零一二两三四五六七八九十]+[号日]")
+
+
 def parse_months(text: str) -> int | None:
     """Instalment count / extension length in months: 分十二期 → 12, 六个月 → 6, 半年 → 6, 一年半 → 18,
     分一年 → 12, 缓个仨月 → 3, and 分六其 → 6 (ASR wrote a homophone of 期 after 分 + number).
@@ -180,6 +194,8 @@ def parse_months(text: str) -> int | None:
             continue
         if m.group(1) and (text[: m.start()].endswith("每") or (value == 1 and _per_month(text[m.end() :]))):
             continue
+        if m.group(1) and m.group().endswith("月") and "个" not in m.group() and _MONTH_NAME.match(text[m.end() :]):
+            continue  # 八月份 / 十二月十号 / 三月底: a month of the year, not a count of months
         found.append((m.start(), int(value)))
     for m in _SPLIT_INTO.finditer(text):
         if sound_char(m.group(2)) == sound_char("期") and (value := numeral_value(m.group(1))):
@@ -259,7 +275,7 @@ _LOOSE_RANGE = re.compile(r"^([一二两三四五六七八])([二两三四五六
 def parse_amount_range(text: str) -> tuple[int, int] | None:
     """A money range said loosely (一两千 → (1000, 2000), 三五百 → (300, 500), 一千到两千), or None.
     Used where the figure is what the caller will pay: the bot asks which, never picks one."""
-    text = without_shares(colloquial(text))
+    text = without_weekdays(without_shares(colloquial(text)))
     for m in NUMERAL.finditer(text):
         span, after = m.group(), text[m.end() :]
         if after.startswith(_NOT_MONEY_AFTER) or text[: m.start()].endswith("第"):

@@ -71,10 +71,23 @@ def _kept(text: str, m: re.Match[str], name: str) -> bool:
     return not _REFUSED_BEFORE.search(_ASKING.sub("", before))
 
 
+_REST = re.compile(r"剩下|剩余|其余|余下|剩的|其他的")
+_COUNTED = re.compile(rf"分{_N}+(?:期|个?月|回|次|笔|趟|年)|{_N}+期|分半年|每个?月还{_N}")
+
+
+def _vague_before_rest(text: str) -> bool:
+    """An instalment word (慢慢还, 分开还) said before the rest is named: it is the plan itself."""
+    rest = _REST.search(text)
+    inst = _MARKERS["installment"].search(text)
+    return rest is None or (inst is not None and inst.start() < rest.start())
+
+
 def decide_plan(text: str) -> str | None:
     """The plan the (normalised) answer keeps, or None when it names none outright."""
     t = colloquial(text)
     kept = {name for name, rx in _MARKERS.items() for m in rx.finditer(t) if _kept(t, m, name)}
+    if "partial" in kept and "installment" in kept and not _COUNTED.search(t) and not _vague_before_rest(t):
+        kept.discard("installment")  # 先还三分之一，剩下的慢慢还: how the rest goes later, not a plan today
     if "extension" in kept and "installment" in kept and re.search(rf"分{_N}+期|分期", t):
         kept.discard("extension")  # 宽限一下，分六期: the count of instalments is the plan
     return next((name for name in _ORDER if name in kept), None)

@@ -58,6 +58,7 @@ KEYWORD_MIN, KEYWORD_BONUS = 0.72, 0.03  # cue words are strong evidence even in
 FUZZY_MIN_RATIO = 80.0
 GAP_WEIGHT = 0.85  # a phrase found with a short insertion is good, not perfect, evidence
 _ASKING = re.compile(r"[？?]|怎么|怎样|点样|点解|什么|啥|吗|咩|系唔系|是不是")
+_CLAUSE = re.compile(r"[，,。.！!？?…；;、]+")
 YIELD_TO_ANSWER = ("repeat", "confused", "slower")  # global intents that do not pre-empt a stronger menu answer
 SHORT_WORD = 2  # grammar words this short must be whole words of the answer (ivr/segment.py)
 CUE_GAP = 4  # characters allowed between the words of a cue (早就 转给你们 了, 别 老 打)
@@ -278,8 +279,11 @@ def _find(
 
 
 def _slower_asks(intent: str, text: str) -> bool:
-    """ "说慢点…分期是怎么样的？": slow down and explain, not an answer to take (only for `slower`)."""
-    return intent == "slower" and bool(_ASKING.search(text))
+    """ "说慢点…分期是怎么样的？": slow down and explain, not an answer to take (only for `slower`).
+    A question the caller answers themself (说慢点…哪天？那就下个月十号) asks nothing: only the last
+    clause counts."""
+    clauses = [c for c in _CLAUSE.split(text) if c.strip()]
+    return intent == "slower" and bool(clauses) and bool(_ASKING.search(clauses[-1]))
 
 
 def _buried(w: Words, t: str, start: int, end: int, locale: Locale) -> bool:

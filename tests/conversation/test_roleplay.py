@@ -43,7 +43,7 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
 @pytest.mark.parametrize(
     ("pattern", "floor"),
     [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)]
-    + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.86)],
+    + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.89)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)

@@ -84,7 +84,7 @@ def test_in_half_an_hour_late_in_the_evening_is_moved_and_the_caller_names_the_m
 @pytest.mark.parametrize(
     ("text", "at"),
     [
-        ("过二十分钟再打", "2026-11-18T11:00"),
+        ("过二十分钟再打", "2026-11-18T10:50"),  # the moment named, not rounded to a quarter
         ("过两个小时打给我", "2026-11-18T12:30"),
         ("下午两点到四点都可以", "2026-11-18T14:00"),
         ("三点十五分以后", "2026-11-18T15:15"),
