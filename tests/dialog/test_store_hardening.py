@@ -54,12 +54,58 @@ def test_mask_covers_numbers_names_and_amounts_in_every_form():
 
     logsafe._terms.clear()  # earlier tests' calls protected their own amounts (100, 200 ... would hit the address)
     logsafe.protect("欧阳娜娜", [48650])
-    line = mask('call from "欧阳" <sip:+8613912345678@10.0.0.9> id 11010519491231512X 139 1234 5678, ４８６５０ 48,650')
-    assert line == 'call from "***" <sip:+*********5678@10.0.0.9> id **************512X *** **** 5678, *** ***'
+    line = mask(
+        'call from "欧阳" <sip:+8613912345678@10.0.0.9> id 11010519491231512X 139 1234 5678, 欠 ４８６５０元 48,650 RMB'
+    )
+    assert line == 'call from "***" <sip:+*********5678@10.0.0.9> id **************512X *** **** 5678, 欠 ***元 *** RMB'
     assert mask("欧阳娜娜 owes 48650 at 2026-11-18 10:30:00,123 via 192.168.100.200:5070 pid 4242") == (
         "*** owes *** at 2026-11-18 10:30:00,123 via 192.168.100.200:5070 pid 4242"
     )
-    assert mask("148650 and 4865 stay") == "148650 and 4865 stay"  # only the whole amount
+    assert mask("amount=148650 and 4865元 stay") == "amount=148650 and 4865元 stay"  # only the whole amount
+
+
+def test_an_amount_is_masked_where_it_is_money_and_a_port_equal_to_it_is_not():
+    """Issue 13 finding 8, the known bug: any number equal to a live case's amount was masked, so
+    while a case owed 10000 the worker's port 10000 and its RTP port read `***` in every log.  Now
+    the amount is masked where it is money (a currency, a money word, a money field, a data
+    logger's values); ports, PIDs and durations equal to it stay; phone and ID numbers always go."""
+    from ivr import logsafe
+
+    logsafe._terms.clear()
+    logsafe.protect("欧阳娜娜", [10000, 2500], "5070")
+    readable = [
+        "sip: listening on 127.0.0.1:10000 (udp+tcp), max 4 calls",
+        "call 3eb3 RTP port 10000 bound; rtcp 10001; jitter 2500 ms",
+        'call-end {"answer_ms": 2500, "rtp_rx": 10000, "total_ms": 10000}',
+        "worker 127.0.0.1:5070 pid 10000 restarted",
+    ]
+    for text in readable:
+        assert mask(text) == text, text
+    money = {
+        "您的账户有10000元逾期了12天": "您的账户有***元逾期了12天",
+        "客户说先还 2,500 块，下个月还清": "客户说先还 *** 块，下个月还清",
+        "欠款：１００００": "欠款：***",
+        "promise amount=2500 date=2026-12-05": "promise amount=*** date=2026-12-05",
+        "slots {'amount': 10000.0, 'months': 3}": "slots {'amount': ***, 'months': 3}",
+        'case {"principal": "10000", "fees": 2500}': 'case {"principal": "***", "fees": ***}',
+        "caller owes ¥10,000": "caller owes ¥***",
+        "身份证尾号5070 id_last4='5070'": "身份证尾号*** id_last4='***'",
+        "caller +8613912345678 again 139-1234-5678": "caller +*********5678 again ***-****-5678",
+    }
+    for text, masked in money.items():
+        assert mask(text) == masked, text
+    assert mask("('C-77', 10000, 2500)", data=True) == "('C-77', ***, ***)"  # SQL values
+
+    logger = logging.getLogger("ivr.test.logsafe")  # the installed record factory, end to end
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        logger.warning("sip: worker on 127.0.0.1:%d, caller agreed to pay %d元", 10000, 10000)
+    finally:
+        logger.removeHandler(handler)
+    assert records[0].getMessage() == "sip: worker on 127.0.0.1:10000, caller agreed to pay ***元"
 
 
 def test_a_database_error_logs_no_name_number_or_amount_and_the_call_ends_politely(store, new_dialog, caplog):

@@ -145,7 +145,7 @@ def test_calls_through_kamailio_reach_both_workers_and_survive_a_worker_crash(si
     listed = _console_calls(console)
     assert listed["total"] == sum(stored.values()) == len({c["id"] for c in listed["items"]})
     # every worker kept to the RTP range `ivr serve` gave it: no port collisions retried
-    # (logs mask numbers equal to a live case's amount, e.g. 10000: match the range's last digits)
+    # (the log masks a dash-joined run of 10 digits like a phone number: match the range's last digits)
     for server, ports in ((worker1, "RTP 10000-10099"), (worker2, "RTP 10100-10199")):
         log = server.log.read_text(errors="replace")
         shape = re.compile(r"RTP [0-9*]{5}-[0-9*]" + ports[-4:])

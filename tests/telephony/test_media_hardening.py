@@ -484,9 +484,9 @@ def test_websocket_protocol_errors_never_close_with_1000(settings, store):
 
 
 def test_subscribe_is_refused_and_never_notifies_a_third_address(tmp_path, sip_worker):
-    """Finding 9.  A SUBSCRIBE naming a third address in its Contact is refused (403 from a source
-    outside sip_allow, 489 from an allowed one) and no NOTIFY goes anywhere.  On main pjsua
-    accepted it (200) and sent NOTIFYs to the third address."""
+    """Finding 9.  A SUBSCRIBE naming a third address in its Contact is refused (489 to an allowed
+    source; a source outside sip_allow gets no answer at all, see test_sip_allow.py) and no NOTIFY
+    goes anywhere.  On main pjsua accepted it (200) and sent NOTIFYs to the third address."""
     results = {}
     for allowed in (False, True):
         env = {} if allowed else {"IVR_SIP_ALLOW": '["10.0.0.0/8"]'}
@@ -510,7 +510,10 @@ def test_subscribe_is_refused_and_never_notifies_a_third_address(tmp_path, sip_w
             ).encode(),
             ("127.0.0.1", worker.port),
         )
-        status = me.recv(4000).split(b"\r\n", 1)[0].decode()
+        try:
+            status: str | None = me.recv(4000).split(b"\r\n", 1)[0].decode()
+        except TimeoutError:
+            status = None
         try:
             notify = third.recv(4000).split(b"\r\n", 1)[0].decode()
         except TimeoutError:
@@ -518,5 +521,5 @@ def test_subscribe_is_refused_and_never_notifies_a_third_address(tmp_path, sip_w
         results[allowed] = (status, notify)
         me.close()
         third.close()
-    assert results[False] == ("SIP/2.0 403 Forbidden", None)
+    assert results[False] == (None, None)
     assert results[True] == ("SIP/2.0 489 Bad Event", None)

@@ -38,6 +38,7 @@ from ivr.transports.media_call import (
 )
 from ivr.transports.sip import message as sip_message
 from ivr.transports.sip.frames import read_frame, write_frame
+from ivr.transports.sip.gate import SourceGate
 from ivr.transports.sip.pool import CALLS_PER_WORKER
 
 log = logging.getLogger("ivr.sip")
@@ -369,6 +370,8 @@ class SipServer:
         cfg.logConfig.consoleLevel = self.cfg.log_level
         cfg.logConfig.msgLogging = 0
         ep.libInit(cfg)
+        # before any transport exists: OPTIONS/MESSAGE/SUBSCRIBE... from strangers go unanswered
+        self.gate = SourceGate(self.allow)
         tcfg = pj.TransportConfig()
         tcfg.port = self.cfg.port
         tcfg.boundAddress = self.cfg.host
@@ -513,6 +516,7 @@ class SipServer:
             self._graveyard.clear()
             self.account.shutdown()
             del self.account
+            self.gate.close()
             ep.libDestroy()
             log.info("sip: %s stopped", self.worker)
 
