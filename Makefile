@@ -12,8 +12,10 @@ demo: setup
 	@.venv/bin/ivr models ensure zh-CN --timeout 10
 	.venv/bin/ivr simulate --fast
 
+# pytest-xdist, one worker per core; real-time tests (SIP, Kamailio, PostgreSQL, browser) stay in one
+# serial group (tests/conftest.py, xdist_group) so they never compete with each other.
 test: setup check
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -n auto --dist loadgroup
 
 # Lint, format and type checks (part of `make test`, so CI enforces them).
 check: setup

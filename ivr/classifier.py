@@ -19,7 +19,9 @@ stratified folds: every example is predicted once by a model that did not see it
 MIN_THRESHOLD); the final model is then trained on every example.  Everything is seeded: two
 trainings on the same files give the same model.  The trained models are pickled under the cache
 directory keyed by a hash of the example files, synonyms.yaml, FEATURE_VERSION, the locale and the library
-versions, so only the first start trains (~1–3 s); later starts load the pickle.
+versions, so only the first start trains (~1–3 s); later starts load the pickle.  The pickle holds
+plain dicts and arrays (`Tfidf`, the weights of `MenuModel.compile`), no scikit-learn objects: a
+process that loads it never imports scikit-learn (~2 s of CPU at every start of `ivr`).
 """
 
 from __future__ import annotations
@@ -27,33 +29,32 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pypinyin
-import scipy.sparse as sp
-import sklearn
 from pydantic import BaseModel, ConfigDict, field_validator
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.multiclass import OneVsRestClassifier
-from threadpoolctl import threadpool_limits
 
 from ivr.datafile import read_mapping, validate
 from ivr.grammar import GrammarError, Grammars
 from ivr.locale import MANDARIN, Locale
 from ivr.textnorm import Normalized, Synonyms
 
+if TYPE_CHECKING:  # imported where a model is trained: loading a cached one needs none of them
+    import scipy.sparse as sp
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
 NONE = "none_of_these"  # the explicit "none of the menu's intents" class
 EXAMPLES_DIR = "examples"  # under the grammars directory
 CHATTER = "chatter"  # examples/chatter.yaml: off-topic speech added to every menu's none_of_these
-FEATURE_VERSION = "3"  # bump when features or training change: invalidates cached models
+FEATURE_VERSION = "4"  # bump when features, training or the cached form change: invalidates cached models
 MIN_EXAMPLES = 5  # per intent (and for none_of_these)
 HELDOUT_FOLDS = 4  # thresholds are chosen on out-of-fold predictions of every example
 CALIBRATION_FOLDS = 3
@@ -136,25 +137,42 @@ class MenuModel:
     """One menu's vectorisers + calibrated classifier + acceptance threshold."""
 
     menu: str
-    text_vec: TfidfVectorizer
-    key_vec: TfidfVectorizer
-    clf: CalibratedClassifierCV
+    text_vec: TfidfVectorizer | Tfidf
+    key_vec: TfidfVectorizer | Tfidf
+    clf: CalibratedClassifierCV | None  # None once loaded from the cache (the fast path only)
     threshold: float
     report: dict[str, float] = field(default_factory=dict)  # held-out numbers (see evaluate)
+    _labels: list[str] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
-        return [str(c) for c in self.clf.classes_]
+        return self._labels if self.clf is None else [str(c) for c in self.clf.classes_]
 
     _fast: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The cached form: the fast path's arrays and the vocabularies, no scikit-learn object."""
+        if not self._fast:
+            self.compile()
+        return {
+            **self.__dict__,
+            "text_vec": Tfidf.of(self.text_vec),
+            "key_vec": Tfidf.of(self.key_vec),
+            "clf": None,
+            "_labels": self.labels,
+        }
+
     def proba(self, rows: Sequence[tuple[str, str]]) -> np.ndarray:
+        if self.clf is None:
+            raise RuntimeError(f"menu {self.menu}: a model loaded from the cache has only the fast path (fast_proba)")
         return self.clf.predict_proba(_matrix(self.text_vec, self.key_vec, rows))
 
     def compile(self) -> None:
         """Pull the weights and Platt parameters out of the fitted ensemble: the same numbers as
         `clf.predict_proba` (tests/brain/test_classifier.py) without sklearn's per-call checks of
         its 3 × (one estimator per class) parts — ~0.1 ms instead of several ms per answer."""
+        if self.clf is None:
+            return  # loaded from the cache: compiled before it was written
         self._fast = []
         for cc in self.clf.calibrated_classifiers_:
             ovr = cc.estimator
@@ -170,7 +188,7 @@ class MenuModel:
 
     def fast_proba(self, row: tuple[str, str]) -> np.ndarray:
         cols, vals = self._features(row)
-        out = np.zeros(len(self.clf.classes_))
+        out = np.zeros(len(self.labels))
         for weights, bias, a, b, order in self._fast:
             d = vals @ weights[cols] + bias
             p = np.zeros_like(out)
@@ -187,6 +205,8 @@ class MenuModel:
 
 
 def _vectorisers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     # char_wb pads the answer with a space: its first and last characters are features of their own
     text = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=1, dtype=np.float64)
     # syllables as words: "huan qing" → huan, qing, "huan qing"
@@ -196,11 +216,23 @@ def _vectorisers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     return text, key
 
 
-def _matrix(text_vec: TfidfVectorizer, key_vec: TfidfVectorizer, rows: Sequence[tuple[str, str]]) -> sp.csr_matrix:
+def _matrix(
+    text_vec: TfidfVectorizer | Tfidf, key_vec: TfidfVectorizer | Tfidf, rows: Sequence[tuple[str, str]]
+) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
+    if isinstance(text_vec, Tfidf) or isinstance(key_vec, Tfidf):
+        raise RuntimeError("a model loaded from the cache has only the fast path (tfidf_row)")
     return sp.hstack([text_vec.transform([r[0] for r in rows]), key_vec.transform([r[1] for r in rows])]).tocsr()
 
 
 def _fit(menu: str, rows: Sequence[tuple[str, str]], labels: Sequence[str], threshold: float) -> MenuModel:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.multiclass import OneVsRestClassifier
+    from threadpoolctl import threadpool_limits
+
     text_vec, key_vec = _vectorisers()
     text_vec.fit([r[0] for r in rows])
     key_vec.fit([r[1] for r in rows])
@@ -246,6 +278,8 @@ def heldout_predictions(
 ) -> list[tuple[str, float, str]]:
     """(predicted label, its probability, true label) of every example, each predicted by a model
     trained without it (HELDOUT_FOLDS stratified folds, seeded)."""
+    from sklearn.model_selection import StratifiedKFold
+
     out: list[tuple[str, float, str]] = []
     folds = StratifiedKFold(n_splits=HELDOUT_FOLDS, shuffle=True, random_state=SEED)
     for train_idx, test_idx in folds.split(rows, labels):
@@ -303,7 +337,7 @@ def example_files(grammars_dir: Path) -> list[Path]:
 
 def cache_key(grammars_dir: Path, locale: Locale = MANDARIN) -> str:
     h = hashlib.sha256()
-    for part in (FEATURE_VERSION, locale.name, sklearn.__version__, np.__version__, pypinyin.__version__):
+    for part in (FEATURE_VERSION, locale.name, version("scikit-learn"), np.__version__, pypinyin.__version__):
         h.update(part.encode() + b"\0")
     files = example_files(grammars_dir)
     synonyms = Path(grammars_dir) / "synonyms.yaml"
@@ -375,7 +409,7 @@ def cached(path: Path | None, key: str, kind: type[M], make: Callable[[], M]) ->
 __all__ = ["Classifier", "MenuModel", "NONE", "load_classifier", "load_examples", "train", "train_menu"]
 
 
-def tfidf_row(parts: Iterable[tuple[TfidfVectorizer, str]]) -> tuple[np.ndarray, np.ndarray]:
+def tfidf_row(parts: Iterable[tuple[TfidfVectorizer | Tfidf, str]]) -> tuple[np.ndarray, np.ndarray]:
     """The TF-IDF row (column indices, values) that stacking each vectorizer's `transform` would give,
     without building sparse matrices (a tenth of the time per utterance)."""
     cols: list[int] = []
@@ -396,3 +430,55 @@ def tfidf_row(parts: Iterable[tuple[TfidfVectorizer, str]]) -> tuple[np.ndarray,
             vals.extend(v.tolist())
         offset += len(vocab)
     return np.array(cols, dtype=np.int64), np.array(vals, dtype=np.float64)
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")  # as sklearn's char_wb analyzer folds runs of white space
+
+
+@dataclass
+class Tfidf:
+    """A fitted TfidfVectorizer reduced to what `tfidf_row` reads (vocabulary, idf, the analyzer),
+    with the analyzer re-implemented for the two settings used here (char_wb and whitespace-token
+    word n-grams, lower-cased, no stop words): the cached form of a model, loaded without sklearn.
+    tests/brain/test_classifier.py checks it gives sklearn's n-grams and the same predictions."""
+
+    analyzer: str  # "char_wb" or "word"
+    ngram_range: tuple[int, int]
+    vocabulary_: dict[str, int]
+    idf_: np.ndarray
+    token_pattern: str = r"\S+"
+
+    @classmethod
+    def of(cls, vec: TfidfVectorizer | Tfidf) -> Tfidf:
+        if isinstance(vec, Tfidf):
+            return vec
+        plain = vec.lowercase and vec.preprocessor is None and vec.tokenizer is None and vec.stop_words is None
+        if vec.analyzer not in ("char_wb", "word") or vec.strip_accents is not None or not plain:
+            raise ValueError(f"Tfidf: unsupported vectorizer settings (analyzer {vec.analyzer!r})")
+        return cls(vec.analyzer, tuple(vec.ngram_range), dict(vec.vocabulary_), np.asarray(vec.idf_), vec.token_pattern)
+
+    def build_analyzer(self) -> Callable[[str], list[str]]:
+        return self._char_wb if self.analyzer == "char_wb" else self._words
+
+    def _char_wb(self, doc: str) -> list[str]:
+        lo, hi = self.ngram_range
+        out: list[str] = []
+        for word in _WHITE_SPACES.sub(" ", doc.lower()).split():
+            w = f" {word} "
+            for n in range(lo, hi + 1):
+                offset = 0
+                out.append(w[offset : offset + n])
+                while offset + n < len(w):
+                    offset += 1
+                    out.append(w[offset : offset + n])
+                if offset == 0:  # a word shorter than n counts once
+                    break
+        return out
+
+    def _words(self, doc: str) -> list[str]:
+        tokens = re.findall(self.token_pattern, doc.lower())
+        lo, hi = self.ngram_range
+        out = list(tokens) if lo == 1 else []
+        for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
+            out.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        return out

@@ -45,8 +45,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ivr.datafile import load_yaml
 from ivr.numbers import colloquial, parse_int
 
 HOLIDAYS_FILE = Path(__file__).resolve().parent.parent / "grammars" / "holidays.yaml"
@@ -185,7 +184,7 @@ def _parse_day(raw: dict[str, Any], where: str) -> _Day:
 
 
 def load_holidays(path: Path | str = HOLIDAYS_FILE) -> Holidays:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    raw = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     new_year = {int(y): dt.date.fromisoformat(str(d)) for y, d in (raw.get("lunar_new_year") or {}).items()}
     hols = tuple(_parse_day(h, f"{path}: holidays[{i}]") for i, h in enumerate(raw.get("holidays") or []))
     periods = tuple(_parse_day(h, f"{path}: periods[{i}]") for i, h in enumerate(raw.get("periods") or []))

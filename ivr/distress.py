@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,8 +80,17 @@ class _Part:
 class _Pattern:
     category: str
     entry: str  # as written in the file
-    regex: re.Pattern[str]
+    source: str  # its regular expression, compiled when first needed (most never are: see `firsts`)
     parts: tuple[_Part, ...]
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _regex(self.source)
+
+
+@cache
+def _regex(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.DOTALL)
 
 
 class _Syntax(ValueError):
@@ -136,11 +145,12 @@ def _gap(sep: str, gap: int, long_gap: int) -> str:
 
 def _compile(
     pattern: str, synonyms: Synonyms, gap: int, long_gap: int, locale: Locale
-) -> tuple[re.Pattern[str], tuple[_Part, ...]]:
+) -> tuple[str, tuple[_Part, ...]]:
+    """(the regular expression's source, its parts); `_regex` compiles it."""
     start, end, split = _split(pattern)
     parts = tuple(_words(p, synonyms, locale) for _, p in split)
     body = "".join(_gap(sep, gap, long_gap) + _alternation(part, True) for (sep, _), part in zip(split, parts))
-    return re.compile(("^" if start else "") + body + ("$" if end else ""), re.DOTALL), parts
+    return ("^" if start else "") + body + ("$" if end else ""), parts
 
 
 def _compile_exclusion(entry: str, synonyms: Synonyms, gap: int, long_gap: int, locale: Locale) -> re.Pattern[str]:
@@ -169,10 +179,10 @@ class DistressLexicon:
                 raise GrammarError(f"{source}: field categories.{name}: expected a lower-case name (a-z, _)")
             for i, raw in enumerate(cat.patterns):
                 try:
-                    regex, parts = _compile(raw, synonyms, spec.gap, spec.long_gap, locale)
+                    pattern_source, parts = _compile(raw, synonyms, spec.gap, spec.long_gap, locale)
                 except _Syntax as e:
                     raise GrammarError(f"{source}: field categories.{name}.patterns.{i}: {e} (got {raw!r})") from None
-                self._patterns.append(_Pattern(name, raw, regex, parts))
+                self._patterns.append(_Pattern(name, raw, pattern_source, parts))
         for i, raw in enumerate(spec.exclude):
             try:
                 self._exclude.append(_compile_exclusion(raw, synonyms, spec.gap, spec.long_gap, locale))

@@ -28,30 +28,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pypinyin
-import sklearn
 from pydantic import BaseModel, ConfigDict, field_validator
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.multiclass import OneVsRestClassifier
-from threadpoolctl import threadpool_limits
 
-from ivr.classifier import CHATTER, _matrix, cached, example_files, load_chatter, load_examples, tfidf_row
+from ivr.classifier import CHATTER, Tfidf, _matrix, cached, example_files, load_chatter, load_examples, tfidf_row
 from ivr.datafile import read_mapping, validate
 from ivr.distress import DistressLexicon
 from ivr.grammar import GrammarError, load_grammars
 from ivr.locale import MANDARIN, Locale
 from ivr.textnorm import Normalized, Synonyms
 
+if TYPE_CHECKING:  # imported where the model is trained: loading the cached one needs none of them
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
 EXAMPLES_FILE = "distress_examples.yaml"  # under the grammars directory
 NONE = "none"
 DISTRESS_INTENTS = {"distress"}  # global intents whose phrases are signs, not negatives
-FEATURE_VERSION = "1"  # bump when features or training change: invalidates cached models
+FEATURE_VERSION = "2"  # bump when features, training or the cached form change: invalidates cached models
 MIN_EXAMPLES = 20  # per category
 HELDOUT_FOLDS = 4
 CALIBRATION_FOLDS = 3
@@ -123,8 +121,8 @@ class DistressGuess:
 class DistressModel:
     """Vectorisers, the calibrated sign/no-sign model (as plain arrays) and the category model."""
 
-    text_vec: TfidfVectorizer
-    key_vec: TfidfVectorizer
+    text_vec: TfidfVectorizer | Tfidf  # a Tfidf once loaded from the cache (no sklearn import)
+    key_vec: TfidfVectorizer | Tfidf
     # one (weights, bias, Platt a, Platt b) per calibration fold: P = mean of 1 / (1 + exp(a·d + b))
     folds: list[tuple[np.ndarray, float, float, float]]
     categories: list[str]
@@ -134,6 +132,10 @@ class DistressModel:
     key: str = ""
     trained: bool = False  # trained in this process (False: loaded from the cache)
     report: dict[str, float] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The cached form: plain arrays and vocabularies, no scikit-learn object."""
+        return {**self.__dict__, "text_vec": Tfidf.of(self.text_vec), "key_vec": Tfidf.of(self.key_vec)}
 
     def _row(self, row: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
         return tfidf_row(((self.text_vec, row[0]), (self.key_vec, row[1])))
@@ -161,6 +163,8 @@ class DistressModel:
 
 
 def _vectorisers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     text = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True, min_df=MIN_DF, dtype=np.float64)
     key = TfidfVectorizer(
         analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, min_df=MIN_DF, dtype=np.float64
@@ -170,6 +174,12 @@ def _vectorisers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
 
 def _fit(rows: Sequence[tuple[str, str]], labels: Sequence[str], threshold: float) -> DistressModel:
     """Deterministic: seeded folds and solvers, BLAS on one thread."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.multiclass import OneVsRestClassifier
+    from threadpoolctl import threadpool_limits
+
     text_vec, key_vec = _vectorisers()
     text_vec.fit([r[0] for r in rows])
     key_vec.fit([r[1] for r in rows])
@@ -208,6 +218,8 @@ def _fit(rows: Sequence[tuple[str, str]], labels: Sequence[str], threshold: floa
 
 def heldout_scores(rows: Sequence[tuple[str, str]], labels: Sequence[str]) -> np.ndarray:
     """The sign probability of every example by a model trained without it (seeded folds)."""
+    from sklearn.model_selection import StratifiedKFold
+
     out = np.zeros(len(rows))
     folds = StratifiedKFold(n_splits=HELDOUT_FOLDS, shuffle=True, random_state=SEED)
     for train_idx, test_idx in folds.split(rows, labels):
@@ -300,7 +312,7 @@ def train(
 
 def cache_key(grammars_dir: Path, locale: Locale = MANDARIN) -> str:
     h = hashlib.sha256()
-    for part in (FEATURE_VERSION, locale.name, sklearn.__version__, np.__version__, pypinyin.__version__):
+    for part in (FEATURE_VERSION, locale.name, version("scikit-learn"), np.__version__, pypinyin.__version__):
         h.update(part.encode() + b"\0")
     # the grammars' phrases are negatives too, so every grammar file is part of the key
     for path in [*sorted(Path(grammars_dir).glob("*.yaml")), *example_files(Path(grammars_dir))]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ivr.datafile import load_yaml
 from ivr.grammar import GrammarError
 from ivr.locale import MANDARIN, Locale
 
@@ -52,7 +53,7 @@ def _weighted(path: Path, field: str, raw: object, locale: Locale) -> list[tuple
 
 def load_lexicon(path: Path, locale: Locale = MANDARIN) -> Lexicon:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except OSError as e:
         raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
     except yaml.YAMLError as e:

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from ivr.case import Case
+from ivr.datafile import load_yaml
 from ivr.events import CallerHangup, CallerInput, Dtmf, NoInput, Speech, Transfer
 
 DEFAULT_NOW = "2026-11-18T10:30"
@@ -87,7 +88,7 @@ class Verdict:
 
 def load(path: Path) -> list[RolePlayCall]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise RolePlayError(f"{path}: cannot read ({e.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as e:

@@ -22,6 +22,7 @@ import yaml
 import zhconv
 from pypinyin import Style, lazy_pinyin
 
+from ivr.datafile import load_yaml
 from ivr.grammar import GrammarError
 
 # Words that carry no meaning in a spoken answer.  Longest first so 就是说 goes before 就是.
@@ -109,7 +110,7 @@ class Synonyms:
 def load_synonyms(path: Path, clean: Callable[[str], str] = clean) -> Synonyms:
     """Read a synonyms file; errors name the file and field (a typo must not crash a call)."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     except OSError as e:
         raise GrammarError(f"{path}: cannot read ({e.strerror})") from None
     except yaml.YAMLError as e:

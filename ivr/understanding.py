@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -78,7 +78,9 @@ class Pattern:
     key: str
     keyword: bool
     embedded: bool = True  # may match inside a longer answer (else only the whole answer)
-    gapped: re.Pattern[str] | None = None  # the words with a short insertion (卖点东西 for 卖东西)
+    # the words with a short insertion (卖点东西 for 卖东西): the regular expression's source, compiled on
+    # first use (_regex) -- thousands of phrases, most never tried, cost seconds at every process start
+    gapped: str | None = None
     strong: bool = True  # a keyword, 3+ characters or a dictionary word (在家); 在, 好, 我在, 是的 are weak
 
 
@@ -149,6 +151,7 @@ class _Index:
         """`known`: the words of the menu's and the global grammars (the call's topic)."""
         t, k, lo = norm.text, norm.key, self.locale
         w = lo.words(t)
+        chars = frozenset(t)
         out: dict[str, _Score] = {}
         for p in self.patterns:
             s = out.setdefault(p.intent, _Score())
@@ -164,7 +167,7 @@ class _Index:
             hit = (
                 _find(p, t, t, 1.0, s, w, lo)
                 or (len(p.key) >= 2 and _find(p, t, k, SOUND_WEIGHT, s, w, lo, key=p.key))
-                or _find_gapped(p, t, s, lo)
+                or _find_gapped(p, t, chars, s, lo)
             )
             if hit:
                 s.fuzzy_only, s.longest = False, max(s.longest, len(p.text))
@@ -216,7 +219,7 @@ def _compile_cue(cue: str, synonyms: Synonyms, where: str, locale: Locale) -> re
     return re.compile(("^" if start else "") + f".{{0,{CUE_GAP}}}?".join(alts) + ("$" if end else ""))
 
 
-def _gapped(text: str, locale: Locale) -> re.Pattern[str] | None:
+def _gapped(text: str, locale: Locale) -> str | None:
     """The phrase with one short insertion between two of its characters: 你脑子有病
     for 你有病, 我只能去死 for 我去死.  Not for phrases that start with a negator (别人打 is not 别打)
     or hold a number (一年两次 is not 一次), and never across a negator (还不清 is not 还清)."""
@@ -230,12 +233,23 @@ def _gapped(text: str, locale: Locale) -> re.Pattern[str] | None:
         for i in range(1, len(text))
         if text[i - 1] not in never
     ]
-    return re.compile("|".join(splits))
+    return "|".join(splits)
 
 
-def _find_gapped(p: Pattern, t: str, s: _Score, locale: Locale) -> bool:
+@cache
+def _regex(source: str) -> re.Pattern[str]:
+    """A gapped phrase's regular expression, compiled once per process when first needed (re's own
+    cache holds 512 and the grammars have thousands)."""
+    return re.compile(source)
+
+
+def _find_gapped(p: Pattern, t: str, chars: frozenset[str], s: _Score, locale: Locale) -> bool:
+    """`chars`: the characters of `t`; a gapped match holds every character of the phrase, so a
+    phrase with one missing is not even compiled."""
+    if not p.gapped or not chars.issuperset(p.text):
+        return False
     found = False
-    for m in p.gapped.finditer(t) if p.gapped else ():
+    for m in _regex(p.gapped).finditer(t):
         if not locale.negated(t, m.start()):
             found = True
             s.hit(m.start(), m.end(), GAP_WEIGHT)

@@ -7,9 +7,12 @@ their own fixtures in tests/<area>/conftest.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +32,48 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from ivr.understanding import default_understander
 
     default_understander()
+
+
+# Parallel runs (`make test`: pytest-xdist, `-n auto --dist loadgroup`).  Tests with real-time peers
+# (SIP calls, sipp/baresip, Kamailio, PostgreSQL, the browser) are timing-sensitive: they form one
+# work unit, run one after another on one worker as in a serial run (and first, being the longest),
+# while the other worker(s) take the CPU-bound tests a module at a time, so a module-scoped fixture
+# (a trained model, a Vosk model load) is set up once.  (The groups are chosen here, from the test
+# ids, because xdist 3.8's `xdist_group` mark does not reach its scheduler under pytest 9.)
+REALTIME = "realtime"
+REALTIME_DIRS = ("telephony", "scale")
+_BROWSER_TEST = re.compile(r"def test_\w*\([^)]*\b(?:page|browser)\b")
+
+
+@functools.cache
+def xdist_group(nodeid: str) -> str:
+    """The work unit of a test: REALTIME, else its module."""
+    module = nodeid.split("::", 1)[0]
+    parts = module.split("/")
+    if len(parts) > 2 and parts[0] == "tests" and parts[1] in REALTIME_DIRS:
+        return REALTIME
+    path = REPO / module
+    if path.suffix == ".py" and path.exists() and _BROWSER_TEST.search(path.read_text(encoding="utf-8")):
+        return REALTIME
+    return module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if REALTIME in self.workqueue:  # the longest unit first, or the run ends waiting for it
+                self.workqueue.move_to_end(REALTIME, last=False)
+            super()._assign_work_unit(node)
+
+    return Scheduler(config, log)
 
 
 # A fixed call time for tests: a Wednesday.

@@ -45,6 +45,31 @@ def test_fast_path_equals_sklearn(plan_model: classifier.MenuModel) -> None:
         assert np.allclose(plan_model.fast_proba(row), plan_model.proba([row])[0], atol=1e-9)
 
 
+@pytest.mark.parametrize("which", ["text_vec", "key_vec"])
+def test_cached_vectoriser_gives_sklearns_ngrams_and_rows(plan_model: classifier.MenuModel, which: str) -> None:
+    vec = getattr(plan_model, which)
+    plain = classifier.Tfidf.of(vec)
+    docs = [t for text in PROBES for t in classifier.features_text(text, SYNONYMS)]
+    docs += ["", "x", " A  b\tC ", "Huan  QING\n\nle", "ab cdefg h", "一二 三四五六"]
+    for doc in docs:
+        assert plain.build_analyzer()(doc) == vec.build_analyzer()(doc), doc
+        rows = [classifier.tfidf_row([(v, doc)]) for v in (vec, plain)]
+        assert np.array_equal(rows[0][0], rows[1][0]) and np.allclose(rows[0][1], rows[1][1]), doc
+
+
+def test_cached_menu_model_predicts_as_the_trained_one(plan_model: classifier.MenuModel) -> None:
+    import pickle
+
+    loaded = pickle.loads(pickle.dumps(plan_model))
+    assert loaded.clf is None and isinstance(loaded.text_vec, classifier.Tfidf) and plan_model.clf is not None
+    assert loaded.labels == plan_model.labels and loaded.threshold == plan_model.threshold
+    for text in PROBES:
+        norm = normalize(text, synonyms=SYNONYMS)
+        assert loaded.predict(norm) == plan_model.predict(norm)
+    with pytest.raises(RuntimeError, match="only the fast path"):
+        loaded.proba([classifier.features_text(PROBES[0], SYNONYMS)])
+
+
 def test_features_are_spelled_out_not_process_codes() -> None:
     """The sound key's private-use codes depend on the order a process met the syllables: a cached
     model must see spelled-out syllables (the same in every process)."""
@@ -84,11 +109,13 @@ def test_cache_is_written_once_and_reused(tmp_path: Path, monkeypatch: pytest.Mo
         "from ivr.textnorm import normalize, sound_key; sound_key('鑫淼犇'); "
         "from ivr.classifier import load_classifier;"
         f"c = load_classifier(load_grammars(Path({str(directory)!r})), Path({str(cache)!r}));"
-        "print(json.dumps([c.trained, c.predict('purpose', normalize('这钱我压根没借过'))[2]]))"
+        "print(json.dumps([c.trained, c.predict('purpose', normalize('这钱我压根没借过'))[2], 'sklearn' in sys.modules]))"
     )
     env = {**os.environ, "PYTHONPATH": str(GRAMMARS_DIR.parent), "PYTHONHASHSEED": "7"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    trained, ranked = json.loads(out.stdout)
+    trained, ranked, sklearn_imported = json.loads(out.stdout)
+    # the cached form is plain arrays: loading it costs no scikit-learn import (~2 s of CPU a process)
+    assert not sklearn_imported
     assert not trained and [(lab, round(p, 9)) for lab, p in ranked] == [
         (lab, round(p, 9)) for lab, p in first.predict("purpose", norm)[2]
     ]

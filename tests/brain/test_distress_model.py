@@ -173,6 +173,11 @@ def test_model_is_cached_and_loaded_back(tmp_path: Path) -> None:
     dm._LOADED.clear()
     second = dm.load_distress_model(GRAMMARS_DIR, tmp_path, syn, MANDARIN, lexicon)
     assert second is not None and not second.trained and second.threshold == first.threshold
+    # the cached form holds no scikit-learn object and scores every answer as the trained model does
+    assert type(second.text_vec).__module__ == "ivr.classifier" and type(first.text_vec).__module__ != "ivr.classifier"
+    probe = [MANDARIN.features(MANDARIN.normalize(t)) for t in (*LEARNED.values(), *EVERYDAY)]
+    assert [second.proba(r) for r in probe] == pytest.approx([first.proba(r) for r in probe], abs=1e-12)
+    assert [second.category(r) for r in probe] == [first.category(r) for r in probe]
     files[0].write_bytes(b"not a pickle")  # a broken cache file is retrained and overwritten
     dm._LOADED.clear()
     third = dm.load_distress_model(GRAMMARS_DIR, tmp_path, syn, MANDARIN, lexicon)
