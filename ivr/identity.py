@@ -67,7 +67,9 @@ def affirms(
 ) -> bool:
     """True when `text` explicitly says the speaker is `name` (see module doc)."""
     words = tuple(words)
-    alone_set = set(alone)
+    # a bare yes beside words about the phone, a family member or the debtor in the third person
+    # (是啊，这是李娜的手机 / 对，他手机在我这) answers "is this {name}'s phone", not "are you {name}"
+    alone_set = set() if about_other(text, name) else set(alone)
     names = _name_forms(name)
     for clause in clauses(text):
         core = _strip(clause)
@@ -81,6 +83,31 @@ def affirms(
                 if _explicit(clause, start, w, names):
                     return True
                 start = clause.find(w, start + 1)
+    return False
+
+
+# the phone / the debtor as someone else: 这是X的手机, 他的电话, 我老公的号, 这手机是X的
+_PHONE = ("手机", "电话", "号码", "号", "卡")
+THIRD = (*THIRD_PERSON, "伊", "佢")
+
+
+def about_other(text: str, name: str) -> bool:
+    """True when the answer speaks of the phone's owner or of the debtor in the third person (see
+    `affirms`): a third-person pronoun (not 其他), the debtor's name or nickname followed by 的 / a
+    phone word, or a phone word next to 的 (这是…的手机 / 手机是…的)."""
+    names = [*_name_forms(name), *nicknames(name)]
+    for c in clauses(text):
+        c = c.replace("其他", "").replace("其它", "")
+        if any(p in c for p in THIRD):
+            return True
+        if any(n + "的" in c or any(n + w in c for w in _PHONE) for n in names):
+            return True
+        for w in _PHONE:
+            i = c.find(w)
+            if i < 0:
+                continue
+            if "的" in c[:i] or re.search(rf"{w}.*是.*的", c):
+                return True
     return False
 
 
@@ -167,6 +194,11 @@ def speaks_about(text: str, name: str, relations: Iterable[str]) -> bool:
         if re.search(rf"(?<![我是找叫])(?:{who})(?:是|就是)我.", c):
             return True
         if re.search(rf"这(?:是|个是)(?:{who}|他|她)", c) and any(w in c for w in _OWNED):
+            return True
+        # 李娜的号 / 她手机落我这了 / 这手机是李娜的: the phone is the debtor's, the speaker someone else
+        if re.search(rf"(?:{who}|他|她)的?(?:手机|电话|号)", c) or re.search(
+            rf"(?:手机|电话|号).*是(?:{who}|他|她)的", c
+        ):
             return True
         m = re.search(rf"(?<![我是找叫跟和给])(?:{who})(?!的)", c)
         if m and any(w in c[m.end() :] for w in _AWAY):
