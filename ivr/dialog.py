@@ -142,6 +142,7 @@ class Dialog:
         self._heard: dict[tuple[str, str], int] = {}
         self._annoyed = 0
         self._digits = ""
+        self._auto_flushed = False
         self._last_ask: Say | None = None
         self._ask_override: str | None = None
         self._pending: Pending | None = None
@@ -244,11 +245,16 @@ class Dialog:
     def _new_turn(self, kind: str, text: str | None, asr_confidence: float | None = None) -> TurnRecord:
         assert self.menu is not None
         turn = TurnRecord(len(self.turns) + 1, self.menu, kind, text, asr_confidence=asr_confidence)
+        self._auto_flushed = False
         self.turns.append(turn)
         return turn
 
     def _on_key(self, key: str) -> list[Action]:
         assert self.menu is not None
+        if self._auto_flushed:
+            self._auto_flushed = False
+            if key == "#":
+                return []
         if self.grammars.menu(self.menu).dtmf_mode == "digits":
             if key == "#":
                 return self._flush_digits()
@@ -257,6 +263,10 @@ class Dialog:
                 turn = self._new_turn("dtmf", "*")
                 return self._respond(turn, self._global_key("*"))
             self._digits += key
+            if self._digits.isdigit() and len(self._digits) == self.grammars.menu(self.menu).dtmf_length:
+                out = self._flush_digits()
+                self._auto_flushed = True  # a '#' pressed out of habit right after is not an answer
+                return out
             return []
         turn = self._new_turn("dtmf", key)
         u = self.understander.understand_dtmf(self.menu, key, self.now)
@@ -719,6 +729,10 @@ class Dialog:
         named = (
             not cb["third_party"] and self.menu == self.flow.start and bool(text) and self._affirms(text, strict=True)
         )
+        # "不方便说话" and then key 1 (the opening's "本人请按1"): a keyed yes is explicit by construction
+        keyed = turn.input_kind == "dtmf" and u is not None and u.intent == "confirm" and not cb["third_party"]
+        if keyed and self.menu == self.flow.start and self.identity != "confirmed":
+            named = True
         if named and self.identity != "confirmed" and self._keeps_callback(text):
             self.identity = "confirmed"  # "是我，高峰。你四点半以后再打": confirmed, still called back then
         elif named and self.identity != "confirmed":

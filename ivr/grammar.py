@@ -86,6 +86,8 @@ class MenuSpec(BaseModel):
     extra_words: list[str] = Field(default_factory=list)  # words for the ASR grammar only (numbers, dates)
     # "key": one key selects an intent; "digits": keys are collected until '#' (amounts, dates)
     dtmf_mode: Literal["key", "digits"] = "key"
+    # digits mode: a fixed-length answer (ID last 4) is complete at this many keys, '#' not needed
+    dtmf_length: int | None = Field(default=None, ge=1, le=32)
 
     def dtmf_map(self) -> dict[str, str]:
         return {k: name for name, spec in self.intents.items() for k in spec.dtmf}
