@@ -36,6 +36,10 @@ def _to_plan(c: Call) -> None:
         ("每个月还一点，分八期好不啦？", "installment", 8),
         ("分十个月还，要不要得？", "installment", 10),
         ("往后缓两个月，要得不嘛？", "extension", 2),
+        # a figure "taken out" (拿三千多出来) is no question about fees: the tagged proposal is the answer
+        ("一下子拿三千多出来真拿不出，分三期行不？", "installment", 3),
+        ("一次拿两千多出来我拿不出哦，分五个月中不中？", "installment", 5),
+        ("叫我一把拿三千多出来办不到，缓一个月要得不？", "extension", 1),
     ],
 )
 def test_a_plan_proposed_with_a_regional_question_tag_is_the_answer(call, line, intent, months):
