@@ -423,6 +423,14 @@ class Dialog:
             if intent is None and heard_ahead and spec.handlers("skipped"):
                 intent = "skipped"  # answered later questions instead of this one: not a miss
         if (
+            intent == "already_paid"
+            and "ack" in spec.answers
+            and _STILL_TO_COME.search(said := self.locale.normalize(turn.caller_text or "").text)
+            and not _ALREADY.search(said)
+        ):  # 明天就全还了 / 我说了下周一还 / 这就去还: a payment still to come, not one made (the plan is heard ahead)
+            intent = turn.intent = "ack"
+            u = replace(u, intent=intent) if u is not None else u
+        if (
             u is not None
             and intent == "partial"
             and isinstance(u.slots.get("months"), int)
@@ -1572,6 +1580,10 @@ def _id_digits(text: str) -> str:
 # the principal alone as the part payment (本金我今天就还上 · 先还本金): how much that is must be said
 _PRINCIPAL = re.compile(r"本金|本钱")
 _LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天末])")
+# "already paid" said of a payment still to come (这就还了 / 明天全还 / 我说了下礼拜一还), unless a past
+# marker says it was made (上礼拜就还清了 / 昨天刚还)
+_STILL_TO_COME = re.compile(r"马上|立马|这就|回头|等会|一会儿|待会|明天|后天|下个?(?:周|星期|礼拜|月)|说了|讲过|说过")
+_ALREADY = re.compile(r"已经|早就|早都|昨天|前天|前两天|上个?(?:周|星期|礼拜|月)|刚刚?还|还过|付过|转过")
 _PLANS = ("full", "installment", "extension", "partial")
 _IF_WORDS = ("如果", "要是", "的话", "只要", "假如", "打了折", "免了", "减了")  # a plan offered on a condition
 CONTINUE_MIN = 0.6  # the rest of a digression must be at least this clear an answer to be taken
@@ -1594,7 +1606,8 @@ _ASKING = (
 
 
 _TAG = re.compile(
-    r"(?:行不行|行不|行吗|可以吗|可以不|可不可以|好吗|好不好|成不成|中不中|好伐|行伐|同意伐|得唔得|得不得)[啊呀吧呢嘛]*$"
+    r"(?:行不行|行不|行吗|行么|可以吗|可以不|可以么|可不可以|好吗|好不好|成不成|成不|成吗|中不中|中不|好伐|行伐|同意伐|得唔得|得不得"
+    r"|要得不|要不要得|要得吗|要得么|阔以不|阔以吗|好不啦|行不啦)[啊呀吧呢嘛哦噻]*$"
 )
 
 
