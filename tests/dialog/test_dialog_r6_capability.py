@@ -34,9 +34,17 @@ FRI_EVENING = dt.datetime(2026, 11, 20, 18, 10)  # a Friday
     [
         ("周末我回老家，你下周二上午十点打过来吧", FRI_EVENING, dt.datetime(2026, 11, 24, 10, 0)),
         ("这两天周末不方便，下礼拜一下午三点半再联系我", FRI_EVENING, dt.datetime(2026, 11, 23, 15, 30)),
-        ("后天吧，后天上午九点一刻，我十点要去医院", dt.datetime(2026, 11, 18, 10, 30), dt.datetime(2026, 11, 20, 9, 15)),
+        (
+            "后天吧，后天上午九点一刻，我十点要去医院",
+            dt.datetime(2026, 11, 18, 10, 30),
+            dt.datetime(2026, 11, 20, 9, 15),
+        ),
         ("那改成明天下午两点半，我三点才上班", dt.datetime(2026, 11, 18, 10, 30), dt.datetime(2026, 11, 19, 14, 30)),
-        ("晚上不行？那就明早八点四十，我九点才进车间", dt.datetime(2026, 11, 18, 10, 30), dt.datetime(2026, 11, 19, 8, 40)),
+        (
+            "晚上不行？那就明早八点四十，我九点才进车间",
+            dt.datetime(2026, 11, 18, 10, 30),
+            dt.datetime(2026, 11, 19, 8, 40),
+        ),
     ],
 )
 def test_the_day_and_time_of_the_callback_clause(said: str, now: dt.datetime, want: dt.datetime) -> None:
