@@ -118,6 +118,18 @@ def bare_clock(text: str) -> bool:
     return _day_offset(t) is None and not _PERIOD_ONLY.search(t) and not re.search(r"周|星期|礼拜|号|日|月", t)
 
 
+_CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
+# a clause that tells the caller's own schedule: "我三点才上班", "我十点要去医院", "俺九点得出门"
+_OWN_DAY = re.compile(r"^(?:那|因为|反正)?[我俺咱](?:一般|平时)?[^打联来回]{0,8}?(?:才|要|得|就要|还要)")
+
+
+def _clause_of(text: str, m: re.Match[str]) -> str:
+    """The clause (between punctuation marks) holding a match; the whole text when it has none."""
+    starts = [i + 1 for i in range(m.start()) if _CLAUSE_END.match(text[i])]
+    ends = [i for i in range(m.end(), len(text)) if _CLAUSE_END.match(text[i])]
+    return text[(starts[-1] if starts else 0) : (ends[0] if ends else len(text))]
+
+
 def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
     """The moment a caller asks to be called back, or None when no time was said."""
     t = text.replace("钟", "")
@@ -144,9 +156,20 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
         for m in _CLOCK.finditer(t)
         if not (m.group(2) == "一" and not m.group(1) and m.start() > 0 and t[m.start() - 1] in _NOT_CLOCK_BEFORE)
     ]
+    # a later clause about the caller's own day ("我十点才上班") does not move the time asked for
+    while len(clocks) >= 2 and _OWN_DAY.match(_clause_of(t, clocks[-1])):
+        clocks.pop()
     clock = clocks[-1] if clocks else None
     if len(clocks) >= 2 and _RANGE.match(t[clocks[-2].end() : clocks[-1].start()]):
         clock = clocks[-2]
+    if clock is not None:
+        # a day said in the clause of the time is that time's day ("周末我不在，下周二十点打给我")
+        own = _clause_of(t, clock)
+        if own != t and (_day_offset(own) is not None or re.search(r"周|星期|礼拜|号|日|月", own)):
+            t = own
+            clock = next(m for m in _CLOCK.finditer(t) if m.group(0) == clock.group(0))
+            offset = _day_offset(t)
+            day = now.date() + dt.timedelta(days=offset) if offset is not None else None
     rest = t[: clock.start()] + t[clock.end() :] if clock else t
     if day is None and re.search(r"周|星期|礼拜|号|日|月", rest):
         day = parse_date(rest, now)

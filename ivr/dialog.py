@@ -814,7 +814,7 @@ class Dialog:
     # ---------------------------------------------------------------- contact preferences (SPEC v2)
     def _contact_kinds(self, text: str) -> list[str]:
         kinds = [kind for kind, rxs in self._contact_cues().items() if any(rx.search(text) for rx in rxs)]
-        if "stop_calling" in kinds and set(kinds) & {"preferred_time", "not_at_work", "not_family"}:
+        if "stop_calling" in kinds and set(kinds) & {"preferred_time", "not_at_work", "not_family", "sms"}:
             kinds.remove("stop_calling")  # 礼拜天别打电话: not at that time (or place), not never again
         return kinds
 
@@ -863,6 +863,14 @@ class Dialog:
                 if self._cb is not None:
                     return self._callback_turn(turn, u, actions)
                 return self._answer(turn, u, actions)
+            if u.intent is None and self._cb is None and self.identity == "confirmed" and rest != text:
+                # "下个月三号一次还清，这之前别天天打": no answer to this menu, but a plan or a day for the
+                # later ones — heard ahead from the other clauses, as any answer is
+                said, turn.caller_text = turn.caller_text, rest
+                try:
+                    return self._answer(turn, u, actions)
+                finally:
+                    turn.caller_text = said
         if self._cb is not None:
             return self._finish_turn(turn, actions + self._cb_ask())
         spec = self.flow.menus[self.menu]

@@ -232,7 +232,9 @@ class ContactPreference(Base):
     case_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     caller_number: Mapped[str | None] = mapped_column(String(64))
     number_key: Mapped[str | None] = mapped_column(String(32), index=True)  # digits only, no +86 (number_key())
-    kinds: Mapped[list[Any]] = mapped_column(JSON, default=list)  # less_often|not_at_work|preferred_time|stop_calling
+    kinds: Mapped[list[Any]] = mapped_column(
+        JSON, default=list
+    )  # less_often|not_at_work|preferred_time|stop_calling|sms|not_family
     said: Mapped[str | None] = mapped_column(Text)
     turn: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
