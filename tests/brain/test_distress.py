@@ -258,3 +258,47 @@ def test_lexicon_errors_are_one_line_naming_file_and_field(tmp_path, yaml_text, 
 def test_the_shipped_lexicon_loads_with_every_category():
     lexicon = load_distress(GRAMMARS_DIR / "distress.yaml")
     assert tuple(lexicon.labels) == CATEGORIES
+
+
+# round-6 kinds (read from the Z dev set), in sentences written for this test: each must be heard
+# by the lexicon itself (a composition, not the learned model's mood), at every menu.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我想去跳水库",  # water, verb + object
+        "我在琢磨吃几片才能一觉不醒",  # counting pills
+        "我刚喝下去了大半瓶，现在跟你说一声",  # already taken + a quantity
+        "这债我还不起，拿命抵给你们行不行",  # offering one's life for the debt
+        "等你们催完这一通我就去跳",  # intent tied to the call
+        "早上醒了也找不到起床的理由",  # nothing worth getting up for
+        "以后的日子想想全是黑的",  # the future all dark
+        "我要是走了，家里能领一笔意外险的钱",  # burden via insurance
+        "差点被掉下来的砖砸到，我竟然有点遗憾",  # regret at surviving
+        "我在把欠邻居的小钱挨个还干净，走的时候不想还欠着",  # settling small debts
+        "我挣扎不动了，随你们怎么样都行",  # giving up the struggle
+        "我是他舅舅，他昨晚被送去洗完胃才缓过来",  # third party: an attempt
+        "她在家族群里说了句大家保重就退群了，电话也不接",  # third party: goodbye + leaving the group
+        "他把孩子交给我照看，然后人就联系不上了",  # third party: entrusted the child and vanished
+    ],
+)
+def test_round6_kinds_fire_by_the_lexicon(nlu, text):
+    for menu in MENUS:
+        u = nlu.understand(menu, text, NOW)
+        assert "distress_by:lexicon" in u.cues, (menu, text, u)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这部剧演到女主跳河那里我哭了",  # fiction
+        "我这人死脑筋，说哪天还就哪天还",  # idiom
+        "摩托车熄火了，死在半路上，我推着呢",  # a vehicle
+        "我家猫咪老死了，我难过了几天",  # a pet
+        "你找死啊，半夜打电话",  # anger idiom
+        "我换了新号码，旧号不用了",  # a new number
+    ],
+)
+def test_round6_false_friends_are_not_heard_by_the_lexicon(nlu, text):
+    for menu in MENUS:
+        u = nlu.understand(menu, text, NOW)
+        assert "distress_by:lexicon" not in u.cues, (menu, text, u)

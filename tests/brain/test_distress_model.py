@@ -43,7 +43,7 @@ MENUS = (
 # written for this test, first scored after the model was built (first time the model heard 16 of
 # the 21 such sentences the lexicon missed; one per category kept here): the lexicon misses each
 LEARNED = {
-    "direct": "我把那根皮带挂在门框上试了试",
+    "direct": "我把阳台的窗户打开往下看了很久",  # (皮带…门框 is a lexicon composition since round 6)
     "third_party": "他今天早上给我发了句这辈子对不起你然后就联系不上了",
     "hopelessness": "往后的每一天都只会比今天更糟",
     "burden": "要不是我拖着他们早就过上好日子了",

@@ -100,11 +100,11 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
     ("tsv", "floors"),
     [
         ("round1/distress_E.tsv", (0.98, 0.97, 0.02)),
-        ("round2/distress_H.tsv", (0.96, 0.95, 0.03)),
-        ("round3/distress_L.tsv", (0.96, 0.95, 0.03)),
+        ("round2/distress_H.tsv", (0.98, 0.98, 0.03)),
+        ("round3/distress_L.tsv", (0.98, 0.98, 0.03)),
         # blind when first measured (after the learned detector): 94.0 / 88.7 / 16.0 %; read for kinds
-        # of misses in r5-distress (no longer blind): 100 / 97.3 / 11.3 %
-        ("round4/distress_Q.tsv", (0.98, 0.95, 0.13)),
+        # of misses in r5-distress (no longer blind): 100 / 97.3 / 11.3 %; after distress2 (Z dev kinds): 100 / 100 / 10.0 %
+        ("round4/distress_Q.tsv", (0.98, 0.98, 0.12)),
     ],
 )
 def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:
