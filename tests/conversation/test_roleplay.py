@@ -43,7 +43,9 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
 @pytest.mark.parametrize(
     ("pattern", "floor"),
     [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)]
-    + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.89)],
+    + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.89)]
+    # round 6 (V, W, X, Y; 190 calls) blind first time 78.9 % with 1 disclosure; after the r6 fixes 87.4 %
+    + [("round6/writer_*.yaml", 0.86)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
@@ -105,6 +107,8 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
         # blind when first measured (after the learned detector): 94.0 / 88.7 / 16.0 %; read for kinds
         # of misses in r5-distress (no longer blind): 100 / 97.3 / 11.3 %; after distress2 (Z dev kinds): 100 / 100 / 10.0 %
         ("round4/distress_Q.tsv", (0.98, 0.98, 0.12)),
+        # blind when first measured: 92.0 / 93.3 / 6.7 %; read for kinds in distress2: 100 / 100 / 0.7 %
+        ("round6/distress_Z.tsv", (0.98, 0.98, 0.03)),
     ],
 )
 def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:
