@@ -115,6 +115,10 @@ def _explicit(clause: str, start: int, word: str, names: list[str]) -> bool:
     before, after = clause[:start], clause[start + len(word) :]
     if before.endswith(NEGATORS) or before.endswith(("不是", "不就是")):
         return False
+    # 系我 / 係我 (粤/客家 "it's me") starts its clause: inside 联系我 / 关系我 / 维系 it is another word
+    # (a brother's "叫他微信上联系我" confirmed him as the debtor in blind round 7)
+    if word.startswith(("系", "係")) and before and before[-1] not in FILLERS + PARTICLES + "就正对":
+        return False
     if word.endswith("本人"):
         # 本人不在 / 跟本人说 / 你找本人 are about the debtor, not an affirmation
         return not after.startswith(NEGATORS) and not before.endswith(("跟", "找", "让", "叫", "给", "他", "她", "要"))

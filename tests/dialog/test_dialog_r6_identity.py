@@ -144,3 +144,22 @@ def test_anger_idioms_are_emotional_not_distress(call, line):
     assert c.session.dialog.trigger is not None, line
     assert c.session.dialog.trigger.reason == "emotional", line
     assert any(isinstance(a, Transfer) for a in out)
+
+
+# A relative who answered for the debtor and then says how the debtor will call back: 联系我 / 关系 hold
+# 系我 (粤/客家 "it's me") inside another word; none of these confirms (blind round 7: one did, and the
+# amount was read to the debtor's brother).
+CALL_BACK_VIA_ME = [
+    ("他出差了，手机在我这，我是他哥", "行，那我让他微信上联系我，再叫他给你们回电话"),
+    ("我是她妹妹，她去外地打工了", "好嘞，有啥事你们联系我也行，我转告她"),
+    ("我是他老婆，他不在家", "没关系我跟他说一声，让他打你们的号"),
+]
+
+
+@pytest.mark.parametrize("lines", CALL_BACK_VIA_ME)
+def test_a_relative_saying_contact_me_is_never_confirmed(call, lines):
+    c = call()
+    for line in lines:
+        c.say(line)
+    assert c.session.dialog.identity != "confirmed", lines
+    no_debt(c)
