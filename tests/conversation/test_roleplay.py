@@ -45,7 +45,9 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
     [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)]
     + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.89)]
     # round 6 (V, W, X, Y; 190 calls) blind first time 78.9 % with 1 disclosure; after the r6 fixes 87.4 %
-    + [("round6/writer_*.yaml", 0.86)],
+    + [("round6/writer_*.yaml", 0.86)]
+    # round 7 (GA, GB, GC, GD; 190 calls) blind first time 86.8 % with 1 disclosure (系我 inside 联系我), fixed: 87.9 %
+    + [("round7/writer_*.yaml", 0.87)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
@@ -109,6 +111,8 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
         ("round4/distress_Q.tsv", (0.98, 0.98, 0.12)),
         # blind when first measured: 92.0 / 93.3 / 6.7 %; read for kinds in distress2: 100 / 100 / 0.7 %
         ("round6/distress_Z.tsv", (0.98, 0.98, 0.03)),
+        # blind when first measured (after distress2): 98.0 / 94.7 / 6.7 %; not yet read for kinds
+        ("round7/distress_G.tsv", (0.98, 0.94, 0.07)),
     ],
 )
 def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:
