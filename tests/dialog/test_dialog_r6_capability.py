@@ -91,12 +91,8 @@ def test_a_preference_with_identity_is_not_a_denial(call) -> None:
     "said",
     [
         "知道，月底三十号一次还清，这之前别每天都打过来，到时候没还再打",
-        pytest.param(
-            "知道，我早跟你们讲过了，月底三十号一次还清，这之前别每天都打过来，到时候没还再打",
-            # "讲过了" is heard as already_paid by the purpose classifier; adding examples for it
-            # shifts the distress model (trained on them as negatives) — left to the plan area
-            marks=pytest.mark.xfail(strict=True, reason="跟你们讲过了 heard as already_paid"),
-        ),
+        # "讲过了" with a payment still to come: not already_paid (r6-plan's future-word veto)
+        "知道，我早跟你们讲过了，月底三十号一次还清，这之前别每天都打过来，到时候没还再打",
     ],
 )
 def test_a_preference_and_the_promised_day_in_one_answer_keeps_the_plan(call, said: str) -> None:
