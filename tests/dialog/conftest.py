@@ -103,3 +103,9 @@ def simulate_json(tmp_path: Path, *lines: str) -> dict:
     )
     assert p.returncode == 0, p.stderr
     return dict(json.loads(p.stdout))
+
+
+def to_plan(c: Call, job: str = "在物流公司上班", income: str = "五千多") -> None:
+    """A cooperative confirmed caller answered up to the plan question."""
+    c.say("是我", "知道", job, income, "房租和吃饭", "没了", "没有")
+    assert c.session.dialog.menu == "plan"

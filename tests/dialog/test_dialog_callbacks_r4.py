@@ -13,13 +13,7 @@ import pytest
 from ivr.callback_time import parse_callback_time
 from ivr.events import Hangup, Transfer
 
-from .conftest import DEBT_WORDS, NOW, Call, no_debt, simulate_json
-
-
-def _to_plan(c: Call) -> None:
-    c.say("是我", "知道", "在物流公司上班", "五千多", "房租和吃饭", "没了", "没有")
-    assert c.session.dialog.menu == "plan"
-
+from .conftest import DEBT_WORDS, NOW, no_debt, simulate_json, to_plan
 
 # ---------------------------------------------------------------- a confirmed debtor: call me later
 
@@ -37,7 +31,7 @@ def test_a_callback_asked_at_the_purpose_question_ends_the_call_at_that_time(cal
 
 def test_a_callback_asked_at_the_plan_menu_is_arranged_not_missed(call):
     c = call()
-    _to_plan(c)
+    to_plan(c)
     out = c.say("这事我做不了主，要问问我爱人，后天上午十点你再打给我")
     report = c.session.report()
     assert out[-1] == Hangup("completed") and not any(isinstance(a, Transfer) for a in out)
@@ -46,7 +40,7 @@ def test_a_callback_asked_at_the_plan_menu_is_arranged_not_missed(call):
 
 def test_a_payment_time_is_not_a_callback(call):
     c = call()
-    _to_plan(c)
+    to_plan(c)
     c.say("一次还清")
     c.say("明天下午三点打款")
     d = c.session.dialog
@@ -154,7 +148,7 @@ def test_the_debtor_asking_back_about_themselves_is_not_a_third_party(call):
 
 def test_a_reduction_records_when_the_specialist_should_call(call):
     c = call()
-    _to_plan(c)
+    to_plan(c)
     c.say("罚息能不能免掉一些？叫你们专员明天下午两点以后给我回个电话")
     d = c.session.dialog
     assert d.callback is not None and d.callback["at"] == "2026-11-19T14:00"

@@ -14,16 +14,11 @@ from ivr.events import Hangup, Transfer
 from ivr.numbers import parse_amount, parse_months
 from ivr.plan_rule import decide_plan
 
-from .conftest import Call, simulate_json
+from .conftest import simulate_json, to_plan
 
 
 def _transferred(out: list) -> bool:
     return any(isinstance(a, Transfer) for a in out)
-
-
-def _to_plan(c: Call) -> None:
-    c.say("是我", "知道", "在超市当收银员", "四千出头", "房租和吃饭", "没了", "没有")
-    assert c.session.dialog.menu == "plan"
 
 
 # ---------------------------------------------------------------- regional cooperative answers
@@ -60,7 +55,7 @@ def test_hunan_and_beijing_words_are_ordinary_answers(call):
 
 def test_ten_months_to_pay_less_each_month_is_an_instalment_plan_not_a_reduction(call):
     c = call()
-    _to_plan(c)
+    to_plan(c, "在超市当收银员", "四千出头")
     out = c.say("分十个月行不行嘛，每个月就少还一点")
     report = c.session.report()
     assert not _transferred(out) and report["requests"] == []
@@ -113,7 +108,7 @@ def test_the_rest_left_vague_keeps_a_part_payment():
 
 def test_the_amount_said_after_a_weekday_is_the_callers_number(call):
     c = call()
-    _to_plan(c)
+    to_plan(c, "在超市当收银员", "四千出头")
     c.say("一把还清")
     out = c.say("下礼拜一，三千五一分不差给你转过去")
     report = c.session.report()
@@ -143,7 +138,7 @@ def test_a_denial_asked_with_a_fee_question_is_still_a_dispute(call):
 
 def test_an_earlier_over_payment_to_check_is_noted_and_the_full_plan_kept(call):
     c = call()
-    _to_plan(c)
+    to_plan(c, "在超市当收银员", "四千出头")
     out = c.say("我全部一次还掉。还有，我十月份好像多转过两百块，能不能帮我核一下抵掉")
     report = c.session.report()
     assert not _transferred(out) and c.session.dialog.menu == "promise"
@@ -217,7 +212,7 @@ def test_keyed_last_four_then_a_slow_caller_who_answers_after_asking_completes(c
 
 def test_a_far_date_then_a_nearer_one_in_the_next_turn_is_accepted(call):
     c = call()
-    _to_plan(c)
+    to_plan(c, "在超市当收银员", "四千出头")
     c.say("缓俩月呗")
     out = c.say("等开春三月份吧")
     assert not _transferred(out) and c.session.dialog.menu == "promise"

@@ -10,16 +10,11 @@ import pytest
 
 from ivr.events import Hangup, Transfer
 
-from .conftest import Call
+from .conftest import to_plan
 
 
 def _transferred(out: list) -> bool:
     return any(isinstance(a, Transfer) for a in out)
-
-
-def _to_plan(c: Call) -> None:
-    c.say("是我", "知道", "在物流公司分拣", "四千五左右", "房租和吃饭", "没了", "没有")
-    assert c.session.dialog.menu == "plan"
 
 
 # ---------------------------------------------------------------- a plan asked as a question
@@ -44,7 +39,7 @@ def _to_plan(c: Call) -> None:
 )
 def test_a_plan_proposed_with_a_regional_question_tag_is_the_answer(call, line, intent, months):
     c = call()
-    _to_plan(c)
+    to_plan(c, "在物流公司分拣", "四千五左右")
     out = c.say(line)
     assert not _transferred(out)
     assert c.session.dialog.menu == "promise", c.bot_texts[-1]
