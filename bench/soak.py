@@ -14,7 +14,9 @@ A warm-up round (`--warmup` calls: prompt cache, model, first-call allocations) 
 baseline is taken; then `--calls` calls in rounds of `--round`.  After each round it waits until
 every call is closed in the database and the processes settle, and samples every process:
 VmRSS from /proc/PID/status and the number of entries of /proc/PID/fd.  Prints one line per round
-and a per-process table: baseline, end, growth, and growth per 100 calls.  Exit 1 if a call failed.
+and a per-process table: baseline, end, growth, growth per 100 calls and growth over the second half
+(a leak keeps its slope; warm-up does not), and what any new open descriptors point at.  Exit 1 if a
+call failed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +89,23 @@ def sample(pid: int) -> Sample | None:
         return Sample(rss, len(os.listdir(f"/proc/{pid}/fd")))
     except (OSError, StopIteration, ValueError):
         return None
+
+
+def fd_kinds(pid: int) -> Counter[str]:
+    """What the open descriptors of `pid` point at, by kind (socket, pipe, an anon inode, a file path)."""
+    kinds: Counter[str] = Counter()
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return kinds
+    for name in names:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        # socket:[123] / pipe:[456] differ per descriptor; the kind is what a leak would repeat
+        kinds[target.split(":[", 1)[0] if ":[" in target else target] += 1
+    return kinds
 
 
 def snapshot(roots: list[int]) -> dict[str, tuple[int, Sample]]:
@@ -180,7 +200,9 @@ def main() -> int:
         answered, completed = run(args.warmup, "warmup")
         settle(args.warmup)
         baseline = snapshot(roots)
+        baseline_fds = {key: fd_kinds(pid) for key, (pid, _) in baseline.items()}
         history = [{"calls": 0, **{k: vars(s) for k, (_, s) in baseline.items()}}]
+        rss_after: list[tuple[int, dict[str, int]]] = []  # (calls done, RSS KiB per process) after each round
         done, failed, t0 = 0, args.warmup - completed, time.monotonic()
         while done < args.calls:
             n = min(args.round, args.calls - done)
@@ -190,6 +212,7 @@ def main() -> int:
             settle(args.warmup + done)
             snap = snapshot(roots)
             history.append({"calls": done, **{k: vars(s) for k, (_, s) in snap.items()}})
+            rss_after.append((done, {k: s.rss_kib for k, (_, s) in snap.items()}))
             rss = sum(s.rss_kib for _, s in snap.values()) / 1024
             fds = sum(s.fds for _, s in snap.values())
             print(
@@ -198,8 +221,12 @@ def main() -> int:
             )
 
         end = snapshot(roots)
+        half = next(
+            rss for calls, rss in rss_after if calls >= done / 2
+        )  # growth after the first half: warm-up is over by then
         print(
-            f"\n{'process':<34} {'RSS before':>11} {'RSS after':>10} {'growth':>9} {'/100 calls':>10}   fds before/after"
+            f"\n{'process':<34} {'RSS before':>11} {'RSS after':>10} {'growth':>9} {'/100 calls':>10} "
+            f"{'2nd half':>9}   fds before/after"
         )
         for key in sorted(set(baseline) | set(end)):
             b, a = baseline.get(key), end.get(key)
@@ -207,10 +234,15 @@ def main() -> int:
                 print(f"{key:<34} {'(started during the soak)' if b is None else '(gone by the end)'}")
                 continue
             grow = a[1].rss_kib - b[1].rss_kib
+            mid = half.get(key, b[1].rss_kib)
             print(
                 f"{key:<34} {b[1].rss_kib / 1024:9.1f} M {a[1].rss_kib / 1024:8.1f} M {grow / 1024:+7.1f} M "
-                f"{grow / 1024 * 100 / max(done, 1):+8.2f} M   {b[1].fds:4d} -> {a[1].fds:4d} ({a[1].fds - b[1].fds:+d})"
+                f"{grow / 1024 * 100 / max(done, 1):+8.2f} M {(a[1].rss_kib - mid) / 1024:+7.1f} M   "
+                f"{b[1].fds:4d} -> {a[1].fds:4d} ({a[1].fds - b[1].fds:+d})"
             )
+            delta = fd_kinds(a[0]) - baseline_fds.get(key, Counter())
+            if delta:
+                print(f"{'':<36}new fds: " + ", ".join(f"{kind} x{n}" for kind, n in delta.most_common()))
         print(
             f"\ncalls: {args.warmup + done} placed, {failed} not completed; stored and closed: {closed_calls(env['IVR_DB_URL'])}"
         )

@@ -3,6 +3,7 @@ recorded in the audit log in the same transaction as the change itself."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from ivr.store import DISPOSITIONS, AuditEntry, Escalation, EscalationNote, Store, utcnow
@@ -49,6 +50,14 @@ def claim_row(store: Store, model: Any, row_id: int, username: str, what: str, d
         s.add(AuditEntry(username=username, action="claim", target_type=target, target_id=str(row_id)))
 
 
+def take_for_resolving(row: Any, username: str, what: str, now: dt.datetime) -> None:
+    """Resolving a row someone else claimed is refused; resolving straight from a list claims it too."""
+    if row.status == "claimed" and row.claimed_by != username:
+        raise Conflict(f"{what} {row.id} 由 {row.claimed_by} 处理中")
+    if row.claimed_by is None:
+        row.claimed_by, row.claimed_at = username, now
+
+
 def _open(s: Any, esc_id: int) -> Escalation:
     return open_row(s, Escalation, esc_id, "转人工记录", "已解决")
 
@@ -77,11 +86,8 @@ def resolve(store: Store, esc_id: int, username: str, disposition: str, note: st
         raise ValueError(f"disposition: expected one of {', '.join(DISPOSITIONS)}, got {disposition!r}")
     with store.session() as s:
         esc = _open(s, esc_id)
-        if esc.status == "claimed" and esc.claimed_by != username:
-            raise Conflict(f"转人工记录 {esc_id} 由 {esc.claimed_by} 处理中")
         now = utcnow()
-        if esc.claimed_by is None:  # resolving straight from the queue claims it too
-            esc.claimed_by, esc.claimed_at = username, now
+        take_for_resolving(esc, username, "转人工记录", now)
         esc.status, esc.disposition, esc.resolved_at = "resolved", disposition, now
         if note and note.strip():
             s.add(EscalationNote(escalation_id=esc_id, author=username, text=note.strip()[:MAX_NOTE]))

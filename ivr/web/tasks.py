@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from ivr.store import (
     AuditEntry,
@@ -29,7 +29,7 @@ from ivr.store import (
     number_key,
     utcnow,
 )
-from ivr.web.actions import MAX_NOTE, Conflict, NotFound, claim_row, open_row
+from ivr.web.actions import MAX_NOTE, Conflict, NotFound, claim_row, open_row, take_for_resolving
 from ivr.web.masking import mask_phone, mask_text
 from ivr.web.queries import audit, iso, local_day_bounds
 
@@ -46,6 +46,16 @@ def _pages(total: int, page: int, per_page: int) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- requests
+
+
+def _matches(model: type[CallerRequest] | type[CallbackTask], q: str) -> ColumnElement[bool]:
+    """The console's search box on a task list: part of the case, the number or the name; a call id's start."""
+    return or_(
+        model.case_ref.like(f"%{q}%"),
+        model.caller_number.like(f"%{q}%"),
+        Call.debtor_name.like(f"%{q}%"),
+        model.call_id.like(f"{q}%"),
+    )
 
 
 def _request_item(r: CallerRequest, debtor_name: str | None) -> dict[str, Any]:
@@ -88,14 +98,7 @@ class RequestFilter:
             query = query.where(CallerRequest.created_at < local_day_bounds(self.date_to)[1])
         if self.q:
             q = self.q.strip()
-            query = query.where(
-                or_(
-                    CallerRequest.case_ref.like(f"%{q}%"),
-                    CallerRequest.caller_number.like(f"%{q}%"),
-                    Call.debtor_name.like(f"%{q}%"),
-                    CallerRequest.call_id.like(f"{q}%"),
-                )
-            )
+            query = query.where(_matches(CallerRequest, q))
         return query
 
 
@@ -160,11 +163,8 @@ def resolve_request(store: Store, req_id: int, username: str, note: str) -> None
         raise ValueError(f"note: expected 1-{MAX_NOTE} characters, got {len(note)}")
     with store.session() as s:
         r = _open_request(s, req_id)
-        if r.status == "claimed" and r.claimed_by != username:
-            raise Conflict(f"客户诉求 {req_id} 由 {r.claimed_by} 处理中")
         now = utcnow()
-        if r.claimed_by is None:  # resolving straight from the list claims it too
-            r.claimed_by, r.claimed_at = username, now
+        take_for_resolving(r, username, "客户诉求", now)
         r.status, r.resolved_at, r.resolution = "resolved", now, note
         s.add(
             AuditEntry(
@@ -229,14 +229,7 @@ class CallbackFilter:
             query = query.where(CallbackTask.due_at < dt.datetime.combine(self.date_to, dt.time()) + dt.timedelta(1))
         if self.q:
             q = self.q.strip()
-            query = query.where(
-                or_(
-                    CallbackTask.case_ref.like(f"%{q}%"),
-                    CallbackTask.caller_number.like(f"%{q}%"),
-                    Call.debtor_name.like(f"%{q}%"),
-                    CallbackTask.call_id.like(f"{q}%"),
-                )
-            )
+            query = query.where(_matches(CallbackTask, q))
         return query
 
 
