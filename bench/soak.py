@@ -178,7 +178,7 @@ def main() -> int:
         def run(n: int, name: str) -> tuple[int, int]:
             callers = Callers(
                 work, proxy, n, rate=args.concurrent, hold_ms=args.hold_ms, concurrent=args.concurrent,
-                name=name, scenario=SCENARIO,
+                name=name, scenario=SCENARIO, timeout_s=int(60 + n * per_call_s / args.concurrent * 2),
             )  # fmt: skip
             result = callers.wait(timeout=60 + n * per_call_s)
             return result.answered, result.completed

@@ -293,6 +293,7 @@ class Callers:
         concurrent: int | None = None,
         name: str = "callers",
         scenario: Path = UAC_XML,
+        timeout_s: int = 60,
     ) -> None:
         self.log = workdir / f"{name}.log"
         self.log.unlink(missing_ok=True)
@@ -315,8 +316,8 @@ class Callers:
             "-d",
             str(hold_ms),
             "-nostdin",
-            "-timeout",
-            "60s",
+            "-timeout",  # sipp's whole run: calls still up then are cut, so long runs must raise it
+            f"{timeout_s}s",
             "-trace_logs",
             "-log_file",
             str(self.log),
