@@ -912,6 +912,9 @@ class Dialog:
             else:
                 self._request("question", turn, topic=topic)
                 actions += self._say("question.noted")
+                if self.callback is None:  # the specialist answers by calling back (SPEC §3 requests)
+                    self.callback = {"at": None, "said": turn.caller_text, "turn": turn.idx, "for": "debtor"}
+                    self.callback["about"] = "question"
         return self._continue(turn, actions, ("question",))
 
     def _answer_for(self, topic: str) -> list[Action]:
