@@ -1041,6 +1041,11 @@ class Dialog:
                 if turn.asr_confidence is not None:  # _answer weighs the ASR confidence in again
                     u = replace(u, confidence=min(1.0, u.confidence / max(turn.asr_confidence, 1e-6)))
                 return self._answer(turn, u, actions)
+        implied = self.flow.questions.implies.get(menu, {}).get(str(turn.slots.get("topic")))
+        if implied and "question" in skip and not (fold is not None and any(w in text for w in fold.unless)):
+            # "这六千六里都是啥钱？" at the debt question: the caller knows of it, the call goes on
+            turn.intent = implied
+            return self._answer(turn, Understanding(menu=menu, intent=implied, confidence=1.0, text=text), actions)
         p = self._pending
         if p is not None and p.kind == "amount":
             return self._finish_turn(turn, actions + self._ask_range())

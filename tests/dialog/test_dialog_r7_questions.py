@@ -68,3 +68,55 @@ def test_a_question_without_an_answer_is_noted_with_a_callback_and_the_plan_is_t
     assert d.outcome == "completed", c.bot_texts[-3:]
     assert "plan" in d.slots
     _specialist(c)
+
+
+# ---------------------------------------------------------------- (b) the charges asked later on
+REST = ("开出租车", "五千多", "房租", "没了", "没有")
+SPLIT = Case(name="郑秀英", amount=6600, days_overdue=35, principal=5000, interest=900, fees=200, penalty=500)
+
+
+@pytest.mark.parametrize(
+    ("case", "lines", "plan"),
+    [
+        # at the debt question: asking what the sum is made of says the caller knows of it
+        (CASE, ("是我", "我才借了五千，怎么变成六千六了？利息是怎么算的", *REST, "分三期", "下个月五号"), "installment"),
+        (CASE, ("是我", "咋滚成这么多了？本金多少利息多少，你给我说道说道", *REST, "缓两个月", "一月十号"), "extension"),
+        (SPLIT, ("是我", "这六千六里头都是些啥钱，给我讲讲", *REST, "一次还清", "下周五"), "full"),
+        # at the income and spending questions
+        (SPLIT, ("是我", "知道", "开出租车", "四千来块。我问下，这六千六里头罚息占了多少", "四千",
+                 "房租", "没了", "没有", "先还一半", "这周六"), "partial"),
+        (CASE, ("是我", "知道", "开出租车", "五千多", "房租八百。对了，欠的这些里面本金是多少啊", "没了",
+                "没有", "分四期", "下个月五号"), "installment"),
+        # at the day: how and where to pay, then the day
+        (CASE, ("是我", "知道", *REST, "分六个月", "下周一。那我该怎么还，钱打到哪个账户"), "installment"),
+        (CASE, ("是我", "知道", *REST, "一次还清", "钱往哪里转啊？支付宝能还不", "下周一"), "full"),
+    ],
+)
+def test_a_question_about_the_charges_is_answered_and_the_plan_said_after_is_taken(call, case, lines, plan) -> None:
+    c = call(case)
+    c.say(*lines)
+    _done(c, plan)
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        (CASE, "我才借了五千，怎么变成六千六了？利息是怎么算的"),
+        (CASE, "咋滚成这么多了？本金多少利息多少，你给我说道说道"),
+        (SPLIT, "这六千六里头都是些啥钱，给我讲讲"),
+        (CASE, "当时借的四千五，现在多出来的这些是什么费用"),
+        (SPLIT, "晓得，就是想问下本金占多少，罚息又是多少"),
+        (CASE, "那我该怎么还，在哪里还"),
+    ],
+)
+def test_asking_what_the_debt_is_made_of_says_the_caller_knows_of_it(call, case, said) -> None:
+    c = call(case)
+    c.say("是我", said)
+    d = c.session.dialog
+    assert d.outcome is None and d.menu == "income_source", c.bot_texts[-2:]
+
+
+def test_denying_the_debt_while_asking_about_it_stays_a_dispute(call) -> None:
+    c = call(CASE)
+    c.say("是我", "这钱根本不是我借的，多出来的利息又是什么钱")
+    assert c.session.dialog.menu != "income_source"
