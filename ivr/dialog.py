@@ -8,6 +8,7 @@ state the summary needs.  No I/O: the session persists, the transports play.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 import random
@@ -393,6 +394,8 @@ class Dialog:
             turn.intent = intent
             if u is not None and intent in ("confirm", "mismatch", "digits"):
                 u = replace(u, intent=intent, confidence=1.0)  # read by the dialog, not guessed
+        if u is not None and u.slots.get("date") and turn.input_kind == "speech":
+            u = self._after_extension(u, turn.caller_text or "")
         problem = self._date_problem(u.slots.get("date")) if u is not None else None
         if problem == "too_far" and f"{menu}.propose" in self.prompts:
             # offer the latest allowed day instead of a flat refusal; "可以" takes it (accept_proposal)
@@ -912,6 +915,9 @@ class Dialog:
             else:
                 self._request("question", turn, topic=topic)
                 actions += self._say("question.noted")
+                if self.callback is None:  # the specialist answers by calling back (SPEC §3 requests)
+                    self.callback = {"at": None, "said": turn.caller_text, "turn": turn.idx, "for": "debtor"}
+                    self.callback["about"] = "question"
         return self._continue(turn, actions, ("question",))
 
     def _answer_for(self, topic: str) -> list[Action]:
@@ -1038,6 +1044,11 @@ class Dialog:
                 if turn.asr_confidence is not None:  # _answer weighs the ASR confidence in again
                     u = replace(u, confidence=min(1.0, u.confidence / max(turn.asr_confidence, 1e-6)))
                 return self._answer(turn, u, actions)
+        implied = self.flow.questions.implies.get(menu, {}).get(str(turn.slots.get("topic")))
+        if implied and "question" in skip and not (fold is not None and any(w in text for w in fold.unless)):
+            # "这六千六里都是啥钱？" at the debt question: the caller knows of it, the call goes on
+            turn.intent = implied
+            return self._answer(turn, Understanding(menu=menu, intent=implied, confidence=1.0, text=text), actions)
         p = self._pending
         if p is not None and p.kind == "amount":
             return self._finish_turn(turn, actions + self._ask_range())
@@ -1257,6 +1268,19 @@ class Dialog:
         if (day - self.now.date()).days > self.flow.promise.max_days_ahead:
             return "too_far"
         return None
+
+    def _after_extension(self, u: Understanding, text: str) -> Understanding:
+        """缓一个月…十八号: a bare day (no month named) after an extension of N months is that day in
+        the month the payment moves to, not the next such day from today (which may be today)."""
+        plan, months = self.slots.get("plan"), self.slots.get("months")
+        if plan is None or plan.value != "extension" or "月" in text or not _BARE_DAY.search(text):
+            return u
+        n = int(months.value) if months is not None and str(months.value).isdigit() else 1
+        day = dt.date.fromisoformat(str(u.slots["date"]))
+        earliest = _add_months(self.now.date(), n) - dt.timedelta(days=15)
+        while day < earliest:
+            day = _add_months(day, 1)
+        return replace(u, slots={**u.slots, "date": day.isoformat()})
 
     def _borrow(self, u: Understanding, turn: TurnRecord) -> Understanding:
         """Try the intents this menu borrows from another menu when its own grammar found nothing."""
@@ -1617,6 +1641,16 @@ _TAG = re.compile(
     r"(?:行不行|行不|行吗|行么|可以吗|可以不|可以么|可不可以|好吗|好不好|成不成|成不|成吗|中不中|中不|好伐|行伐|同意伐|得唔得|得不得"
     r"|要得不|要不要得|要得吗|要得么|阔以不|阔以吗|好不啦|行不啦)[啊呀吧呢嘛哦噻]*$"
 )
+
+
+_BARE_DAY = re.compile(r"[0-9一二三四五六七八九十两]+\s*[号日]")
+
+
+def _add_months(day: dt.date, n: int) -> dt.date:
+    """The same day n months on (the month's last day when it has no such day)."""
+    y, m = divmod(day.month - 1 + n, 12)
+    year, month = day.year + y, m + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # 能不能分一年还 / 可不可以缓两个月: a plan proposed as a question is an answer (the asking words go)

@@ -221,6 +221,10 @@ class QuestionFold(_Strict):
 
 class QuestionPolicy(_Strict):
     fold: dict[str, QuestionFold] = Field(default_factory=dict)  # per question topic
+    # menu -> {topic: intent}: a question that itself answers the menu's question once it is answered
+    # (what the debt is made of, at the debt question, says the caller knows of it), unless a clause
+    # holds one of the topic's fold.unless words (这钱不是我借的: a dispute still)
+    implies: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class Flow(_Strict):

@@ -82,7 +82,8 @@ def test_fees_from_the_case_breakdown(call12):
     out = c.say("怎么多出来这么多，都是什么费用？")
     text = "".join(a.text for a in out if isinstance(a, Say))
     assert "三千元" in text and "三百元" in text and "一百元" in text
-    assert c.session.dialog.requests == [] and c.session.dialog.menu == "purpose"
+    # asking what the debt is made of says the caller knows of it: the call goes on (flow questions.implies)
+    assert c.session.dialog.requests == [] and c.session.dialog.menu == "income_source"
 
 
 def test_a_question_without_an_answer_is_noted_for_a_specialist(call12):
@@ -93,7 +94,8 @@ def test_a_question_without_an_answer_is_noted_for_a_specialist(call12):
     assert d.requests and d.requests[0]["kind"] == "question" and "利息" in d.requests[0]["detail"]
     assert d.requests[0]["turn"] == 2 and d.requests[0]["topic"] == "fees"
     assert any("记下来" in t and "专员" in t for t in c.bot_texts)
-    assert d.menu == "purpose"  # the pending question again
+    assert d.menu == "income_source"  # a fees question says the caller knows of the debt: the call goes on
+    assert d.callback is not None and d.callback["about"] == "question"  # the specialist calls back
     report = c.session.report()
     assert report["requests"][0]["kind"] == "question"
 
