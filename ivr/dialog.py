@@ -953,6 +953,13 @@ class Dialog:
             if at is not None and self.callback is not None and self.callback.get("about") == "reduction":
                 self._cb_at, self.callback["at"] = at, at.isoformat(timespec="minutes")  # the time said now
                 actions += self._say("reduction.noted_at")
+            said = turn.caller_text or "" if turn.input_kind == "speech" else ""
+            if said and self._waits_for_reduction(turn, said):  # "批下来之前不谈别的，让专员打给我"
+                if self._pending is not None:  # the most months offered was not taken: no plan agreed
+                    for name in ("plan", "months", "promise_amount"):
+                        self.slots.pop(name, None)
+                    self._pending = None
+                return self._finish_turn(turn, actions + self._end_waiting(turn))
             return self._continue(turn, actions, ("reduction",))
         actions += self._register_reduction(turn)
         said = turn.caller_text or "" if turn.input_kind == "speech" else ""

@@ -96,3 +96,12 @@ def test_more_months_than_allowed_said_early_is_met_with_the_most_allowed(call) 
     ask = _last_say(c.say("没有"))
     assert ask.prompt_id == "plan.max_installment", ask
     assert "12" in ask.text or "十二" in ask.text
+
+
+def test_waiting_for_the_reduction_answer_at_the_most_months_offer_ends_politely(call) -> None:
+    c = call(CASE)
+    c.say("是我", "知道，我想停息挂账，分三十六期", "在饭店打工", "三千五", "房租", "没了", "没有")
+    out = c.say("停息没批下来我啥也不定，叫你们专员给我回电")
+    d = c.session.dialog
+    assert out[-1] == Hangup("completed"), out
+    assert d.result == "reduction_pending" and d.plan is None and "reduction" in _kinds(d)
