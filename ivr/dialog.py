@@ -454,8 +454,22 @@ class Dialog:
             )
             and "partial" in spec.answers
         ):  # 一次性给三千 of 4800 (the rest waived if they can): what is paid today is a part payment
-            intent = turn.intent = "partial"
-            u = replace(u, intent=intent)
+            if self._settles_all(menu, turn):  # "一次还清，零头免掉，四千整行吗": the figure is the price asked
+                u = replace(u, slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")})
+            else:
+                intent = turn.intent = "partial"
+                u = replace(u, intent=intent)
+        if (
+            u is not None
+            and intent == "partial"
+            and intent == u.intent
+            and any(r.get("kind") == "reduction" and r.get("turn") == turn.idx for r in self.requests)
+            and _PRINCIPAL.search(said := self.locale.normalize(turn.caller_text or "").text)
+            and _ONE_GO.search(said)
+            and "full" in spec.answers
+        ):  # "本金一把结清，违约金罚息能不能免": the whole debt settled at once, the fees asked off
+            intent = turn.intent = "full"
+            u = replace(u, intent=intent, slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")})
         if u is not None and intent in ("installment", "extension") and intent == u.intent:
             u = replace(u, slots=self._not_the_total(u.slots))
         if (
@@ -945,6 +959,13 @@ class Dialog:
             if at is not None and self.callback is not None and self.callback.get("about") == "reduction":
                 self._cb_at, self.callback["at"] = at, at.isoformat(timespec="minutes")  # the time said now
                 actions += self._say("reduction.noted_at")
+            said = turn.caller_text or "" if turn.input_kind == "speech" else ""
+            if said and self._waits_for_reduction(turn, said):  # "批下来之前不谈别的，让专员打给我"
+                if self._pending is not None:  # the most months offered was not taken: no plan agreed
+                    for name in ("plan", "months", "promise_amount"):
+                        self.slots.pop(name, None)
+                    self._pending = None
+                return self._finish_turn(turn, actions + self._end_waiting(turn))
             return self._continue(turn, actions, ("reduction",))
         actions += self._register_reduction(turn)
         said = turn.caller_text or "" if turn.input_kind == "speech" else ""
@@ -1061,6 +1082,17 @@ class Dialog:
             )
         return self._finish_turn(turn, actions + back + self._reask(menu))
 
+    def _settles_all(self, menu: str, turn: TurnRecord) -> bool:
+        """One clause of the answer settles the whole debt with no figure of its own ("我想一次还清"), while
+        a reduction is asked in the same call: a lower figure said elsewhere is the price asked, not the plan."""
+        if turn.input_kind != "speech" or not any(r.get("kind") == "reduction" for r in self.requests):
+            return False
+        for c in _statements(turn.caller_text or ""):
+            one = self.understander.understand(menu, c, self.now)
+            if one.intent == "full" and "amount" not in one.slots and one.slots.get("share") in (None, 1.0):
+                return True
+        return False
+
     def _plan_first(self, menu: str, text: str) -> bool:
         """The answer opens with a plan said plainly (not "要是…的话/…就…"), the wish only after it."""
         first = next(iter(_statements(text)), "")
@@ -1084,7 +1116,14 @@ class Dialog:
         )
         if not rest or self.menu is None:
             return True
-        u = self.understander.understand(self.menu, rest, self.now)
+        menu = self.menu
+        if any(  # "我先还一半，剩下的等你们回复": what is paid today is agreed now, only the rest waits
+            self.understander.understand(menu, c, self.now).intent in _PLANS
+            for c in parts
+            if c not in waiting and any(w in c for w in ("还", "付", "结", "给", "转"))
+        ):
+            return False
+        u = self.understander.understand(menu, rest, self.now)
         return u.intent is None or u.intent in ("unknown", "cannot", "reduction")  # the wish itself, said again
 
     def _end_waiting(self, turn: TurnRecord) -> list[Action]:
@@ -1250,7 +1289,12 @@ class Dialog:
         turn = self.turns[-1] if self.turns else None
         if handler is None or turn is None or not (handler.goto or handler.propose):
             return None
+        if u.intent == "installment" and not isinstance(u.slots.get("months"), int):
+            return None  # "期数分长一点" names no number of months: the plan question is asked, never a default
         self.menu = menu
+        held = self._hold(self.turns[idx - 1], u, handler, u.intent, spec.record, spec.slots)
+        if held is not None:  # "分六十期" said early: the most allowed is offered, as at the menu itself
+            return held
         self._store_slots(self.turns[idx - 1], u, spec.record, spec.slots)
         said = self._say(f"ahead.{menu}") if f"ahead.{menu}" in self.prompts else []
         return self._apply(turn, handler, u.intent, said, menu=menu)
@@ -1617,6 +1661,8 @@ _LOOSE_WEEK = re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日
 _STILL_TO_COME = re.compile(r"马上|立马|这就|回头|等会|一会儿|待会|明天|后天|下个?(?:周|星期|礼拜|月)|说了|讲过|说过")
 _ALREADY = re.compile(r"已经|早就|早都|昨天|前天|前两天|上个?(?:周|星期|礼拜|月)|刚刚?还|还过|付过|转过")
 _PLANS = ("full", "installment", "extension", "partial")
+# the whole settled in one go (本金一把结清 / 一口气还掉 / 一次性还): with a wish to drop the fees it is a full payment
+_ONE_GO = re.compile(r"一次|一把|一口气|一下子|结清|结掉|还清|全部|全额")
 _IF_WORDS = ("如果", "要是", "的话", "只要", "假如", "打了折", "免了", "减了")  # a plan offered on a condition
 CONTINUE_MIN = 0.6  # the rest of a digression must be at least this clear an answer to be taken
 _ASKING = (
