@@ -371,7 +371,7 @@ class Dialog:
             actions += self._say("contact.ack")
             rest = self._outside_contact(text)  # the answer is in the other clauses ("知道，少打几个行不")
             if rest and rest != text and u is not None:
-                r = self._identity_rule(turn, self.understander.understand(menu, rest, self.now))
+                r = self._identity_rule(turn, self._understand_rest(rest))
                 if r.intent is not None and not r.is_global and r.confidence >= CONTINUE_MIN:
                     u = r
                     turn.intent, turn.slots, turn.confidence = r.intent, dict(r.slots), r.confidence
@@ -831,9 +831,18 @@ class Dialog:
     # ---------------------------------------------------------------- contact preferences (SPEC v2)
     def _contact_kinds(self, text: str) -> list[str]:
         kinds = [kind for kind, rxs in self._contact_cues().items() if any(rx.search(text) for rx in rxs)]
+        if "stop_calling" in kinds and self._about_others(text):
+            # 别再打我姐那边了，有事找我: not "never call", but not that relative's number
+            kinds = [k for k in kinds if k != "stop_calling"] + ["not_family"] * ("not_family" not in kinds)
         if "stop_calling" in kinds and set(kinds) & {"preferred_time", "not_at_work", "not_family", "sms"}:
             kinds.remove("stop_calling")  # 礼拜天别打电话: not at that time (or place), not never again
         return kinds
+
+    def _about_others(self, text: str) -> bool:
+        """A stop-calling clause that names a relative (identity.relations): about their number."""
+        stop = self._contact_cues().get("stop_calling", [])
+        words = self.flow.identity_rule.relations
+        return any(any(rx.search(c) for rx in stop) and any(w in c for w in words) for c in ident.clauses(text))
 
     def _contact_cues(self) -> dict[str, list[re.Pattern[str]]]:
         if not hasattr(self, "_contact_rx"):
@@ -846,6 +855,19 @@ class Dialog:
         """The clauses of an answer that are not a request about our calls."""
         rx = [r for rs in self._contact_cues().values() for r in rs]
         return "，".join(c for c in ident.clauses(text) if not any(r.search(c) for r in rx))
+
+    def _understand_rest(self, rest: str) -> Understanding:
+        """The answer left beside a contact request: whole, or else its first clause that clearly
+        answers this menu ("知道，她年纪大了会担心": the 知道 answers, the reason around it does not)."""
+        assert self.menu is not None
+        u = self.understander.understand(self.menu, rest, self.now)
+        if u.intent is not None:
+            return u
+        for clause in ident.clauses(rest):
+            r = self.understander.understand(self.menu, clause, self.now)
+            if r.intent is not None and not r.is_global and r.confidence >= CONTINUE_MIN:
+                return r
+        return u
 
     def _contact(self, turn: TurnRecord, text: str, kinds: list[str] | None = None) -> bool:
         """Record a calm request about our calls; True when it is new in this call."""
@@ -873,8 +895,7 @@ class Dialog:
             actions += self._say(pid)
         rest = self._outside_contact(text)
         if rest and turn.input_kind == "speech":
-            u = self.understander.understand(self.menu, rest, self.now)
-            u = self._identity_rule(turn, u)
+            u = self._identity_rule(turn, self._understand_rest(rest))
             if u.intent is not None and not u.is_global:
                 turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
                 if self._cb is not None:

@@ -459,8 +459,10 @@ class Understander:
             }
         )
         complaint = global_scores.get("complaint")
-        if g_name == "human" and complaint and complaint.score >= GLOBAL_MIN and not complaint.fuzzy_only:
-            g_name, g_score = "complaint", complaint.score  # 我要投诉，给我转人工: a complaint that asks for a person
+        if g_name in ("human", "question") and complaint and complaint.score >= GLOBAL_MIN and not complaint.fuzzy_only:
+            # 我要投诉，给我转人工 / 打了多少个了？家里人都接到了，我要投诉: a complaint that also asks
+            # for a person or asks a question is the complaint (a person takes it), not the question
+            g_name, g_score = "complaint", complaint.score
         if g_name and g_score >= GLOBAL_MIN:
             conf = _calibrated(global_scores, g_name, g_score)
             return self._as_global(base, g_name, conf, norm)
