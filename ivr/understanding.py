@@ -52,13 +52,14 @@ GLOBAL_MIN = 0.70  # a global intent needs a real phrase/keyword hit to pre-empt
 GLOBAL_MIN_EMBEDDED = 3  # global phrases shorter than this (什么, 啥) count only as the whole answer
 DISTRESS_MIN = 0.60
 EXPLAINED_BELOW = 0.75  # ...when the learned detector alone gives that clause less than this
-# talk that is about something else: who is speaking, a question, a request about our calls, an ok
+# talk that is about something else: who is speaking, a question, a request about our calls (not a
+# bare ok: 知道，都不重要了 without its 知道 scores below the line)
 EXPLAINED_BY = frozenset(
-    {"confirm", "deny", "third_party", "ask_who", "busy", "ack", "question", "stop_calling", "complaint", "human"}
-    | {"repeat", "confused", "slower", "callback"}
+    {"confirm", "deny", "third_party", "ask_who", "busy", "question", "stop_calling", "complaint", "human"}
+    | {"slower", "callback"}
 )
 EXPLAINED_MIN = 0.60
-ACK_CHARS = 4
+IDENTITY = frozenset({"confirm", "deny", "third_party"})
 ASKED = frozenset(
     {"question", "ask_who", "repeat", "confused"}
 )  # a clause the rules read this surely as another intent does not count toward a model-only sign
@@ -522,12 +523,12 @@ class Understander:
     def _other_intent(self, menu: str, clause: str) -> bool:
         """The rules read the clause, alone, as an intent other than distress (model not asked)."""
         u = self._understand(menu, clause, None, learned_distress=False)
-        if u.intent == "ack" and len(u.text) > ACK_CHARS:
-            return (
-                False  # an acknowledgement is a short word (嗯, 知道, 晓得的); a long clause read as one is not clear
-            )
-        if u.intent in ASKED and not _ASKING.search(clause):
-            return False  # a question without a question form (连家里人都不告诉) is not clearly one
+        if u.intent in IDENTITY and "是" not in u.text:
+            return False  # only an explicit "I am / it is" statement (你说我跳不跳 reads as confirm by 你说)
+        if (u.intent in ASKED) != bool(_ASKING.search(clause)):
+            # a question without a question form (连家里人都不告诉) is not clearly one, and a clause
+            # that asks is no identity answer (怎么又醒了 sounds like 行了, yet it asks)
+            return False
         return u.intent in EXPLAINED_BY and u.confidence >= EXPLAINED_MIN
 
     def _as_global(self, base: Understanding, intent: str, confidence: float, norm: Normalized) -> Understanding:
