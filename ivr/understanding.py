@@ -51,6 +51,18 @@ ACCEPT = 0.45  # below this the answer is a no-match (intent None)
 GLOBAL_MIN = 0.70  # a global intent needs a real phrase/keyword hit to pre-empt the menu
 GLOBAL_MIN_EMBEDDED = 3  # global phrases shorter than this (什么, 啥) count only as the whole answer
 DISTRESS_MIN = 0.60
+EXPLAINED_BELOW = 0.75  # ...when the learned detector alone gives that clause less than this
+# talk that is about something else: who is speaking, a question, a request about our calls (not a
+# bare ok: 知道，都不重要了 without its 知道 scores below the line)
+EXPLAINED_BY = frozenset(
+    {"confirm", "deny", "third_party", "ask_who", "busy", "question", "stop_calling", "complaint", "human"}
+    | {"slower", "callback"}
+)
+EXPLAINED_MIN = 0.60
+IDENTITY = frozenset({"confirm", "deny", "third_party"})
+ASKED = frozenset(
+    {"question", "ask_who", "repeat", "confused"}
+)  # a clause the rules read this surely as another intent does not count toward a model-only sign
 CLOSE = 0.05
 SOUND_WEIGHT = 0.9
 NEGATIVE_SOUND_MIN = 3  # a negative word vetoes by its sound key only from this many syllables
@@ -405,6 +417,9 @@ class Understander:
     # ------------------------------------------------------------------ speech / text
 
     def understand(self, menu: str, text: str, now: dt.datetime | None = None) -> Understanding:
+        return self._understand(menu, text, now, learned_distress=True)
+
+    def _understand(self, menu: str, text: str, now: dt.datetime | None, learned_distress: bool) -> Understanding:
         spec = self.grammars.menu(menu)  # GrammarError naming the valid menus
         now = now or dt.datetime.now()
         norm = self.locale.normalize(text, synonyms=self._synonyms)
@@ -420,9 +435,11 @@ class Understander:
             cues = tuple(c for c in base.cues if c != "distress")
             cues += ("distress", f"distress:{hit.category}", "distress_by:lexicon")
             return replace(base, intent="distress", confidence=0.95, cues=cues, is_global=True)
-        if self._distress_model is not None:  # it judges the answer without the lexicon's idioms
+        if learned_distress and self._distress_model is not None:  # it judges the answer without the lexicon's idioms
             plain = self._distress.without_idioms(norm) if self._distress else norm
             guess = self._distress_model.detect(plain, self.locale)
+            if guess is not None and self._explained_away(menu, text):
+                guess = None  # the sign was only the sum of clauses that each say something else
             if guess is not None:
                 cues = tuple(c for c in base.cues if c != "distress")
                 cues += ("distress", f"distress:{guess.category}", "distress_by:model")
@@ -477,6 +494,44 @@ class Understander:
         if slower and slower.score >= ACCEPT and not slower.fuzzy_only:
             base = replace(base, cues=(*base.cues, "slower"))  # 你讲慢点…我一次还: answered, and slow down
         return replace(base, intent=intent, confidence=round(confidence, 3), slots=slots)
+
+    def _explained_away(self, menu: str, text: str) -> bool:
+        """A model-only sign (no lexicon hit) in an answer of several clauses needs corroboration from
+        the clauses that do not clearly say something else: a clause the rules read as another intent
+        (identity, a question, a request about our calls, a time...) and the model does not flag on
+        its own is set aside, and the rest must still be a sign.  A single clause is never set aside,
+        so a sign said as a bare question or a bare "it's me" stands (recall first)."""
+        model = cast(DistressModel, self._distress_model)
+        parts = [c for c in _CLAUSE.split(text) if c.strip()]
+        if len(parts) < 2:
+            return False
+        rest: list[str] = []
+        for part in parts:
+            norm = self.locale.normalize(part, synonyms=self._synonyms)
+            plain = self._distress.without_idioms(norm) if self._distress else norm
+            score = model.score(plain, self.locale)
+            if score is not None and score.score >= model.threshold:
+                return False  # one clause is a sign by itself
+            if (score is not None and score.score >= EXPLAINED_BELOW) or not self._other_intent(menu, part):
+                rest.append(part)
+        if len(rest) == len(parts):
+            return False  # nothing set aside: the whole answer's score stands
+        if not rest:
+            return True
+        norm = self.locale.normalize("，".join(rest), synonyms=self._synonyms)
+        plain = self._distress.without_idioms(norm) if self._distress else norm
+        return model.detect(plain, self.locale) is None
+
+    def _other_intent(self, menu: str, clause: str) -> bool:
+        """The rules read the clause, alone, as an intent other than distress (model not asked)."""
+        u = self._understand(menu, clause, None, learned_distress=False)
+        if u.intent in IDENTITY and "是" not in u.text:
+            return False  # only an explicit "I am / it is" statement (你说我跳不跳 reads as confirm by 你说)
+        if (u.intent in ASKED) != bool(_ASKING.search(clause)):
+            # a question without a question form (连家里人都不告诉) is not clearly one, and a clause
+            # that asks is no identity answer (怎么又醒了 sounds like 行了, yet it asks)
+            return False
+        return u.intent in EXPLAINED_BY and u.confidence >= EXPLAINED_MIN
 
     def _as_global(self, base: Understanding, intent: str, confidence: float, norm: Normalized) -> Understanding:
         return replace(

@@ -51,7 +51,7 @@ LEARNED = {
     "death_wish": "我常想要是那场车祸里没活下来就好了",
     "farewell": "我的存款都转到我妈卡上了以后她用得着",
     "disappearance": "以后这个号就永远关机了",
-    "exhaustion": "每天早上睁眼就觉得又要熬一天真的够了",
+    "exhaustion": "这样硬撑着过日子我真的够了",  # (睁眼…又要熬 is a lexicon composition since round 7)
     "isolation": "这世上没有一个人会在意我去哪",
     "self_hate": "我看到镜子里的自己就想吐",
 }
