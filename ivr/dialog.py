@@ -180,7 +180,7 @@ class Dialog:
             return []
         if isinstance(inp, CallerHangup):
             turn = self._new_turn("hangup", None)
-            self._finish("hangup")
+            self._finish(self.flow.menus[self.menu].hangup or "hangup")  # at the closing: all was agreed
             return turn.actions
         if isinstance(inp, Dtmf):
             return self._on_key(inp.digit)
@@ -345,7 +345,9 @@ class Dialog:
             text and self._cb is None and intent != "reduction" and self._later(text)
         ):  # confirmed, "你明天晚上七点再打给我"
             turn.intent = "busy"
-            return self._apply(turn, Handler(callback=True, result="callback"), "busy", actions)
+            # at the closing the agreement stands: the call ends with the callback as well, not instead
+            result = None if "promise_date" in self.slots else "callback"
+            return self._apply(turn, Handler(callback=True, result=result), "busy", actions)
         if intent in ("repeat", "slower"):
             return self._repeat(turn, intent, actions)
         if "slower" in cues and not self.slow:  # asked to slow down while answering: the rest goes slower
@@ -944,7 +946,7 @@ class Dialog:
         said = turn.caller_text or "" if turn.input_kind == "speech" else ""
         if any(w in said for w in self.flow.reduction.defer_words) and self._waits_for_reduction(turn, said):
             return self._finish_turn(turn, actions + self._end_waiting(turn))  # "回了电话我再定": nothing today
-        if not self._told_can_do:
+        if not self._told_can_do and "promise_date" not in self.slots:  # at the closing it is agreed already
             self._told_can_do = True
             actions += self._say("reduction.can_do")
         return self._continue(turn, actions, ("reduction",))
@@ -1445,9 +1447,9 @@ class Dialog:
             if taken is not None:
                 return taken
         self.menu = menu
+        if spec.result:
+            self.result = spec.result
         if spec.final:
-            if spec.result:
-                self.result = spec.result
             actions: list[Action] = self._say(self._ask_prompt(menu)) + [Hangup(spec.final)]
             self._finish(spec.final)
             return actions

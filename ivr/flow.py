@@ -89,6 +89,7 @@ class MenuFlow(_Strict):
     give_up_after: int | None = Field(default=None, ge=1)
     final: Literal["completed"] | None = None
     result: str | None = None
+    hangup: Literal["completed"] | None = None  # a hang-up here ends the call this way (all was agreed)
     answers: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
 
     def handlers(self, intent: str) -> list[Handler]:
