@@ -376,6 +376,10 @@ class Dialog:
                 if r.intent is not None and not r.is_global and r.confidence >= CONTINUE_MIN:
                     u = r
                     turn.intent, turn.slots, turn.confidence = r.intent, dict(r.slots), r.confidence
+        if text and self._cb is None and menu == self.flow.start and u is not None and u.intent == "confirm":
+            later = self._confirmed_but_later(turn, text, actions)  # "是我，在车间呢，你下班后打"
+            if later is not None:
+                return later
         if self._cb is not None:
             return self._callback_turn(turn, u, actions)
         return self._answer(turn, u, actions)
@@ -661,6 +665,29 @@ class Dialog:
             and not self._contact_kinds(rest)
         )
 
+    def _confirmed_but_later(self, turn: TurnRecord, text: str, actions: list[Action]) -> list[Action] | None:
+        """ "是我，在车间呢，你下班后打": an explicit yes that asks to be called later (a time, a day, or
+        only "later": then asked when); a standing hour that excludes now ("以后晚上六点以后联系我，白天
+        接不了") is today's callback too.  None: the call goes on."""
+        if self._needs_verification():
+            return None
+        pol, cb = self.flow.identity_rule, self.flow.callback
+        rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
+        if not rest:
+            return None
+        kinds = self._contact_kinds(rest)
+        asks = self._outside_contact(rest) if kinds else rest
+        wants = bool(asks) and (self._keeps_callback(asks) or any(w in asks for w in cb.later_vague))
+        if not wants and kinds and any(w in rest for w in cb.not_now_words):
+            said = self.locale.parse_callback_time(rest, self.now)
+            wants = said is not None and said.at.date() == self.now.date() and said.at > self.now
+        if not wants:
+            return None
+        self.identity, turn.intent = "confirmed", "busy"
+        if kinds and self._contact(turn, text, kinds):
+            actions += self._say("contact.ack")
+        return self._start_callback(turn, Handler(callback=True, result="callback"), actions)
+
     def _needs_verification(self) -> bool:
         return not self._verified and (
             self.case.needs_verification
@@ -864,6 +891,10 @@ class Dialog:
                 turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
                 if self._cb is not None:
                     return self._callback_turn(turn, u, actions)
+                if u.intent == "confirm" and self.menu == self.flow.start:  # "是我，以后六点后联系，白天接不了"
+                    later = self._confirmed_but_later(turn, text, actions)
+                    if later is not None:
+                        return later
                 return self._answer(turn, u, actions)
             if u.intent is None and self._cb is None and self.identity == "confirmed" and rest != text:
                 # "下个月三号一次还清，这之前别天天打": no answer to this menu, but a plan or a day for the

@@ -123,3 +123,67 @@ def test_a_question_answered_at_the_closing(call):
     report = c.session.report()
     agreed(report)
     assert c.session.dialog.finished and report["requests"] == []
+
+
+# ---------------------------------------------------------------- callback times: two steps, exact, window
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "at"),
+    [
+        ("是我，在开车呢，你晚点再打吧", "晚上七点吧", "2026-11-18T19:00"),
+        ("我就是，正开会呢，等我下班了再打过来", "五点半下班，六点吧", "2026-11-18T18:00"),
+        ("嗯是我本人，在医院排队，回头再给我打", "下午四点一刻", "2026-11-18T16:15"),
+        ("对，是我。这会儿不方便，礼拜一再联系我吧", "#silence", None),
+    ],
+)
+def test_a_confirmed_caller_asking_to_be_called_later_is_called_back_at_the_time_asked(call, first, second, at):
+    c = call()
+    out = c.say(first)
+    assert not isinstance(out[-1], Hangup) or at is None
+    if not c.session.dialog.finished:
+        c.say(second)
+    report = c.session.report()
+    assert report["outcome"] == "completed" and c.session.dialog.identity == "confirmed"
+    assert report["callback"] is not None
+    if at is not None:
+        assert report["callback"]["at"] == at
+    else:  # 礼拜一: the Monday after 2026-11-18
+        assert report["callback"]["at"].startswith("2026-11-23")
+    assert not any("逾期" in t for t in c.bot_texts)
+
+
+@pytest.mark.parametrize(
+    ("line", "at"),
+    [
+        ("是我，你后天早上六点半打，我七点出门，八点半以后就在地里了", "2026-11-20T08:00"),
+        ("我就是，刚睡下，明天早上七点打吧，九点前我都在家", "2026-11-19T08:00"),
+        ("是我，礼拜六早上九点给我打，我那天休息", "2026-11-21T09:00"),
+        ("是我，明天下午两点半再打，我三点要出车", "2026-11-19T14:30"),
+    ],
+)
+def test_the_time_in_the_clause_that_asks_for_the_call_is_kept_and_moved_into_the_window(call, line, at):
+    c = call()
+    c.say(line)
+    if not c.session.dialog.finished:
+        c.say("行，那就这样")
+    report = c.session.report()
+    assert report["callback"]["at"] == at and report["outcome"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "是我。以后请晚上七点以后再联系我，白天在厂里上班接不了电话",
+        "我就是。麻烦以后都下午五点以后打，现在上班不方便接",
+    ],
+)
+def test_a_standing_hour_that_excludes_now_is_also_today_s_callback(call, line):
+    c = call()
+    c.say(line)
+    if not c.session.dialog.finished:
+        c.say("好的")
+    report = c.session.report()
+    assert report["contact_preference"] is not None
+    assert report["callback"] is not None and report["callback"]["at"].startswith("2026-11-18T1")
+    assert report["outcome"] == "completed"
