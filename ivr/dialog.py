@@ -676,11 +676,14 @@ class Dialog:
         if not rest:
             return None
         kinds = self._contact_kinds(rest)
-        asks = self._outside_contact(rest) if kinds else rest
-        wants = bool(asks) and (self._keeps_callback(asks) or any(w in asks for w in cb.later_vague))
+        said = self._outside_contact(rest) if kinds else rest
+        asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
+        for w in cb.not_call:
+            asks = asks.replace(w, "")
+        wants = any(w in asks for w in cb.later_words + cb.call_back_words) or any(w in said for w in cb.later_vague)
         if not wants and kinds and any(w in rest for w in cb.not_now_words):
-            said = self.locale.parse_callback_time(rest, self.now)
-            wants = said is not None and said.at.date() == self.now.date() and said.at > self.now
+            when = self.locale.parse_callback_time(rest, self.now)
+            wants = when is not None and when.at.date() == self.now.date() and when.at > self.now
         if not wants:
             return None
         self.identity, turn.intent = "confirmed", "busy"
