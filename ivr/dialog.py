@@ -669,14 +669,15 @@ class Dialog:
         """ "是我，在车间呢，你下班后打": an explicit yes that asks to be called later (a time, a day, or
         only "later": then asked when); a standing hour that excludes now ("以后晚上六点以后联系我，白天
         接不了") is today's callback too.  None: the call goes on."""
-        if self._needs_verification():
-            return None
+        if self._needs_verification() or self._anger >= self.flow.emotion.annoyed:
+            return None  # "你们还有脸打过来？" is no request to be called
         pol, cb = self.flow.identity_rule, self.flow.callback
         rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
         if not rest:
             return None
         kinds = self._contact_kinds(rest)
         said = self._outside_contact(rest) if kinds else rest
+        said = "，".join(c for c in re.split(r"(?<=[？?])", said) if not c.endswith(("？", "?")))  # asked, not wished
         asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
         for w in cb.not_call:
             asks = asks.replace(w, "")
