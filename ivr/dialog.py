@@ -677,7 +677,8 @@ class Dialog:
             return None
         kinds = self._contact_kinds(rest)
         said = self._outside_contact(rest) if kinds else rest
-        said = "，".join(c for c in re.split(r"(?<=[？?])", said) if not c.endswith(("？", "?")))  # asked, not wished
+        asked = re.findall(r"[^，。！？,.!?]*[？?]", text)  # "你们还有脸打过来？": asked, not wished
+        said = "，".join(c for c in ident.clauses(said) if not any(c in q for q in asked))
         asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
         for w in cb.not_call:
             asks = asks.replace(w, "")
