@@ -682,7 +682,11 @@ class Dialog:
         asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
         for w in cb.not_call:
             asks = asks.replace(w, "")
-        wants = any(w in asks for w in cb.later_words + cb.call_back_words) or any(w in said for w in cb.later_vague)
+        # a call word needs a time with it (你们又打来了 / 我晓得你们为么事打来 speak of this call)
+        timed = any(w in asks for w in cb.later_words + cb.call_back_words) and (
+            self.locale.parse_callback_time(asks, self.now) is not None
+        )
+        wants = timed or any(w in said for w in cb.later_vague)
         if not wants and kinds and any(w in rest for w in cb.not_now_words):
             when = self.locale.parse_callback_time(rest, self.now)
             wants = when is not None and when.at.date() == self.now.date() and when.at > self.now
