@@ -123,6 +123,12 @@ _CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
 _OWN_DAY = re.compile(r"^(?:那|因为|反正)?[我俺咱](?:一般|平时)?[^打联来回]{0,8}?(?:才|要|得|就要|还要)")
 
 
+_CALL_WORDS = re.compile(r"打|联系|来电|回电|电话|找我")
+# what a caller's own day is made of: a clause with one of these and no call word tells when they
+# are busy or free, it is not the time asked for
+_STATE_WORDS = re.compile(r"下班|上班|上工|收工|出门|起床|起来|醒|睡|在|到家|回家|忙|开会|之前|以前|前都|前我")
+
+
 def _clause_of(text: str, m: re.Match[str]) -> str:
     """The clause (between punctuation marks) holding a match; the whole text when it has none."""
     starts = [i + 1 for i in range(m.start()) if _CLAUSE_END.match(text[i])]
@@ -159,6 +165,15 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
     # a later clause about the caller's own day ("我十点才上班") does not move the time asked for
     while len(clocks) >= 2 and _OWN_DAY.match(_clause_of(t, clocks[-1])):
         clocks.pop()
+    # the time of the clause that asks for the call wins over later clauses about the caller's day
+    # ("明早七点打吧，我七点下班，九点前都醒着" asks for 7:00); a later correction ("那八点吧") still wins
+    if any(_CALL_WORDS.search(_clause_of(t, m)) for m in clocks[:-1]):
+        while (
+            len(clocks) >= 2
+            and not _CALL_WORDS.search(own := _clause_of(t, clocks[-1]))
+            and (own.startswith(("我", "俺", "咱")) or _STATE_WORDS.search(own))
+        ):
+            clocks.pop()
     clock = clocks[-1] if clocks else None
     if len(clocks) >= 2 and _RANGE.match(t[clocks[-2].end() : clocks[-1].start()]):
         clock = clocks[-2]

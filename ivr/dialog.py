@@ -181,7 +181,7 @@ class Dialog:
             return []
         if isinstance(inp, CallerHangup):
             turn = self._new_turn("hangup", None)
-            self._finish("hangup")
+            self._finish(self.flow.menus[self.menu].hangup or "hangup")  # at the closing: all was agreed
             return turn.actions
         if isinstance(inp, Dtmf):
             return self._on_key(inp.digit)
@@ -346,7 +346,9 @@ class Dialog:
             text and self._cb is None and intent != "reduction" and self._later(text)
         ):  # confirmed, "你明天晚上七点再打给我"
             turn.intent = "busy"
-            return self._apply(turn, Handler(callback=True, result="callback"), "busy", actions)
+            # at the closing the agreement stands: the call ends with the callback as well, not instead
+            result = None if "promise_date" in self.slots else "callback"
+            return self._apply(turn, Handler(callback=True, result=result), "busy", actions)
         if intent in ("repeat", "slower"):
             return self._repeat(turn, intent, actions)
         if "slower" in cues and not self.slow:  # asked to slow down while answering: the rest goes slower
@@ -375,6 +377,10 @@ class Dialog:
                 if r.intent is not None and not r.is_global and r.confidence >= CONTINUE_MIN:
                     u = r
                     turn.intent, turn.slots, turn.confidence = r.intent, dict(r.slots), r.confidence
+        if text and self._cb is None and menu == self.flow.start and u is not None and u.intent == "confirm":
+            later = self._confirmed_but_later(turn, text, actions)  # "是我，在车间呢，你下班后打"
+            if later is not None:
+                return later
         if self._cb is not None:
             return self._callback_turn(turn, u, actions)
         return self._answer(turn, u, actions)
@@ -676,6 +682,38 @@ class Dialog:
             and not self._contact_kinds(rest)
         )
 
+    def _confirmed_but_later(self, turn: TurnRecord, text: str, actions: list[Action]) -> list[Action] | None:
+        """ "是我，在车间呢，你下班后打": an explicit yes that asks to be called later (a time, a day, or
+        only "later": then asked when); a standing hour that excludes now ("以后晚上六点以后联系我，白天
+        接不了") is today's callback too.  None: the call goes on."""
+        if self._needs_verification() or self._anger >= self.flow.emotion.annoyed:
+            return None  # "你们还有脸打过来？" is no request to be called
+        pol, cb = self.flow.identity_rule, self.flow.callback
+        rest = ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone)
+        if not rest:
+            return None
+        kinds = self._contact_kinds(rest)
+        said = self._outside_contact(rest) if kinds else rest
+        asked = re.findall(r"[^，。！？,.!?]*[？?]", text)  # "你们还有脸打过来？": asked, not wished
+        said = "，".join(c for c in ident.clauses(said) if not any(c in q for q in asked))
+        asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
+        for w in cb.not_call:
+            asks = asks.replace(w, "")
+        # a call word needs a time with it (你们又打来了 / 我晓得你们为么事打来 speak of this call)
+        timed = any(w in asks for w in cb.later_words + cb.call_back_words) and (
+            self.locale.parse_callback_time(asks, self.now) is not None
+        )
+        wants = timed or any(w in said for w in cb.later_vague)
+        if not wants and kinds and any(w in rest for w in cb.not_now_words):
+            when = self.locale.parse_callback_time(rest, self.now)
+            wants = when is not None and when.at.date() == self.now.date() and when.at > self.now
+        if not wants:
+            return None
+        self.identity, turn.intent = "confirmed", "busy"
+        if kinds and self._contact(turn, text, kinds):
+            actions += self._say("contact.ack")
+        return self._start_callback(turn, Handler(callback=True, result="callback"), actions)
+
     def _needs_verification(self) -> bool:
         return not self._verified and (
             self.case.needs_verification
@@ -900,6 +938,10 @@ class Dialog:
                 turn.intent, turn.slots, turn.confidence = u.intent, dict(u.slots), u.confidence
                 if self._cb is not None:
                     return self._callback_turn(turn, u, actions)
+                if u.intent == "confirm" and self.menu == self.flow.start:  # "是我，以后六点后联系，白天接不了"
+                    later = self._confirmed_but_later(turn, text, actions)
+                    if later is not None:
+                        return later
                 return self._answer(turn, u, actions)
             if u.intent is None and self._cb is None and self.identity == "confirmed" and rest != text:
                 # "下个月三号一次还清，这之前别天天打": no answer to this menu, but a plan or a day for the
@@ -992,7 +1034,7 @@ class Dialog:
         said = turn.caller_text or "" if turn.input_kind == "speech" else ""
         if any(w in said for w in self.flow.reduction.defer_words) and self._waits_for_reduction(turn, said):
             return self._finish_turn(turn, actions + self._end_waiting(turn))  # "回了电话我再定": nothing today
-        if not self._told_can_do:
+        if not self._told_can_do and "promise_date" not in self.slots:  # at the closing it is agreed already
             self._told_can_do = True
             actions += self._say("reduction.can_do")
         return self._continue(turn, actions, ("reduction",))
@@ -1534,9 +1576,9 @@ class Dialog:
             if taken is not None:
                 return taken
         self.menu = menu
+        if spec.result:
+            self.result = spec.result
         if spec.final:
-            if spec.result:
-                self.result = spec.result
             actions: list[Action] = self._say(self._ask_prompt(menu)) + [Hangup(spec.final)]
             self._finish(spec.final)
             return actions

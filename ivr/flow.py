@@ -89,6 +89,7 @@ class MenuFlow(_Strict):
     give_up_after: int | None = Field(default=None, ge=1)
     final: Literal["completed"] | None = None
     result: str | None = None
+    hangup: Literal["completed"] | None = None  # a hang-up here ends the call this way (all was agreed)
     answers: dict[str, Handler | list[Handler]] = Field(default_factory=dict)
 
     def handlers(self, intent: str) -> list[Handler]:
@@ -140,6 +141,10 @@ class CallbackPolicy(_Strict):
     # ("你明天晚上七点再打给我"); `not_call` are other uses of 打 (打算 / 打工 / 打卡)
     later_words: list[str] = Field(default_factory=list)
     not_call: list[str] = Field(default_factory=list)
+    # with an explicit "是我": "…你晚点再打" asks to be called later with no time yet (then asked when)
+    later_vague: list[str] = Field(default_factory=list)
+    # with a standing hour (以后六点以后联系我): the caller cannot talk now, so today's call is at that hour
+    not_now_words: list[str] = Field(default_factory=list)
 
     def bounds(self) -> tuple[dt.time, dt.time]:
         return dt.time.fromisoformat(self.window[0]), dt.time.fromisoformat(self.window[1])

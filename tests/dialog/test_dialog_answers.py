@@ -55,7 +55,7 @@ def test_accepting_the_proposed_date_uses_promise_accept(call):
     _to_promise(c)
     early = c.say("好的")  # nothing proposed yet: "ok" is not a date, so the bot proposes one
     assert _ids(early) == ["promise.propose"] and "11月25日" in early[0].text
-    done = c.say("行 没问题")
+    done = c.say("行 没问题", "#silence")
     d = c.session.dialog
-    assert d.turns[-1].intent == "accept" and done[-1] == Hangup("completed")
+    assert d.turns[-2].intent == "accept" and done[-1] == Hangup("completed")
     assert d.promise == {"date": "2026-11-25", "amount": 3500}

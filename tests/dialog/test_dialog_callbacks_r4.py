@@ -165,7 +165,7 @@ def test_do_not_call_my_family_is_recorded_and_the_call_reaches_a_plan(call):
     d = c.session.dialog
     assert not any(isinstance(a, Transfer) for a in out) and d.menu == "income_source"
     assert "not_family" in d.contact_preference["kinds"]
-    c.say("开网约车", "六千", "房租", "没了", "没有", "分三期", "下周五")
+    c.say("开网约车", "六千", "房租", "没了", "没有", "分三期", "下周五", "#silence")
     report = c.session.report()
     assert report["outcome"] == "completed" and report["plan"]["months"] == 3
 

@@ -38,7 +38,7 @@ def test_happy_path_promise_is_stored(call, store):
         "上个月刚失业了",
         "分六期吧",
     )
-    last = c.say("下周五")
+    last = c.say("下周五", "#silence")
     assert isinstance(last[-1], Hangup) and last[-1].outcome == "completed"
     d = c.session.dialog
     assert d.finished and d.outcome == "completed" and d.identity == "confirmed"
@@ -68,6 +68,7 @@ def test_happy_path_promise_is_stored(call, store):
         "unusual_expense",
         "plan",
         "promise",
+        "closing",  # silence at "anything else?": a polite goodbye
     ]
     assert turns[3].slots == {"amount": 3000} and turns[0].bot_text.startswith(("感谢", "谢谢"))
     report = c.session.report()
@@ -286,7 +287,7 @@ def test_no_date_gets_a_proposal_that_the_caller_accepts(call):
     c.say("是我", "知道", "打零工", "不知道", "房租", "没有了", "没有", "先延期吧")
     proposal = c.say("说不准")
     assert proposal[0].prompt_id == "promise.propose" and "11月25日" in proposal[0].text  # +7 days
-    done = c.say("可以")
+    done = c.say("可以", "#silence")
     assert done[-1] == Hangup("completed")
     assert c.session.dialog.promise == {"date": "2026-11-25", "amount": 3500}
 

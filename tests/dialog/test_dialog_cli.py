@@ -51,13 +51,14 @@ def test_happy_path_json_matches_the_spec_and_is_stored(run, data_dir: Path):
         "job_loss",
         "installment",
         "date",
+        None,  # the script ends at the closing's "anything else?": the caller hangs up, the agreement stands
     ]
     assert all({"menu", "caller", "intent", "slots", "bot"} <= set(t) for t in out["turns"])
     with sqlite3.connect(data_dir / "ivr.sqlite3") as con:
         row = con.execute(
             "select outcome, promise_date, transport, turn_count from calls where id=?", (out["call_id"],)
         ).fetchone()
-    assert row == ("completed", "2026-11-27", "text", 9)
+    assert row == ("completed", "2026-11-27", "text", 10)
 
 
 def test_keys_only_call(run):

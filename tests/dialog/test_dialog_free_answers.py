@@ -93,7 +93,7 @@ def test_an_optional_fact_not_understood_after_a_re_ask_is_noted_unknown_and_the
     assert _ids(out) == ["optional.unknown", "income_amount.ask"]
     assert d.slots["income_source"].value == "unknown" and not d.finished
     c.say("五千", "房租", "就这些", "没有", "一次还清")
-    done = c.say("下周五")
+    done = c.say("下周五", "#silence")
     assert done[-1] == Hangup("completed") and d.outcome == "completed"
     assert "主要收入：未能了解" in narrative(d)
     assert not any(isinstance(a, Transfer) for a in c.heard)
@@ -133,7 +133,7 @@ def test_a_caller_not_understood_at_the_plan_is_still_handed_over_as_confused(ca
 def test_wu_day_words_name_the_promised_day(call):
     c = call()
     c.say("是我，侬讲", "晓得额，号头里事体太多忘脱了", "上班拿工资", "八千", "房租", "就这些", "没有", "一次还清")
-    done = c.say("明朝上半天就付脱")
+    done = c.say("明朝上半天就付脱", "#silence")
     assert done[-1] == Hangup("completed")
     assert c.session.dialog.promise == {"date": "2026-11-19", "amount": 3500}
 
@@ -149,5 +149,5 @@ def test_the_first_payment_on_a_day_is_not_read_as_a_month(call):
     # 十号头一笔 = the first payment on the 10th (a regional-word mapping must not make it 十月)
     c = call()
     c.say("是我", "知道", "上班", "六千", "房租", "就这些", "没有", "分两期")
-    done = c.say("下个月十号头一笔")
+    done = c.say("下个月十号头一笔", "#silence")
     assert done[-1] == Hangup("completed") and c.session.dialog.promise["date"] == "2026-12-10"

@@ -25,7 +25,7 @@ def test_payday_is_asked_then_used(call):
     c.say(*TO_PLAN, "一次还清")
     ask = _last_say(c.say("等发了工资就还"))
     assert ask.prompt_id == "promise.payday" and "几号" in ask.text
-    last = c.say("我们每个月二十号发")
+    last = c.say("我们每个月二十号发", "#silence")
     assert isinstance(last[-1], Hangup)
     d = c.session.dialog
     _closed(d)
@@ -47,7 +47,7 @@ def test_too_far_offers_the_latest_allowed_day_and_accepting_sets_it(call):
     c.say(*TO_PLAN, "一次还清")
     offer = _last_say(c.say("明年五月一号"))
     assert offer.prompt_id == "promise.too_far" and "2月16日，星期二" in offer.text  # 2026-11-18 + 90 days
-    last = c.say("行")
+    last = c.say("行", "#silence")
     _closed(c.session.dialog)
     assert c.session.dialog.promise["date"] == "2027-02-16" and "2月16日，星期二" in last[0].text
 

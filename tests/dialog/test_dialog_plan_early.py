@@ -18,7 +18,7 @@ def test_identity_plan_and_day_at_the_opening_is_no_callback(call) -> None:
     out = c.say("是我，我知道你们为什么打电话，我准备分四个月还，下周一先还第一期")
     d = c.session.dialog
     assert d.identity == "confirmed" and d.callback is None and d.menu == "purpose", out
-    out = c.say("对，知道")  # plan and day are confirmed, the income questions are skipped
+    out = c.say("对，知道", "#silence")  # plan and day are confirmed, the income questions are skipped
     assert any(isinstance(a, Hangup) for a in out), c.bot_texts
     assert d.plan is not None and d.plan["intent"] == "installment" and d.plan["months"] == 4, d.plan
     assert d.promise is not None and d.promise["date"] == "2026-11-23"

@@ -76,7 +76,7 @@ def test_food_and_medicine_in_a_list_are_no_distress(call):
 def test_plan_with_its_first_transfer_day_and_amount_skips_the_date_question(call):
     c = call(CASE)
     c.say(*TO_PLAN)
-    last = c.say("分三个月，下周一我先打一千过去")
+    last = c.say("分三个月，下周一我先打一千过去", "#silence")
     d = c.session.dialog
     assert d.finished and d.outcome == "completed", last
     assert d.promise == {"date": "2026-11-23", "amount": 1000}

@@ -33,7 +33,7 @@ def test_a_cantonese_flavoured_cooperative_caller_completes_the_call(call):
     c.say("自己开个小铺卖烧腊", "一个月七八千啦", "铺租四千，仲有个细路读书", "冇啦", "冇乜事")
     assert c.session.dialog.menu == "plan"
     c.say("分五个月啦")
-    out = c.say("下礼拜三先还第一期")
+    out = c.say("下礼拜三先还第一期", "#silence")
     report = c.session.report()
     assert out[-1] == Hangup("completed")
     assert report["plan"]["intent"] == "installment" and report["plan"]["months"] == 5
@@ -76,7 +76,7 @@ def test_labour_costs_and_staff_named_in_passing_are_not_a_request_for_a_person(
 def test_a_plan_and_day_said_early_go_straight_to_the_closing(call):
     c = call(Case(amount=6000))
     c.say("是我", "知道", "在仓库当保管员", "四千")
-    out = c.say("房租八百，其他没啥，我下周二先还一千五行吧，剩下的以后再说")
+    out = c.say("房租八百，其他没啥，我下周二先还一千五行吧，剩下的以后再说", "#silence")
     report = c.session.report()
     assert out[-1] == Hangup("completed")
     assert "还有别的" not in "".join(c.bot_texts[-3:])  # the spending follow-up is not asked at the plan
@@ -110,7 +110,7 @@ def test_the_amount_said_after_a_weekday_is_the_callers_number(call):
     c = call()
     to_plan(c, "在超市当收银员", "四千出头")
     c.say("一把还清")
-    out = c.say("下礼拜一，三千五一分不差给你转过去")
+    out = c.say("下礼拜一，三千五一分不差给你转过去", "#silence")
     report = c.session.report()
     assert out[-1] == Hangup("completed")
     assert report["promise"]["date"] == "2026-11-23" and report["promise"]["amount"] == 3500
@@ -204,7 +204,7 @@ def test_keyed_last_four_then_a_slow_caller_who_answers_after_asking_completes(c
     assert c.session.dialog.identity == "confirmed"
     c.say("晓得", "在家带孙子，闺女每月给点", "八百", "吃饭买药", "没了", "没有", "分三回还")
     assert c.session.dialog.menu == "promise"
-    out = c.say("你讲慢点……几号啊？那就这个月二十八号")
+    out = c.say("你讲慢点……几号啊？那就这个月二十八号", "#silence")
     report = c.session.report()
     assert out[-1] == Hangup("completed") and c.session.dialog.slow
     assert report["promise"]["date"] == "2026-11-28"
@@ -216,6 +216,6 @@ def test_a_far_date_then_a_nearer_one_in_the_next_turn_is_accepted(call):
     c.say("缓俩月呗")
     out = c.say("等开春三月份吧")
     assert not _transferred(out) and c.session.dialog.menu == "promise"
-    out = c.say("那行，就一月二十号")
+    out = c.say("那行，就一月二十号", "#silence")
     assert out[-1] == Hangup("completed")
     assert c.session.report()["promise"]["date"] == "2027-01-20"

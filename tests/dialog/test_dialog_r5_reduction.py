@@ -51,7 +51,7 @@ def test_a_part_payment_after_the_wish_keeps_the_callers_figure(call) -> None:
     assert _kinds(c) == ["reduction"] and d.callback is not None
     assert ask.prompt_id.startswith("promise."), ask
     assert d.plan is not None and d.plan["intent"] == "partial"
-    done = c.say("二十五号")
+    done = c.say("二十五号", "#silence")
     assert done[-1] == Hangup("completed")
     assert d.promise == {"date": "2026-11-25", "amount": 800}, d.promise  # never 30 % of the debt
 
@@ -63,7 +63,7 @@ def test_a_full_payment_said_before_a_fee_waiver_wish_is_kept(call) -> None:
     assert _kinds(c) == ["reduction"]
     assert d.plan is not None and d.plan["intent"] == "full", d.plan
     assert ask.prompt_id.startswith("promise."), ask
-    c.say("下周一")
+    c.say("下周一", "#silence")
     assert d.outcome == "completed" and d.promise is not None and d.promise["date"] == "2026-11-23"
 
 
@@ -112,7 +112,7 @@ def test_a_wish_said_with_the_identity_answer_is_registered_once_identity_is_con
     c.say("知道的")
     assert _kinds(c) == ["reduction"] and d.callback is not None and d.callback["about"] == "reduction"
     assert d.menu == "income_source" and any("专员" in t for t in c.bot_texts)
-    c.say("在超市理货", "四千", "房租", "没了", "没有", "分三期吧", "下个月三号")
+    c.say("在超市理货", "四千", "房租", "没了", "没有", "分三期吧", "下个月三号", "#silence")
     assert d.outcome == "completed" and d.plan is not None and d.plan["months"] == 3
     assert _kinds(c) == ["reduction"]  # registered once
 
@@ -143,7 +143,7 @@ def test_fewer_calls_asked_calmly_with_the_answer_is_no_payment_claim(call) -> N
     assert not any(isinstance(a, Transfer) for a in out), out  # not "already paid", not emotional
     assert d.contact_preference is not None and "less_often" in d.contact_preference["kinds"]
     assert d.menu == "income_source"
-    c.say("在超市理货", "四千", "房租", "没了", "没有", "分三期", "下个月三号")
+    c.say("在超市理货", "四千", "房租", "没了", "没有", "分三期", "下个月三号", "#silence")
     assert d.outcome == "completed" and d.plan is not None and d.plan["intent"] == "installment"
 
 

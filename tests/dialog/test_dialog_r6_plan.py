@@ -125,6 +125,6 @@ def test_words_that_only_look_like_a_plan_leave_the_plan_question_open(call, lin
 def test_a_plan_said_early_is_still_kept(call):
     c = call()
     c.say("是我", "知道，我想分四期还", "打工的", "四千", "吃饭", "没了", "没有")
-    out = c.say("下个月五号")
+    out = c.say("下个月五号", "#silence")
     assert out[-1] == Hangup("completed")
     assert c.session.report()["plan"]["months"] == 4

@@ -74,7 +74,7 @@ def test_a_reduction_request_then_instalments_keeps_both(call) -> None:
     ask = _last_say(c.say("行，那今天先按六期来"))
     assert ask.prompt_id == "promise.ask", ask
     assert d.plan["intent"] == "installment" and d.plan.get("months") == 6
-    done = c.say("下个月五号")
+    done = c.say("下个月五号", "#silence")
     assert done[-1] == Hangup("completed") and d.promise["date"] == "2026-12-05"
     assert _kinds(d).count("reduction") == 1
 

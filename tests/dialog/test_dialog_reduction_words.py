@@ -39,7 +39,7 @@ def test_growing_interest_is_a_reduction_wish_not_an_insult(call_r):
     call_r.say("违约金一个劲往上滚，越滚越多，你们能不能帮我把它免掉")
     _reduction_registered(d)
     assert not d.finished and d.menu == "plan" and d.trigger is None  # not escalated as abuse
-    call_r.say("那我先分五个月还", "下个月三号")
+    call_r.say("那我先分五个月还", "下个月三号", "#silence")
     assert d.finished and d.outcome == "completed"
     assert d.plan is not None and d.plan["intent"] == "installment" and d.plan["months"] == 5
     assert d.promise is not None and d.promise["date"] == "2026-12-03"

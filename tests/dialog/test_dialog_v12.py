@@ -171,7 +171,7 @@ def test_reduction_is_registered_for_a_person_and_the_call_goes_on(call12):
     assert [r["kind"] for r in d.requests] == ["reduction"] and d.requests[0]["decision"] == "human"
     assert d.callback is not None and d.callback["for"] == "debtor" and d.menu == "plan"
     assert any("专员" in t for t in c.bot_texts) and any("12期" in t for t in c.bot_texts)
-    c.say("那先分六期", "下周五")
+    c.say("那先分六期", "下周五", "#silence")
     assert d.finished and d.outcome == "completed" and d.plan["months"] == 6
     report = c.session.report()
     assert report["requests"][0]["kind"] == "reduction" and report["callback"] is not None
