@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,12 @@ from ivr.locale import MANDARIN, Locale
 log = logging.getLogger(__name__)
 
 BASE_WPM = 170  # espeak speed at Say.rate == 1.0; Say.rate scales it
+# Dynamic pieces (names, amounts, dates) kept in memory, least recently used dropped first.  Static
+# pieces are a finite set (the prompt book) and stay; dynamic ones are a new set per case, so an
+# unbounded memory grows with every debtor called (measured at 8 kHz: a name ~15 KB, an amount
+# ~70 KB, a date ~50 KB, twice that at 16 kHz: 10,000 cases ≈ 1-2 GB in a long-lived engine host).
+# A piece dropped here is read again from its disk cache (one small WAV read).
+DYNAMIC_MEMORY_PIECES = 256
 
 
 class TtsError(RuntimeError):
@@ -119,6 +126,7 @@ class PromptAudio:
         self.cache = Path(cache_dir)
         self.synth = synthesizer or Synthesizer(locale.voice)
         self._memory: dict[tuple[Path, int], bytes] = {}  # (file, call rate) → PCM: prompts repeat across calls
+        self._dynamic: OrderedDict[tuple[Path, int], bytes] = OrderedDict()  # the same, LRU-bounded
         self._lock = threading.Lock()
         self._warned = False
 
@@ -134,17 +142,22 @@ class PromptAudio:
         return path if path.is_file() else None
 
     # -- loading -----------------------------------------------------------
-    def _load(self, path: Path, rate: int) -> bytes:
+    def _load(self, path: Path, rate: int, dynamic: bool = False) -> bytes:
         key = (path, rate)  # one recording serves every rate: the rate is part of the key
+        memory = self._dynamic if dynamic else self._memory
         with self._lock:
-            cached = self._memory.get(key)
+            cached = memory.get(key)
+            if cached is not None and dynamic:
+                self._dynamic.move_to_end(key)
         if cached is not None:
             metrics.PROMPT_PIECES.labels("memory").inc()
             return cached
         audio = read_wav(path, rates=None)  # studio recordings come at any rate
         cached = resample(audio.pcm, audio.rate, rate)
         with self._lock:
-            self._memory[key] = cached
+            memory[key] = cached
+            while len(self._dynamic) > DYNAMIC_MEMORY_PIECES:
+                self._dynamic.popitem(last=False)
         metrics.PROMPT_PIECES.labels("disk").inc()
         return cached
 
@@ -172,7 +185,7 @@ class PromptAudio:
                 self._warn_unbuilt(seg.key)
                 self._render_to(path, seg.text, file_rate, speed)
             return self._load(path, rate)
-        return self._load(self._dynamic_file(seg.text, file_rate, speed), rate)
+        return self._load(self._dynamic_file(seg.text, file_rate, speed), rate, dynamic=True)
 
     def _dynamic_file(self, text: str, file_rate: int, speed: float, mid_call: bool = True) -> Path:
         """The cache file of a dynamic piece, synthesised first if it is not there yet."""

@@ -159,3 +159,30 @@ def test_transport_rates_and_cache_hit_rate(prompts_dir, tmp_path) -> None:
     assert after == {"memory": 3, "disk": 2, "synthesized": 0}
     audio.audio(Say("x", 0, "五千元", (PromptSegment("五千元", "dyn:五千元", True),)), 16000)
     assert served("synthesized") - before["synthesized"] == 1
+
+
+class _TinyVoice(Synthesizer):
+    """A synthesiser without espeak: 10 ms of a text-dependent level (fast enough for thousands)."""
+
+    def synth(self, text: str, rate: int, speed: float = 1.0) -> bytes:
+        return (np.full(rate // 100, sum(map(ord, text)) % 30000, dtype=np.int16)).tobytes()
+
+
+def test_dynamic_pieces_in_memory_are_bounded(prompts_dir, tmp_path, monkeypatch) -> None:
+    """A long-lived engine host calls one case after another: every name and amount is a new dynamic
+    piece, so their in-memory copies must not grow with the number of cases (static pieces stay)."""
+    import ivr.tts
+
+    monkeypatch.setattr(ivr.tts, "DYNAMIC_MEMORY_PIECES", 50, raising=False)
+    audio = PromptAudio(prompts_dir, tmp_path / "cache", synthesizer=_TinyVoice())
+    static = PromptSegment("您好。", "greet.1.0")
+    first = PromptSegment("一千零一元", "dyn:一千零一元", dynamic=True)
+    first_pcm = audio.segment(first, 8000)
+    audio.segment(static, 8000)
+    for case in range(400):
+        audio.segment(PromptSegment(f"{case}元", f"dyn:{case}元", dynamic=True), 8000)
+        audio.segment(static, 8000)
+    kept = len(audio._memory) + len(getattr(audio, "_dynamic", {}))
+    assert kept <= 50 + 1, f"{kept} pieces in memory after 400 cases"
+    assert len(audio._memory) == 1  # the static piece stays
+    assert audio.segment(first, 8000) == first_pcm  # dropped from memory, read again from its disk cache
