@@ -531,6 +531,7 @@ class Store:
         recordings_dir: Path | None = None,
         apply: bool = False,
         by: str = "cli",
+        spoken_dir: Path | None = None,
     ) -> dict[str, Any]:
         """What the retention policy removes (issue 13 #8), done only with `apply`, and audited.
 
@@ -539,8 +540,13 @@ class Store:
         active call (left by a crash).  Transcripts of ended calls started before
         `transcripts_before` are blanked: every turn's caller and bot text, an escalation's trigger
         text, what a caller said for a callback or contact preference.  Call rows, outcomes,
-        promises, escalations and their summaries stay.  Returns the counts (and the files)."""
-        report: dict[str, Any] = {"recordings": 0, "recording_bytes": 0, "stray_recordings": 0, "transcript_calls": 0}
+        promises, escalations and their summaries stay.  With the transcripts go the synthesised
+        per-case pieces in `spoken_dir` (a debtor's name, amount, dates as speech, `<rate>/*.wav`) last
+        written before then: they are the same personal data and are synthesised again when needed.
+        Returns the counts (and the files)."""
+        report: dict[str, Any] = {
+            "recordings": 0, "recording_bytes": 0, "stray_recordings": 0, "transcript_calls": 0, "spoken_pieces": 0,
+        }  # fmt: skip
         files: list[Path] = []
         with self.session() as s:
             active = set(s.scalars(select(Call.id).where(Call.status == "active")))
@@ -570,6 +576,11 @@ class Store:
                         .execution_options(synchronize_session=False)
                     )
             if transcripts_before is not None:
+                if spoken_dir is not None and Path(spoken_dir).is_dir():
+                    limit = transcripts_before.replace(tzinfo=dt.UTC).timestamp()
+                    pieces = [f for f in sorted(Path(spoken_dir).glob("*/*.wav")) if f.stat().st_mtime < limit]
+                    files += pieces
+                    report["spoken_pieces"] = len(pieces)
                 old = select(Call.id).where(Call.status == "ended", Call.started_at < transcripts_before)
                 texts = or_(Turn.caller_text.is_not(None), Turn.bot_text.is_not(None))
                 report["transcript_calls"] = len(

@@ -51,6 +51,7 @@ def apply_(
         recordings_dir=settings.recordings_dir,
         apply=apply,
         by=f"cli:{_user()}",
+        spoken_dir=settings.cache_dir / "tts",  # ivr/tts.py: per-case pieces, synthesised again on demand
     )
     verb = "removed" if apply else "would remove"
     if recordings_days is not None:
@@ -59,7 +60,10 @@ def apply_(
             f"{report['stray_recordings']} stray, {report['recording_bytes'] / 1e6:.1f} MB"
         )
     if transcripts_days is not None:
-        print(f"transcripts older than {transcripts_days} days: {verb} the texts of {report['transcript_calls']} calls")
+        print(
+            f"transcripts older than {transcripts_days} days: {verb} the texts of {report['transcript_calls']} calls "
+            f"and {report['spoken_pieces']} synthesised per-case pieces"
+        )
     print("applied; audited as action 'retention'" if apply else "dry run: nothing changed (add --apply to do it)")
 
 

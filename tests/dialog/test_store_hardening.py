@@ -204,17 +204,24 @@ def test_retention_is_a_dry_run_by_default_then_applies_and_is_audited(settings,
     stray = rec / "crashed.wav"
     stray.write_bytes(b"RIFF")
     os.utime(stray, (0, (utcnow() - dt.timedelta(days=45)).replace(tzinfo=dt.UTC).timestamp()))
+    spoken = settings.cache_dir / "tts" / "8000"  # a debtor's name as speech (ivr/tts.py per-case pieces)
+    spoken.mkdir(parents=True, exist_ok=True)
+    (old_piece := spoken / "a1.wav").write_bytes(b"RIFF")
+    (new_piece := spoken / "b2.wav").write_bytes(b"RIFF")
+    os.utime(old_piece, (0, (utcnow() - dt.timedelta(days=9)).replace(tzinfo=dt.UTC).timestamp()))
     args = ("retention", "apply", "--recordings-days", "30", "--transcripts-days", "7")
 
     dry = ivr(*args)
     assert dry.returncode == 0, dry.stderr
     assert "would remove 1 linked to calls and 1 stray" in dry.stdout and "texts of 2 calls" in dry.stdout
+    assert "and 1 synthesised per-case pieces" in dry.stdout and old_piece.exists()
     assert "dry run" in dry.stdout and (rec / "old.wav").exists() and stray.exists()
     assert store.call_turns("mid")[0].caller_text == "是我"
 
     done = ivr(*args, "--apply")
     assert done.returncode == 0, done.stderr
     assert not (rec / "old.wav").exists() and not stray.exists()
+    assert not old_piece.exists() and new_piece.exists()  # speech of personal data goes with the transcripts
     assert all((rec / f"{c}.wav").exists() for c in ("mid", "new", "live"))
     assert store.get_call("old").recording_path is None and store.get_call("mid").recording_path
     for call_id, kept in (("old", False), ("mid", False), ("new", True), ("live", True)):
