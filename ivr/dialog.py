@@ -1088,9 +1088,14 @@ class Dialog:
             return intent in digressions
 
         parts = ident.clauses(text)
+
+        def answer_part(c: str) -> str:  # "能免的话我月底一把还清": the payment offered on a condition is said
+            tail = c.rpartition("的话")[2] if "reduction" in skip and aside(c) else ""
+            return tail if tail and not aside(tail) else c
+
         rest = "，".join(
             c
-            for c in _statements(text)
+            for c in map(answer_part, _statements(text))
             if not aside(c)
             # "让专员明天上午打给我" with a reduction request is its callback, no answer to this menu
             and not ("reduction" in skip and self._reduction_callback_at(c) is not None)
