@@ -63,8 +63,9 @@ _DAY_WORDS: tuple[tuple[str, int], ...] = (
     ("今早", 0),
     ("今日", 0),
 )
+# 时 as the hour (三时半) but not "for a while" (一时还不上, 一时间, 一时半会): no clock time
 _CLOCK = re.compile(
-    rf"(?:({_PERIOD}))?\s*({_NUM})\s*[点时](?:\s*(半|一刻|三刻|过?({_NUM})分?))?|(\d{{1,2}})[:：](\d{{2}})"
+    rf"(?:({_PERIOD}))?\s*({_NUM})\s*(?:点|时(?![还不没间候之会]|半会))(?:\s*(半|一刻|三刻|过?({_NUM})分?))?|(\d{{1,2}})[:：](\d{{2}})"
 )
 # alone (no clock time after it) a part of the day needs two characters: 晚点再打 is "later", not 晚上
 _PERIOD_ONLY = re.compile("(" + "|".join(sorted((p for p in PERIOD_HOUR if len(p) > 1), key=len, reverse=True)) + ")")

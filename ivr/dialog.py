@@ -969,6 +969,10 @@ class Dialog:
             return topic if topic in ("number_source", "robot") else None
         return None
 
+    def _needs_specialist(self, text: str) -> bool:
+        finder = getattr(self.understander, "needs_specialist", None)
+        return bool(finder(text)) if finder is not None else False
+
     def _topic_of(self, text: str) -> str:
         finder = getattr(self.understander, "question_topic", None)
         return str(finder(text)) if finder is not None else "other"
@@ -989,6 +993,8 @@ class Dialog:
             answer = self._answer_for(topic)
             if answer:
                 actions += answer
+                if self._needs_specialist(turn.caller_text or ""):  # "APP点不动" / "明年要买房": theirs
+                    self._request("question", turn, topic=topic, answered=True)
             else:
                 self._request("question", turn, topic=topic)
                 actions += self._say("question.noted")

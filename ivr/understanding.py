@@ -401,6 +401,7 @@ class Understander:
         lexicon = grammars.directory / "emotion.yaml"
         self._lexicon = load_lexicon(lexicon, lo) if lexicon.exists() else None  # None: the default one
         self._topics = _load_topics(grammars.directory / "question_topics.yaml", self._synonyms, lo)
+        self._specialist = _load_specialist(grammars.directory / "question_topics.yaml", self._synonyms, lo)
         lexicon = grammars.directory / "distress.yaml"
         self._distress: DistressLexicon | None = (
             load_distress(lexicon, self._synonyms, lo) if lexicon.exists() else None
@@ -551,6 +552,13 @@ class Understander:
                 return topic
         return "other"
 
+    def needs_specialist(self, text: str) -> bool:
+        """A question that carries the caller's own situation (question_topics.yaml `specialist`):
+        the general answer is given and it is noted for a specialist too."""
+        keywords, cues = self._specialist
+        t = self.locale.normalize(text, synonyms=self._synonyms).text if text else ""
+        return bool(t) and (any(k in t for k in keywords) or any(rx.search(t) for rx in cues))
+
     def _model_guess(
         self, spec: MenuSpec, norm: Normalized, intent: str | None, confidence: float, slots: dict[str, Any]
     ) -> tuple[str | None, float, dict[str, Any]]:
@@ -695,6 +703,25 @@ def _load_topics(
         cues = tuple(_compile_cue(str(c), synonyms, f"{path}: topics.{topic}", locale) for c in body.get("cues") or [])
         out.append((str(topic), tuple(k for k in keywords if k), cues))
     return out
+
+
+def _load_specialist(
+    path: Path, synonyms: Synonyms, locale: Locale = MANDARIN
+) -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
+    """question_topics.yaml `specialist` → (normalised keywords, compiled cues); absent → nothing."""
+    if not path.exists():
+        return (), ()
+    from ivr.datafile import read_yaml
+
+    raw = read_yaml(path, GrammarError)
+    body = raw.get("specialist") if isinstance(raw, dict) else None
+    if body is None:
+        return (), ()
+    if not isinstance(body, dict) or set(body) - {"keywords", "cues"}:
+        raise GrammarError(f"{path}: field specialist: expected a mapping with keywords and/or cues, got {body!r}")
+    keywords = tuple(locale.normalize(str(k), False, synonyms).text for k in body.get("keywords") or [])
+    cues = tuple(_compile_cue(str(c), synonyms, f"{path}: specialist", locale) for c in body.get("cues") or [])
+    return tuple(k for k in keywords if k), cues
 
 
 def payment_slots(text: str, locale: Locale = MANDARIN) -> dict[str, Any]:
