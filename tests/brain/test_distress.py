@@ -302,3 +302,46 @@ def test_round6_false_friends_are_not_heard_by_the_lexicon(nlu, text):
     for menu in MENUS:
         u = nlu.understand(menu, text, NOW)
         assert "distress_by:lexicon" not in u.cues, (menu, text, u)
+
+
+# round-8 kinds (read from the K dev misses), in sentences written for this test: heard by the
+# lexicon itself at every menu (three were direct signs the first time: rails, a Cantonese
+# 唔想生存, a rope just bought).
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我站在铁道边上，等下一趟列车开过来",  # waiting at the rails for a train
+        "冇想再生存落去了，唔好再打啦",  # Cantonese: not wanting to live on
+        "我真的不愿意再存在了",  # 存在 for 活
+        "下午去镇上买了一根麻绳，藏在车里",  # the means bought, verb first
+        "刚去农资店买了瓶百草枯",  # poison bought
+        "反正现在什么都无所谓了",  # nothing matters any more
+        "约到下个月？我还不知道会不会活到那一天",  # not sure to live until the date
+        "我就是一个累赘，给全家添乱",  # burden to everyone
+        "我欠我爸妈的是一条命，这辈子还不上",  # owing the family a life
+        "以贷养贷，越滚越大，我永远都爬不出来",  # borrowing to repay in a circle
+        "除了那一步，我真想不到别的出路",  # the one road left
+        "每次坐大巴我都巴不得它翻下去",  # wishing the vehicle would crash
+        "我想走到江里去，一直走，不回头",  # walking into the water
+        "我儿子两天没回家了，钱包身份证都留在抽屉里",  # third party: gone, left what one never leaves
+    ],
+)
+def test_round8_kinds_fire_by_the_lexicon(nlu, text):
+    for menu in MENUS:
+        u = nlu.understand(menu, text, NOW)
+        assert "distress_by:lexicon" in u.cues, (menu, text, u)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我在铁路上班，上的是夜班",  # a railway job
+        "我出差三天没回家，钥匙放前台了",  # the caller away on business
+        "你看我能不能撑到月底再还",  # asking for time, not a doubt about living
+        "我去五金店买了根水管，厨房漏水",  # an ordinary purchase
+    ],
+)
+def test_round8_false_friends_are_not_heard_by_the_lexicon(nlu, text):
+    for menu in MENUS:
+        u = nlu.understand(menu, text, NOW)
+        assert "distress_by:lexicon" not in u.cues, (menu, text, u)
