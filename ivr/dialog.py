@@ -1029,7 +1029,10 @@ class Dialog:
                 self._cb_at, self.callback["at"] = at, at.isoformat(timespec="minutes")  # the time said now
                 actions += self._say("reduction.noted_at")
             said = turn.caller_text or "" if turn.input_kind == "speech" else ""
-            if said and self._waits_for_reduction(turn, said):  # "批下来之前不谈别的，让专员打给我"
+            # as when first said: a deferral word too ("批下来之前啥也不定，让专员打给我"); a time for the
+            # specialist's call alone ("明天两点叫专员打给我") is kept and the plan still asked
+            deferred = any(w in said for w in self.flow.reduction.defer_words)
+            if said and deferred and self._waits_for_reduction(turn, said):
                 if self._pending is not None:  # the most months offered was not taken: no plan agreed
                     for name in ("plan", "months", "promise_amount"):
                         self.slots.pop(name, None)

@@ -114,11 +114,11 @@ def new_menu_console(tmp_path, store, users):
 
 def test_a_menu_added_as_data_shows_in_the_console_funnel(new_menu_console, store):
     grammars, prompts, client = new_menu_console
-    reached = _run_call(store, grammars, prompts, [*HAPPY_PATH, "下周五", "晚上吧"])
+    reached = _run_call(store, grammars, prompts, [*HAPPY_PATH, "下周五", "晚上吧", "#silence"])  # closing: nothing more
     assert reached.dialog.outcome == "completed" and reached.dialog.slots["contact_time"].value == "evening"
     stopped = _run_call(store, grammars, prompts, [*HAPPY_PATH, "下周五", "#hangup"])
     assert store.get_call(stopped.call_id).last_menu == "contact_time"
-    assert [t.menu for t in store.call_turns(reached.call_id)][-2:] == ["promise", "contact_time"]
+    assert [t.menu for t in store.call_turns(reached.call_id)][-3:] == ["promise", "contact_time", "closing"]
 
     funnel = client.get("/api/analytics").json()["funnel"]
     menus = [f["menu"] for f in funnel]
@@ -141,18 +141,15 @@ def test_a_menu_added_as_data_shows_in_the_console_funnel(new_menu_console, stor
     assert "回访时间" in page
     assert re.search(r'<option value="contact_time"[^>]*>回访时间</option>', client.get("/calls").text)
     detail = client.get(f"/api/calls/{reached.call_id}").json()
-    last = detail["turns"][-1]
-    assert (last["menu_label"], last["intent_label"]) == ("回访时间", "晚上")
+    answered = detail["turns"][-2]  # the last is the silence at the closing's "anything else?"
+    assert (answered["menu_label"], answered["intent_label"]) == ("回访时间", "晚上")
     params = {p["name"]: p for p in client.get("/openapi.json").json()["paths"]["/api/calls"]["get"]["parameters"]}
     assert "contact_time (回访时间)" in params["menu"]["description"]  # the API docs
     assert params["reason"]["schema"]["anyOf"][0]["enum"][0] == "distress"
     bad = client.get("/api/calls", params={"reason": "quarrel"})
     assert bad.status_code == 422 and bad.json()["detail"].startswith("query.reason: Input should be 'distress', ")
     ended_there = client.get("/api/calls", params={"menu": "contact_time"}).json()["items"]
-    assert {(c["id"], c["last_menu_label"]) for c in ended_there} == {
-        (reached.call_id, "回访时间"),
-        (stopped.call_id, "回访时间"),
-    }
+    assert {(c["id"], c["last_menu_label"]) for c in ended_there} == {(stopped.call_id, "回访时间")}
 
 
 def test_flow_yaml_is_the_only_place_menus_and_reasons_are_named():

@@ -44,10 +44,14 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
     ("pattern", "floor"),
     [("round1/writer_*.yaml", 0.92), ("round2/writer_*.yaml", 0.91), ("round3/writer_*.yaml", 0.92)]
     + [("round4/writer_*.yaml", 0.91), ("round5/writer_*.yaml", 0.89)]
-    # round 6 (V, W, X, Y; 190 calls) blind first time 78.9 % with 1 disclosure; after the r6 fixes 87.4 %
-    + [("round6/writer_*.yaml", 0.86)]
-    # round 7 (GA, GB, GC, GD; 190 calls) blind first time 86.8 % with 1 disclosure (系我 inside 联系我), fixed: 87.9 %
-    + [("round7/writer_*.yaml", 0.87)],
+    # round 6 (V, W, X, Y; 190 calls) blind first time 78.9 % with 1 disclosure; after the r6 fixes 87.4 %,
+    # after the r7 fixes 94.2 %
+    + [("round6/writer_*.yaml", 0.91)]
+    # round 7 (GA, GB, GC, GD; 190 calls) blind first time 86.8 % with 1 disclosure (系我 inside 联系我), fixed: 87.9 %;
+    # read for kinds (r7 branches): 96.3 %
+    + [("round7/writer_*.yaml", 0.93)]
+    # round 8 (HA, HB, HC, HD; 190 calls) blind first time 83.2 %, 0 disclosures; after the first r8 fixes 85.8 %
+    + [("round8/writer_*.yaml", 0.83)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
@@ -111,9 +115,12 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
         ("round4/distress_Q.tsv", (0.98, 0.98, 0.12)),
         # blind when first measured: 92.0 / 93.3 / 6.7 %; read for kinds in distress2: 100 / 100 / 0.7 %
         ("round6/distress_Z.tsv", (0.98, 0.98, 0.03)),
-        # blind when first measured (after distress2): 98.0 / 94.7 / 6.7 %; not yet read for kinds
-        # (misses listed in docs/understanding.md); 7.3 % false alarms once the threshold was pinned
-        ("round7/distress_G.tsv", (0.98, 0.94, 0.08)),
+        # blind when first measured (after distress2): 98.0 / 94.7 / 6.7 %; 7.3 % false alarms once the
+        # threshold was pinned; read for kinds in r7-distress: 100 / 96.0 / 7.3 %
+        ("round7/distress_G.tsv", (0.98, 0.95, 0.08)),
+        # blind when first measured (after r7-distress): 94.0 / 94.0 / 10.0 %; read for kinds in r8-distress
+        # (lexicon compositions): 100 / 100 / 10.0 %
+        ("round8/distress_K.tsv", (0.98, 0.98, 0.11)),
     ],
 )
 def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:

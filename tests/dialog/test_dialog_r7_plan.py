@@ -54,7 +54,7 @@ def test_a_reduction_wish_with_a_payment_keeps_the_payment(call, said: str, inte
     assert d.plan is not None and d.plan["intent"] == intent, d.plan
     if amount is not None:
         assert d.slots["promise_amount"].value == amount
-    done = c.say("下个月五号")
+    done = c.say("下个月五号", "#silence")  # nothing more at the closing
     assert done[-1] == Hangup("completed") and d.promise is not None and d.promise["date"] == "2026-12-05"
     assert _kinds(d).count("reduction") == 1
 
@@ -86,7 +86,7 @@ def test_an_early_reduction_then_the_plan_said_later_wins(
     assert "reduction" in _kinds(d)
     assert d.menu == "promise", [t.caller_text for t in d.turns]
     assert d.plan is not None and d.plan["intent"] == "installment" and d.plan.get("months") == months, d.plan
-    done = c.say("下个月五号")
+    done = c.say("下个月五号", "#silence")  # nothing more at the closing
     assert done[-1] == Hangup("completed") and d.promise is not None
 
 
