@@ -114,7 +114,9 @@ def new_menu_console(tmp_path, store, users):
 
 def test_a_menu_added_as_data_shows_in_the_console_funnel(new_menu_console, store):
     grammars, prompts, client = new_menu_console
-    reached = _run_call(store, grammars, prompts, [*HAPPY_PATH, "下周五", "晚上吧", "#silence"])  # closing: nothing more
+    reached = _run_call(
+        store, grammars, prompts, [*HAPPY_PATH, "下周五", "晚上吧", "#silence"]
+    )  # closing: nothing more
     assert reached.dialog.outcome == "completed" and reached.dialog.slots["contact_time"].value == "evening"
     stopped = _run_call(store, grammars, prompts, [*HAPPY_PATH, "下周五", "#hangup"])
     assert store.get_call(stopped.call_id).last_menu == "contact_time"
