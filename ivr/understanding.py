@@ -437,8 +437,7 @@ class Understander:
             cues += ("distress", f"distress:{hit.category}", "distress_by:lexicon")
             return replace(base, intent="distress", confidence=0.95, cues=cues, is_global=True)
         if learned_distress and self._distress_model is not None:  # it judges the answer without the lexicon's idioms
-            plain = self._distress.without_idioms(norm) if self._distress else norm
-            guess = self._distress_model.detect(plain, self.locale)
+            guess = self._distress_model.detect(self._without_idioms(norm), self.locale)
             if guess is not None and self._explained_away(menu, text):
                 guess = None  # the sign was only the sum of clauses that each say something else
             if guess is not None:
@@ -508,9 +507,7 @@ class Understander:
             return False
         rest: list[str] = []
         for part in parts:
-            norm = self.locale.normalize(part, synonyms=self._synonyms)
-            plain = self._distress.without_idioms(norm) if self._distress else norm
-            score = model.score(plain, self.locale)
+            score = model.score(self._without_idioms(self.locale.normalize(part, synonyms=self._synonyms)), self.locale)
             if score is not None and score.score >= model.threshold:
                 return False  # one clause is a sign by itself
             if (score is not None and score.score >= EXPLAINED_BELOW) or not self._other_intent(menu, part):
@@ -519,9 +516,12 @@ class Understander:
             return False  # nothing set aside: the whole answer's score stands
         if not rest:
             return True
-        norm = self.locale.normalize("，".join(rest), synonyms=self._synonyms)
-        plain = self._distress.without_idioms(norm) if self._distress else norm
-        return model.detect(plain, self.locale) is None
+        rest_norm = self.locale.normalize("，".join(rest), synonyms=self._synonyms)
+        return model.detect(self._without_idioms(rest_norm), self.locale) is None
+
+    def _without_idioms(self, norm: Normalized) -> Normalized:
+        """What the learned detector judges: the answer without the lexicon's idioms (累死了, 笑死)."""
+        return self._distress.without_idioms(norm) if self._distress else norm
 
     def _other_intent(self, menu: str, clause: str) -> bool:
         """The rules read the clause, alone, as an intent other than distress (model not asked)."""
@@ -547,17 +547,16 @@ class Understander:
         """What a question is about: the first topic of question_topics.yaml whose keywords or cues
         match (on the normalised text), else `other`."""
         t = self.locale.normalize(text, synonyms=self._synonyms).text if text else ""
-        for topic, keywords, cues in self._topics:
-            if any(k in t for k in keywords) or any(rx.search(t) for rx in cues):
+        for topic, matcher in self._topics:
+            if _matches(t, matcher):
                 return topic
         return "other"
 
     def needs_specialist(self, text: str) -> bool:
         """A question that carries the caller's own situation (question_topics.yaml `specialist`):
         the general answer is given and it is noted for a specialist too."""
-        keywords, cues = self._specialist
         t = self.locale.normalize(text, synonyms=self._synonyms).text if text else ""
-        return bool(t) and (any(k in t for k in keywords) or any(rx.search(t) for rx in cues))
+        return bool(t) and _matches(t, self._specialist)
 
     def _model_guess(
         self, spec: MenuSpec, norm: Normalized, intent: str | None, confidence: float, slots: dict[str, Any]
@@ -683,10 +682,11 @@ class Understander:
         return base
 
 
-def _load_topics(
-    path: Path, synonyms: Synonyms, locale: Locale = MANDARIN
-) -> list[tuple[str, tuple[str, ...], tuple[re.Pattern[str], ...]]]:
-    """question_topics.yaml → [(topic, normalised keywords, compiled cues)] in file order."""
+Matcher = tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]  # normalised keywords, compiled cues
+
+
+def _load_topics(path: Path, synonyms: Synonyms, locale: Locale = MANDARIN) -> list[tuple[str, Matcher]]:
+    """question_topics.yaml → [(topic, (normalised keywords, compiled cues))] in file order."""
     if not path.exists():
         return []
     from ivr.datafile import read_yaml
@@ -695,19 +695,26 @@ def _load_topics(
     topics = raw.get("topics") if isinstance(raw, dict) else None
     if not isinstance(topics, dict):
         raise GrammarError(f"{path}: expected a mapping with a 'topics' mapping at top level")
-    out = []
-    for topic, body in topics.items():
-        if not isinstance(body, dict) or set(body) - {"keywords", "cues"}:
-            raise GrammarError(f"{path}: field topics.{topic}: expected a mapping with keywords and/or cues")
-        keywords = tuple(locale.normalize(str(k), False, synonyms).text for k in body.get("keywords") or [])
-        cues = tuple(_compile_cue(str(c), synonyms, f"{path}: topics.{topic}", locale) for c in body.get("cues") or [])
-        out.append((str(topic), tuple(k for k in keywords if k), cues))
-    return out
+    return [
+        (str(topic), _words_and_cues(body, path, f"topics.{topic}", synonyms, locale)) for topic, body in topics.items()
+    ]
 
 
-def _load_specialist(
-    path: Path, synonyms: Synonyms, locale: Locale = MANDARIN
-) -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
+def _words_and_cues(body: object, path: Path, field: str, synonyms: Synonyms, locale: Locale) -> Matcher:
+    """A `{keywords, cues}` mapping of question_topics.yaml, normalised and compiled."""
+    if not isinstance(body, dict) or set(body) - {"keywords", "cues"}:
+        raise GrammarError(f"{path}: field {field}: expected a mapping with keywords and/or cues, got {body!r}")
+    keywords = tuple(locale.normalize(str(k), False, synonyms).text for k in body.get("keywords") or [])
+    cues = tuple(_compile_cue(str(c), synonyms, f"{path}: {field}", locale) for c in body.get("cues") or [])
+    return tuple(k for k in keywords if k), cues
+
+
+def _matches(text: str, matcher: Matcher) -> bool:
+    keywords, cues = matcher
+    return any(k in text for k in keywords) or any(rx.search(text) for rx in cues)
+
+
+def _load_specialist(path: Path, synonyms: Synonyms, locale: Locale = MANDARIN) -> Matcher:
     """question_topics.yaml `specialist` → (normalised keywords, compiled cues); absent → nothing."""
     if not path.exists():
         return (), ()
@@ -715,13 +722,7 @@ def _load_specialist(
 
     raw = read_yaml(path, GrammarError)
     body = raw.get("specialist") if isinstance(raw, dict) else None
-    if body is None:
-        return (), ()
-    if not isinstance(body, dict) or set(body) - {"keywords", "cues"}:
-        raise GrammarError(f"{path}: field specialist: expected a mapping with keywords and/or cues, got {body!r}")
-    keywords = tuple(locale.normalize(str(k), False, synonyms).text for k in body.get("keywords") or [])
-    cues = tuple(_compile_cue(str(c), synonyms, f"{path}: specialist", locale) for c in body.get("cues") or [])
-    return tuple(k for k in keywords if k), cues
+    return ((), ()) if body is None else _words_and_cues(body, path, "specialist", synonyms, locale)
 
 
 def payment_slots(text: str, locale: Locale = MANDARIN) -> dict[str, Any]:
