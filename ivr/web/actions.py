@@ -19,15 +19,21 @@ class Conflict(RuntimeError):
     """The escalation is not in a state that allows the action (message says why, in Chinese)."""
 
 
+def add_audit(
+    s: Any, username: str, action: str, target_type: str, target_id: object, detail: str | None = None
+) -> None:
+    """Add the audit entry of a change to the change's own transaction (session `s`)."""
+    s.add(
+        AuditEntry(username=username, action=action, target_type=target_type, target_id=str(target_id), detail=detail)
+    )
+
+
 def record(
     store: Store, username: str, action: str, target_type: str, target_id: object, detail: str | None = None
 ) -> None:
+    """Audit an action that changes nothing else (a view, a login, a refused search, an export)."""
     with store.session() as s:
-        s.add(
-            AuditEntry(
-                username=username, action=action, target_type=target_type, target_id=str(target_id), detail=detail
-            )
-        )
+        add_audit(s, username, action, target_type, target_id, detail)
 
 
 def open_row(s: Any, model: Any, row_id: int, what: str, done: str) -> Any:
@@ -47,7 +53,7 @@ def claim_row(store: Store, model: Any, row_id: int, username: str, what: str, d
         if row.status == "claimed" and row.claimed_by != username:
             raise Conflict(f"{what} {row_id} 已由 {row.claimed_by} 认领")
         row.status, row.claimed_by, row.claimed_at = "claimed", username, row.claimed_at or utcnow()
-        s.add(AuditEntry(username=username, action="claim", target_type=target, target_id=str(row_id)))
+        add_audit(s, username, "claim", target, row_id)
 
 
 def take_for_resolving(row: Any, username: str, what: str, now: dt.datetime) -> None:
@@ -74,11 +80,7 @@ def add_note(store: Store, esc_id: int, username: str, text: str) -> None:
         if s.get(Escalation, esc_id) is None:
             raise NotFound(f"escalation {esc_id} not found")
         s.add(EscalationNote(escalation_id=esc_id, author=username, text=text))
-        s.add(
-            AuditEntry(
-                username=username, action="note", target_type="escalation", target_id=str(esc_id), detail=text[:200]
-            )
-        )
+        add_audit(s, username, "note", "escalation", esc_id, text[:200])
 
 
 def resolve(store: Store, esc_id: int, username: str, disposition: str, note: str | None = None) -> None:
@@ -91,8 +93,4 @@ def resolve(store: Store, esc_id: int, username: str, disposition: str, note: st
         esc.status, esc.disposition, esc.resolved_at = "resolved", disposition, now
         if note and note.strip():
             s.add(EscalationNote(escalation_id=esc_id, author=username, text=note.strip()[:MAX_NOTE]))
-        s.add(
-            AuditEntry(
-                username=username, action="resolve", target_type="escalation", target_id=str(esc_id), detail=disposition
-            )
-        )
+        add_audit(s, username, "resolve", "escalation", esc_id, disposition)

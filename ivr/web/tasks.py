@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from ivr.store import (
-    AuditEntry,
     Call,
     CallbackTask,
     CallerRequest,
@@ -29,7 +28,7 @@ from ivr.store import (
     number_key,
     utcnow,
 )
-from ivr.web.actions import MAX_NOTE, Conflict, NotFound, claim_row, open_row, take_for_resolving
+from ivr.web.actions import MAX_NOTE, Conflict, NotFound, add_audit, claim_row, open_row, take_for_resolving
 from ivr.web.masking import mask_phone, mask_text
 from ivr.web.queries import audit, iso, local_day_bounds
 
@@ -166,11 +165,7 @@ def resolve_request(store: Store, req_id: int, username: str, note: str) -> None
         now = utcnow()
         take_for_resolving(r, username, "客户诉求", now)
         r.status, r.resolved_at, r.resolution = "resolved", now, note
-        s.add(
-            AuditEntry(
-                username=username, action="resolve", target_type="request", target_id=str(req_id), detail=note[:200]
-            )
-        )
+        add_audit(s, username, "resolve", "request", req_id, note[:200])
 
 
 # ---------------------------------------------------------------- callbacks
@@ -287,15 +282,7 @@ def mark_callback_done(store: Store, cb_id: int, username: str, note: str | None
         if c.status == "done":
             raise Conflict(f"回电任务 {cb_id} 已由 {c.done_by} 完成")
         c.status, c.done_by, c.done_at, c.note = "done", username, utcnow(), note or None
-        s.add(
-            AuditEntry(
-                username=username,
-                action="done",
-                target_type="callback",
-                target_id=str(cb_id),
-                detail=note[:200] or None,
-            )
-        )
+        add_audit(s, username, "done", "callback", cb_id, note[:200] or None)
 
 
 # ---------------------------------------------------------------- contact preferences
