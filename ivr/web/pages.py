@@ -50,6 +50,18 @@ def safe_next(url: str | None) -> str:
     return url if ok and url else "/queue"
 
 
+def _search_text(q: str | None) -> str | None:
+    """What a list page searches for: the search box's text, trimmed and cut to 64 characters; None when empty."""
+    return (q or "").strip()[:64] or None
+
+
+def _list_page(request: Request, name: str, user: CurrentUser, data: Any, **filters: str | None) -> HTMLResponse:
+    """A paged, filtered list: the filters given (the non-empty ones) go back to the template as `f`,
+    to fill the filter form, and as `qs`, the query string its page links keep."""
+    params = {k: v for k, v in filters.items() if v}
+    return render(request, name, user, data=data, f=params, qs=urlencode(params))
+
+
 # ---------------------------------------------------------------- login
 
 
@@ -198,18 +210,24 @@ async def calls_page(
         outcome or None,
         reason or None,
         menu or None,
-        (q or "").strip()[:64] or None,
+        _search_text(q),
         page,
     )
     data = queries.present(
         await run_in_threadpool(queries.search_calls, store_of(request), flow_of(request), f), user.masked
     )
-    params = {
-        k: v
-        for k, v in dict(date_from=date_from, date_to=date_to, outcome=outcome, reason=reason, menu=menu, q=q).items()
-        if v
-    }
-    return render(request, "calls.html", user, data=data, f=params, qs=urlencode(params))
+    return _list_page(
+        request,
+        "calls.html",
+        user,
+        data,
+        date_from=date_from,
+        date_to=date_to,
+        outcome=outcome,
+        reason=reason,
+        menu=menu,
+        q=q,
+    )
 
 
 @router.get("/calls/{call_id}")
@@ -252,12 +270,13 @@ async def requests_page(
         _choice(status, REQUEST_STATUSES, "status"),
         parse_day(date_from, "date_from"),
         parse_day(date_to, "date_to"),
-        (q or "").strip()[:64] or None,
+        _search_text(q),
         page,
     )
     data = tasks.present(await run_in_threadpool(tasks.search_requests, store_of(request), f), user.masked)
-    params = {k: v for k, v in dict(kind=kind, status=status, date_from=date_from, date_to=date_to, q=q).items() if v}
-    return render(request, "requests.html", user, data=data, f=params, qs=urlencode(params))
+    return _list_page(
+        request, "requests.html", user, data, kind=kind, status=status, date_from=date_from, date_to=date_to, q=q
+    )
 
 
 @router.get("/requests/{req_id}")
@@ -305,12 +324,11 @@ async def callbacks_page(
         _choice(state, tasks.CALLBACK_STATES, "state"),
         parse_day(date_from, "date_from"),
         parse_day(date_to, "date_to"),
-        (q or "").strip()[:64] or None,
+        _search_text(q),
         page,
     )
     data = tasks.present(await run_in_threadpool(tasks.search_callbacks, store_of(request), f), user.masked)
-    params = {k: v for k, v in dict(state=state, date_from=date_from, date_to=date_to, q=q).items() if v}
-    return render(request, "callbacks.html", user, data=data, f=params, qs=urlencode(params))
+    return _list_page(request, "callbacks.html", user, data, state=state, date_from=date_from, date_to=date_to, q=q)
 
 
 @router.post("/callbacks/{cb_id}/done")
@@ -332,13 +350,10 @@ async def callback_done(
 async def contact_preferences_page(
     request: Request, user: CurrentUser = Depends(current_user), q: str | None = None, page: Page = 1
 ) -> HTMLResponse:
-    q = (q or "").strip()[:64] or None
+    q = _search_text(q)
     await api.guard_search(request, user, q, "contact-preferences")
     data = await run_in_threadpool(tasks.search_contact_preferences, store_of(request), q, page)
-    params = {"q": q} if q else {}
-    return render(
-        request, "contact_preferences.html", user, data=tasks.present(data, user.masked), f=params, qs=urlencode(params)
-    )
+    return _list_page(request, "contact_preferences.html", user, tasks.present(data, user.masked), q=q)
 
 
 # ---------------------------------------------------------------- analytics, audit, users
