@@ -4,8 +4,12 @@ those modules: no import cycle)."""
 from __future__ import annotations
 
 import sys
+from typing import Annotated, Optional
 
 import typer
+
+# `--db-url` of the commands that open the store themselves (users, retention)
+DbUrl = Annotated[Optional[str], typer.Option("--db-url", help="database URL (default: IVR_DB_URL / data dir)")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

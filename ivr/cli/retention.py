@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from ivr.cli.common import fail
+from ivr.cli.common import DbUrl, fail
 
 retention_app = typer.Typer(help="Retention of recordings and transcripts.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def apply_(
         None, "--transcripts-days", help="blank the caller/bot texts of calls that started more than M days ago"
     ),
     apply: bool = typer.Option(False, "--apply", help="do it (default: only report what would be removed)"),
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """Report (or with --apply remove) recordings and transcripts older than the given ages."""
     from ivr.settings import load_settings

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 
-from ivr.cli.common import fail
+from ivr.cli.common import DbUrl, fail
 
 users_app = typer.Typer(help="Console users (roles: agent, supervisor, admin).", no_args_is_help=True)
 
@@ -21,6 +22,17 @@ def _store(db_url: str | None):
     return Store(load_settings(db_url=db_url).database_url)
 
 
+@contextmanager
+def _user_errors_exit() -> Iterator[None]:
+    """A refused user change (bad name, role or password; unknown user) exits 2 with its one line."""
+    from ivr.auth import UserError
+
+    try:
+        yield
+    except UserError as e:
+        raise fail(str(e)) from None
+
+
 @users_app.command("add")
 def add(
     username: str = typer.Argument(..., help="login name (letters, digits, _ . -)"),
@@ -28,17 +40,15 @@ def add(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="read the password from the first line of stdin"
     ),
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """Create a console user; the password is asked twice unless --password-stdin."""
-    from ivr.auth import UserError, add_user, validate_new_user
+    from ivr.auth import add_user, validate_new_user
 
     password = _read_password(password_stdin)
-    try:
+    with _user_errors_exit():
         validate_new_user(username, role, password)  # before touching the database
         add_user(_store(db_url), username, role, password)
-    except UserError as e:
-        raise fail(str(e)) from None
     print(f"added {role} {username}")
 
 
@@ -57,33 +67,29 @@ def passwd(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="read the new password from the first line of stdin"
     ),
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """Set a new password (policy: 10+ characters, not the name, not a well-known one); ends the user's sessions."""
-    from ivr.auth import UserError, check_password, set_password
+    from ivr.auth import check_password, set_password
 
     password = _read_password(password_stdin)
-    try:
+    with _user_errors_exit():
         check_password(password, username)
         set_password(_store(db_url), username, password)
-    except UserError as e:
-        raise fail(str(e)) from None
     print(f"password of {username} changed; their sessions ended")
 
 
 def _set_active(username: str, active: bool, db_url: str | None) -> None:
-    from ivr.auth import UserError, set_active
+    from ivr.auth import set_active
 
-    try:
+    with _user_errors_exit():
         set_active(_store(db_url), username, active)
-    except UserError as e:
-        raise fail(str(e)) from None
 
 
 @users_app.command("disable")
 def disable(
     username: str = typer.Argument(..., help="login name"),
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """Disable a user: they cannot log in and their sessions end at once."""
     _set_active(username, False, db_url)
@@ -93,7 +99,7 @@ def disable(
 @users_app.command("enable")
 def enable(
     username: str = typer.Argument(..., help="login name"),
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """Enable a disabled user again."""
     _set_active(username, True, db_url)
@@ -103,21 +109,19 @@ def enable(
 @users_app.command("delete")
 def delete(
     username: str = typer.Argument(..., help="login name"),
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """Delete a user (their audit entries stay); their sessions end at once."""
-    from ivr.auth import UserError, delete_user
+    from ivr.auth import delete_user
 
-    try:
+    with _user_errors_exit():
         delete_user(_store(db_url), username)
-    except UserError as e:
-        raise fail(str(e)) from None
     print(f"deleted {username}")
 
 
 @users_app.command("list")
 def list_(
-    db_url: Optional[str] = typer.Option(None, "--db-url", help="database URL (default: IVR_DB_URL / data dir)"),
+    db_url: DbUrl = None,
 ) -> None:
     """List console users: name, role, active, created (UTC)."""
     from ivr.auth import list_users
