@@ -254,3 +254,22 @@ def test_pages_render_for_agent_masked(client, calls):
     assert 'id="tasks"' in page.text and "/requests/" in page.text
     assert agent.get("/requests?status=nope", headers=h).status_code == 422
     assert agent.get("/requests/99999", headers=h).status_code == 404
+
+
+def test_list_pages_page_links_keep_the_filters(client, store):
+    """The paged list table (templates/_paged_table.html): with 51 requests (50 a page) page 1 links
+    to page 2 and page 2 back to 1, both keeping the filter; an empty list spans every column."""
+    store.start_call("pagedcall0000000000000000000000001", transport="text")
+    for seq in range(51):
+        store.save_request("pagedcall0000000000000000000000001", seq, kind="reduction", detail=f"第{seq}条")
+    agent = client("agent")
+    h = {"accept": "text/html"}
+    first = agent.get("/requests?kind=reduction", headers=h).text
+    assert first.count('<tr data-id="') == 50 and "第 1 / 2 页" in first
+    assert 'href="/requests?kind=reduction&amp;page=2">下一页' in first and "上一页" not in first
+    second = agent.get("/requests?kind=reduction&page=2", headers=h).text
+    assert second.count('<tr data-id="') == 1 and "第 2 / 2 页" in second
+    assert 'href="/requests?kind=reduction&amp;page=1">上一页' in second and "下一页" not in second
+    empty = agent.get("/requests?kind=question", headers=h).text
+    assert '<tr class="empty-row"><td colspan="9">没有符合条件的客户诉求</td></tr>' in empty
+    assert 'class="pager"' not in empty
