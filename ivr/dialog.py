@@ -1323,6 +1323,8 @@ class Dialog:
                     or _LOOSE_WEEK.search(self.locale.normalize(piece).text)  # 下礼拜 with no day: asked which day
                 ):
                     continue
+                if later == "plan" and _SOMEONE_PAID.search(piece):
+                    continue  # 我儿子说他给还了: a payment someone reported made, no plan of the debtor's
                 if (
                     later == "plan"
                     and "months" not in u.slots
@@ -1729,6 +1731,11 @@ def _id_digits(text: str) -> str:
     return "".join(c if c.isdigit() else _ID_DIGIT[c] for c in text if c.isdigit() or c in _ID_DIGIT)
 
 
+# someone else said a payment was made (他给还了 / 老公说他还了 / 家里人说早还了): a report, not a plan
+_SOMEONE_PAID = re.compile(
+    r"(他|她|人家|家里人?|那口子|老公|老婆|媳妇|爱人|爸|妈|儿子|女儿|哥|姐|弟|妹)"
+    r"[^，。！？我俺会要就帮替]{0,3}说?[^，。！？我俺会要就帮替]{0,3}还了"
+)
 # "next week" with no weekday (下礼拜给我钱): not a promised day when heard ahead of the promise menu
 # the principal alone as the part payment (本金我今天就还上 · 先还本金): how much that is must be said
 _PRINCIPAL = re.compile(r"本金|本钱")

@@ -178,6 +178,9 @@ def _per_month(after: str) -> bool:
 _MONTH_NAME = re.compile(r"份|底|初|中旬|上旬|下旬|末|尾|[0-9零一二两三四五六七八九十]+[号日]")
 
 
+_WITHOUT_AFTER = re.compile(r"(都|也|还|一直)?(没|沒|不发|不开)")
+
+
 def parse_months(text: str) -> int | None:
     """Instalment count / extension length in months: 分十二期 → 12, 六个月 → 6, 半年 → 6, 一年半 → 18,
     分一年 → 12, 缓个仨月 → 3, and 分六其 → 6 (ASR wrote a homophone of 期 after 分 + number).
@@ -196,6 +199,8 @@ def parse_months(text: str) -> int | None:
             continue
         if m.group(1) and m.group().endswith("月") and "个" not in m.group() and _MONTH_NAME.match(text[m.end() :]):
             continue  # 八月份 / 十二月十号 / 三月底: a month of the year, not a count of months
+        if _WITHOUT_AFTER.match(text[m.end() :]):
+            continue  # 俩月没进项 / 三个月都没活: how long the money stopped, not a count of months to pay
         found.append((m.start(), int(value)))
     for m in _SPLIT_INTO.finditer(text):
         if sound_char(m.group(2)) == sound_char("期") and (value := numeral_value(m.group(1))):
