@@ -653,7 +653,14 @@ class Dialog:
         """The clauses of an answer that do not propose a payment: "是我，我打算分六个月还，下个月一号先还
         一期" names a plan and its day — the caller is not asking to be called back on that day."""
         keep = []
+        cb = self.flow.callback
         for c in ident.clauses(text):
+            bare = c
+            for w in cb.not_call:
+                bare = bare.replace(w, "")
+            if any(w in bare for w in cb.later_words):
+                keep.append(c)  # "等我五点半收工后再说": a time to talk again, not a day to pay
+                continue
             plan = self.understander.understand("plan", c, self.now) if "plan" in self.flow.menus else None
             if plan is not None and plan.intent in _PLANS and plan.confidence >= CONTINUE_MIN:
                 continue

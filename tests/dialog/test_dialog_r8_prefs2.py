@@ -124,3 +124,40 @@ def test_the_debtor_asking_for_the_mobile_not_the_shop_line_is_confirmed_and_goe
     assert c.session.dialog.identity == "confirmed", said
     c.say("知道")
     _goes_on_to_the_plan(c, said)
+
+
+# ---------------------------------------------------------------- "call me at …" after identity, at a later menu
+@pytest.mark.parametrize(
+    ("said", "at"),
+    [
+        ("知道，我在开叉车，太吵了，等我五点半收工后再说", "2026-11-18T17:30"),
+        ("晓得，在灶台边上听不清，忙完后再说吧，晚上八点我有空", "2026-11-18T20:00"),
+        ("知道的，我现在在开会，下午四点你打我吧", "2026-11-18T16:00"),
+        ("清楚，这会儿在医院排队，明天上午九点您打我", "2026-11-19T09:00"),
+    ],
+)
+def test_a_time_to_be_called_at_the_debt_question_is_a_callback(call, said: str, at: str) -> None:
+    c = call(CASE)
+    c.say("是我", said)
+    d = c.session.dialog
+    assert d.identity == "confirmed", said
+    assert d.callback is not None and d.callback["at"] == at, (said, d.callback)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "哪天还我现在定不了，要等厂里发工资表，下周二上午十点你打我，我再告诉你",
+        "具体日子得看老板哪天结账，礼拜五下午三点你打我吧",
+    ],
+)
+def test_a_day_that_depends_on_something_with_a_time_to_call_is_a_callback_not_a_promise(call, said: str) -> None:
+    c = call(CASE)
+    c.say("是我", "知道", *ANSWERS[:4], "分三期吧")
+    if c.session.dialog.menu != "promise":
+        c.say("没有")
+    assert c.session.dialog.menu == "promise", c.bot_texts[-1]
+    c.say(said)
+    d = c.session.dialog
+    assert d.callback is not None, (said, d.callback)
+    assert "promise_date" not in d.slots, (said, d.slots.get("promise_date"))
