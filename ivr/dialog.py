@@ -630,6 +630,10 @@ class Dialog:
             # 是我嘛，罗刚 (我嘛 only sounds like 我妈); "是我，你跟我说就行": the debtor affirmed, and only
             # someone speaking for another (他/她) is a third party
             u = replace(u, intent="confirm")
+        if u.intent == "deny" and any(
+            ident.affirms_after_asking(t, self.case.name, pol.words, pol.alone) for t in self._forms(text)
+        ):
+            u = replace(u, intent="confirm")  # "找谁？郑国栋？我就是": the 不是 was about something else
         if u.intent in ("human", "complaint", "abuse") and not self._needs_verification():
             self.identity = "confirmed"  # "是我，滚！": the debtor said so, then lost their temper (handed over)
         if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
@@ -649,7 +653,14 @@ class Dialog:
         """The clauses of an answer that do not propose a payment: "是我，我打算分六个月还，下个月一号先还
         一期" names a plan and its day — the caller is not asking to be called back on that day."""
         keep = []
+        cb = self.flow.callback
         for c in ident.clauses(text):
+            bare = c
+            for w in cb.not_call:
+                bare = bare.replace(w, "")
+            if any(w in bare for w in cb.later_words):
+                keep.append(c)  # "等我五点半收工后再说": a time to talk again, not a day to pay
+                continue
             plan = self.understander.understand("plan", c, self.now) if "plan" in self.flow.menus else None
             if plan is not None and plan.intent in _PLANS and plan.confidence >= CONTINUE_MIN:
                 continue
@@ -899,7 +910,8 @@ class Dialog:
         answers this menu ("知道，她年纪大了会担心": the 知道 answers, the reason around it does not)."""
         assert self.menu is not None
         u = self.understander.understand(self.menu, rest, self.now)
-        if u.intent is not None:
+        # "知道的，…白天别打": a leftover clause of the request already recorded is not the answer
+        if u.intent is not None and u.intent != "stop_calling":
             return u
         for clause in ident.clauses(rest):
             r = self.understander.understand(self.menu, clause, self.now)

@@ -195,7 +195,8 @@ def speaks_about(text: str, name: str, relations: Iterable[str]) -> bool:
     names = [name, *nicknames(name)]
     who = "|".join(re.escape(n) for n in names)
     for c in clauses(text):
-        if re.search(rf"(?<![我是找叫])(?:{who})(?:是|就是)我.", c):
+        # ...or he/she works for the speaker: 她是我店里的服务员 / 他是我们工地的小工
+        if re.search(rf"(?<![我是找叫])(?:{who}|他|她)(?:是|就是)我.", c):
             return True
         if re.search(rf"这(?:是|个是)(?:{who}|他|她)", c) and any(w in c for w in _OWNED):
             return True
@@ -217,6 +218,30 @@ def first_person(text: str, name: str, words: Iterable[str]) -> bool:
     if any(p in text for p in THIRD_PERSON):
         return False
     return affirms(text, name, [w for w in words if "我" in w or "俺" in w], (), strict=True)
+
+
+# "不是我 / 我不是 / 不是本人 / 打错了 / 不认识": the speaker says they are not the debtor
+_NOT_ME = ("不是我", "我不是", "俺不是", "不是本人", "打错", "不认识", "没这个人", "找错")
+_ASKED = re.compile(r"[^\s,，。.!！?？;；:：、~～…]*[?？]")
+
+
+def affirms_after_asking(text: str, name: str, words: Iterable[str], alone: Iterable[str]) -> bool:
+    """ "那你找谁？郑国栋？我就是，你说" / "不是小军啊……刘桂香？是我": a 不是 about something else (not
+    the person we want), then the caller names themself after asking back: an affirmation.  Never when
+    any clause says the speaker is not the debtor (不是我 / 不是{name} / 打错了), when the affirmation
+    is itself asked (是我？), or when a clause after it starts with a negator (是我…不对，不是)."""
+    words, alone = tuple(words), tuple(alone)
+    if any(w in text for w in _NOT_ME) or any("不是" + n in text for n in _name_forms(name)):
+        return False
+    asked = {q.rstrip("?？") for q in _ASKED.findall(text)}
+    cls = clauses(text)
+    last = -1
+    for i, c in enumerate(cls):
+        if c not in asked and affirms(c, name, words, alone, strict=True):
+            last = i
+    if last < 0:
+        return False
+    return not any(_strip(c).startswith(NEGATORS) for c in cls[last + 1 :])
 
 
 def unaffirmed_rest(text: str, name: str, words: Iterable[str], alone: Iterable[str]) -> str:
