@@ -469,9 +469,7 @@ class Dialog:
             u is not None
             and intent == "partial"
             and intent == u.intent
-            and any(r.get("kind") == "reduction" and r.get("turn") == turn.idx for r in self.requests)
-            and _PRINCIPAL.search(said := self.locale.normalize(turn.caller_text or "").text)
-            and _ONE_GO.search(said)
+            and self._principal_whole(turn, u, turn.caller_text or "")
             and "full" in spec.answers
         ):  # "本金一把结清，违约金罚息能不能免": the whole debt settled at once, the fees asked off
             intent = turn.intent = "full"
@@ -1102,10 +1100,14 @@ class Dialog:
         digressions = set(skip) | {"question", "reduction", "repeat", "slower", "confused"}
         fold = self.flow.questions.fold.get(str(turn.slots.get("topic"))) if "question" in skip else None
 
+        red = self.flow.reduction
+
         def aside(c: str) -> bool:  # a digression, or a clause that only leads up to the question
             intent = self.understander.understand(menu, c, self.now).intent
             if fold is not None and intent in fold.intents:
                 return not any(w in c or w in self.locale.normalize(c).text for w in fold.unless)
+            if intent == "dispute" and "reduction" in skip:  # "这利息也太高了，能减点吗": the wish's reason
+                return any(w in c for w in red.cost_words) and not any(w in c for w in red.deny_words)
             return intent in digressions
 
         parts = ident.clauses(text)
@@ -1170,6 +1172,15 @@ class Dialog:
                 turn, actions + back + self._ask(menu, prompt=f"{menu}.max_{p.intent}", extra={"months": p.offer})
             )
         return self._finish_turn(turn, actions + back + self._reask(menu))
+
+    def _principal_whole(self, turn: TurnRecord, u: Understanding, text: str) -> bool:
+        """A part payment that is the principal all at once ("本金我全还", "本钱一把结清") while the fees are
+        asked off in the same breath: the whole debt as it stands is the plan, the waiver is the request."""
+        if not any(r.get("kind") == "reduction" and r.get("turn") == turn.idx for r in self.requests):
+            return False
+        said = self.locale.normalize(text).text
+        whole = "amount" not in u.slots and u.slots.get("share") == 1.0  # 全还 / 都还上: all of it
+        return bool(_PRINCIPAL.search(said)) and (bool(_ONE_GO.search(said)) or whole)
 
     def _settles_all(self, menu: str, turn: TurnRecord) -> bool:
         """One clause of the answer settles the whole debt with no figure of its own ("我想一次还清"), while
@@ -1355,6 +1366,11 @@ class Dialog:
                         u = replace(u, slots={**u.slots, "amount": figure})
                 if later == "plan" and u.intent in ("installment", "extension"):
                     u = replace(u, slots=self._not_the_total(u.slots))
+                if later == "plan" and u.intent == "partial" and self._principal_whole(turn, u, piece):
+                    # "滞纳金能免吗？本金我全还" at the debt question: the plan is the whole debt, as at the plan menu
+                    u = replace(
+                        u, intent="full", slots={k: v for k, v in u.slots.items() if k not in ("amount", "share")}
+                    )
                 if later == "promise" and "plan" in self._ahead and self._ahead["plan"][1] == turn.idx:
                     # the amount of a plan said in the same breath is the plan's (five thousand a month
                     # earned is not what is paid on the day)

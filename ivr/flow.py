@@ -200,6 +200,10 @@ class ReductionPolicy(_Strict):
     defer_words: list[str] = Field(default_factory=list)
     end_prompt: str = "closing.reduction_wait"
     result: str = "reduction_pending"
+    # said with the request, a complaint about a charge (利息也太高了) is why it is asked, not a dispute of
+    # the debt, unless it also denies the debt (利息太高，这钱我也没借过)
+    cost_words: list[str] = Field(default_factory=list)
+    deny_words: list[str] = Field(default_factory=list)
 
 
 class HardshipSilence(_Strict):
