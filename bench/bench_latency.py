@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -469,7 +470,8 @@ def main() -> int:
         )
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    env = {"IVR_DATA_DIR": str(workdir / "data"), "IVR_SECRET_KEY": "bench-latency"}
+    # `ivr serve` refuses a console secret shorter than 32 characters
+    env = {"IVR_DATA_DIR": str(workdir / "data"), "IVR_SECRET_KEY": secrets.token_urlsafe(32)}
     speech = args.speech
     if speech == "auto":
         from ivr.models import find_model
