@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -316,7 +317,9 @@ def call_ends(log: Path, offset: int) -> list[dict]:
 # ---------------------------------------------------------------- the run
 
 
-def start_site(stack: ExitStack, workdir: Path, workers: int, env: dict[str, str]) -> tuple[str, IvrServe]:
+def start_site(
+    stack: ExitStack, workdir: Path, workers: int, env: dict[str, str], ready_s: float = 600
+) -> tuple[str, IvrServe]:
     """Kamailio + one `ivr serve` with `workers` SIP processes; returns (dial target, serve)."""
     ports = free_udp_ports(2)
     kam_port, base = ports[0], ports[1] + ports[1] % 2  # worker ports base, base+2, ...
@@ -324,7 +327,7 @@ def start_site(stack: ExitStack, workdir: Path, workers: int, env: dict[str, str
         workdir, "ivr-serve", ["--sip", f"127.0.0.1:{base}", "--sip-workers", str(workers)], env, free_tcp_port()
     )
     stack.callback(serve.stop)
-    wait_for(serve.healthy, 180, interval=0.5, what="`ivr serve` healthy")
+    wait_for(serve.healthy, ready_s, interval=0.5, what="`ivr serve` healthy")
     kam = stack.enter_context(Kamailio(workdir, worker_range("127.0.0.1", base, workers), kam_port))
     wait_for(
         lambda: all(f.startswith("A") for f in kam.destinations().values()),
@@ -459,6 +462,7 @@ def main() -> int:
     )
     ap.add_argument("--target-ms", type=float, default=700, help="ear p95 target for the max-concurrency line")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (recordings, logs)")
+    ap.add_argument("--ready-s", type=float, default=600, help="wait this long for `ivr serve` (a loaded machine)")
     args = ap.parse_args()
     levels = [int(x) for x in args.calls.split(",")]
     workers = args.workers or math.ceil(max(levels) / 4)
@@ -469,7 +473,8 @@ def main() -> int:
         )
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    env = {"IVR_DATA_DIR": str(workdir / "data"), "IVR_SECRET_KEY": "bench-latency"}
+    # `ivr serve` refuses a console secret shorter than 32 characters
+    env = {"IVR_DATA_DIR": str(workdir / "data"), "IVR_SECRET_KEY": secrets.token_urlsafe(32)}
     speech = args.speech
     if speech == "auto":
         from ivr.models import find_model
@@ -504,7 +509,7 @@ def main() -> int:
     )
     rows = []
     with ExitStack() as stack:
-        target, serve = start_site(stack, workdir, workers, env)
+        target, serve = start_site(stack, workdir, workers, env, args.ready_s)
         print(HEADER, flush=True)
         for n in levels:
             r = run_level(n, workdir, target, speak, args.seconds + 5, serve, workdir / "data", args.player)

@@ -75,6 +75,11 @@ def _label(pid: int) -> str:
     text = " ".join(a.decode(errors="replace") for a in argv if a)
     if "kamailio" in text:
         return "kamailio"
+    # a SIP worker's children started by multiprocessing's spawn: its engine host and the tracker
+    if "spawn_main" in text:
+        return "engine-host"
+    if "resource_tracker" in text:
+        return "mp-resource-tracker"
     for marker, name in (("engine_host", "engine-host"), ("sip.worker", "sip-worker"), ("serve", "ivr-serve")):
         if marker in text:
             listen = next((a.decode() for a in argv if a.startswith(b"127.0.0.1:")), "")

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     sip_rtp_base: int = 10000
     sip_rtp_span: int = 100
     sip_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    # glibc malloc arenas of the SIP workers and their engine hosts (MALLOC_ARENA_MAX in the env they
+    # are started with): per-call threads otherwise grow one arena each, kept at its high-water mark
+    # (BENCHMARKS.md "Soak").  0 = glibc's default (8 x cores; the environment is left as it is).
+    sip_malloc_arena_max: int = Field(default=2, ge=0)
     secret_key: str | None = None  # console session signing; generated into data_dir when unset
     metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer <token>"
     http_secure_cookies: bool = False  # behind HTTPS: the console session cookie is sent over TLS only

@@ -76,14 +76,26 @@ def worker_rtp_range(settings: Any, sip_port: int) -> range:
 
 
 def worker_env(settings: Any) -> dict[str, str]:
-    """The parent's effective settings (flags included) as IVR_* variables for the workers."""
+    """The parent's effective settings (flags included) as IVR_* variables for the workers, and
+    their malloc arena bound (`limit_malloc_arenas`)."""
     env = dict(os.environ)
     for name in ("data_dir", "db_url", "vosk_model", "agent_uri", "grammars_dir", "prompts_dir"):
         value = getattr(settings, name, None)
         if value is not None:
             env[f"IVR_{name.upper()}"] = str(value)
     env["IVR_SIP_ALLOW"] = json.dumps(list(settings.sip_allow))
+    env["IVR_SIP_MALLOC_ARENA_MAX"] = str(settings.sip_malloc_arena_max)
+    limit_malloc_arenas(env, settings.sip_malloc_arena_max)
     return env
+
+
+def limit_malloc_arenas(env: Any, arena_max: int) -> None:
+    """Bound glibc's malloc arenas of the processes started with `env` (a dict or os.environ) to
+    `arena_max`; 0 leaves `env` as it is (glibc's default: 8 per core, one per new thread until then)."""
+    # The environment, not mallopt(M_ARENA_MAX) at start: glibc reads it before any thread exists, it
+    # reaches spawned children (the engine host) unchanged, and it is visible in /proc/PID/environ.
+    if arena_max > 0:
+        env["MALLOC_ARENA_MAX"] = str(arena_max)
 
 
 def _die_with_parent() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from ivr.settings import Settings, load_settings
 from ivr.transports.media_call import EngineFactory
 from ivr.transports.sip.engine_host import RemoteEngines
-from ivr.transports.sip.pool import rtp_ranges, worker_rtp_range
+from ivr.transports.sip.pool import limit_malloc_arenas, rtp_ranges, worker_rtp_range
 from ivr.wiring import load_factory, parse_hostport
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ivr: error: sip worker {args.listen}: cannot build the call engine: {e}", file=sys.stderr)
             return 2
     else:
+        # the engine host (spawned: it inherits this environment) runs every call's threads
+        limit_malloc_arenas(os.environ, settings.sip_malloc_arena_max)
         factory = remote = RemoteEngines(args.engine, args.case, args.cases)
         try:
             remote.wait_ready()
