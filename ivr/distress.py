@@ -37,6 +37,7 @@ from ivr.textnorm import Normalized, Synonyms, cached_synonyms
 SHORT_GAP = 2  # `~`: a particle or a pronoun between two words (割过自己, 恨我自己)
 SOUND_MIN = 4  # alternatives this long may match on their sound key (我忘了 must not be 我完了)
 MASK = "\x00"  # stands for a masked (excluded) position in the text and in the key
+DETECT_CACHE = 4096  # answers whose detect() verdict is kept (a dict, cleared when full)
 _NAME = re.compile(r"^[a-z][a-z_]*$")
 
 
@@ -188,10 +189,18 @@ class DistressLexicon:
                 self._exclude.append(_compile_exclusion(raw, synonyms, spec.gap, spec.long_gap, locale))
             except _Syntax as e:
                 raise GrammarError(f"{source}: field exclude.{i}: {e} (got {raw!r})") from None
+        # detect() of recent answers: a call asks about one answer at several menus (the menu asked,
+        # then the ones listened ahead), and the verdict depends on the answer alone
+        self._detected: dict[Normalized, DistressHit | None] = {}
 
     def detect(self, norm: Normalized) -> DistressHit | None:
+        if norm in self._detected:
+            return self._detected[norm]
         hits = self.hits(norm, first_only=True)
-        return hits[0] if hits else None
+        if len(self._detected) >= DETECT_CACHE:
+            self._detected.clear()
+        self._detected[norm] = hit = hits[0] if hits else None
+        return hit
 
     def hits(self, norm: Normalized, first_only: bool = False) -> list[DistressHit]:
         """Every category that fires (in the file's order, one hit each)."""

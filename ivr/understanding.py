@@ -125,6 +125,19 @@ class _Index:
     cues: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (intent, compiled "A…B" combination)
     vocab: frozenset[str] = frozenset()  # every word (jieba) of its phrases, keywords, negatives, cues
     locale: Locale = MANDARIN
+    # Per pattern (same order): the characters of its text, of its sound key, and whether it may be
+    # tried fuzzily -- so `score` skips, without trying, a pattern that cannot hit (see _may_hit).
+    sieve: tuple[tuple[frozenset[str], frozenset[str], bool], ...] = field(init=False, repr=False, compare=False)
+    intents: tuple[str, ...] = field(init=False, repr=False, compare=False)  # in the order `score` meets them
+
+    def __post_init__(self) -> None:
+        sieve = tuple(
+            (frozenset(p.text), frozenset(p.key), p.embedded and not p.keyword and len(p.key) >= 3)
+            for p in self.patterns
+        )
+        object.__setattr__(self, "sieve", sieve)
+        names = [p.intent for p in self.patterns] + [name for name, _ in self.cues]
+        object.__setattr__(self, "intents", tuple(dict.fromkeys(names)))
 
     @classmethod
     def build(
@@ -163,10 +176,15 @@ class _Index:
         """`known`: the words of the menu's and the global grammars (the call's topic)."""
         t, k, lo = norm.text, norm.key, self.locale
         w = lo.words(t)
-        chars = frozenset(t)
-        out: dict[str, _Score] = {}
-        for p in self.patterns:
-            s = out.setdefault(p.intent, _Score())
+        chars, kchars = frozenset(t), frozenset(k)
+        out = {name: _Score() for name in self.intents}
+        for p, (pchars, pkeys, fuzzy) in zip(self.patterns, self.sieve):
+            # Every way a pattern hits needs all its characters (or all its sound syllables) in the
+            # answer, except the fuzzy one, which needs 2/3 of them (_may_hit); most patterns are
+            # skipped here untried (same scores, a fraction of the time).
+            if not (pchars <= chars or pkeys <= kchars or (fuzzy and _may_hit(p.key, pkeys, kchars))):
+                continue
+            s = out[p.intent]
             if s.score >= 1.0:
                 continue
             if p.text == t or (p.key == k and len(k) >= 2):
@@ -339,6 +357,15 @@ def _off_topic(s: _Score, t: str, w: Words, known: frozenset[str]) -> bool:
         c and not _known(t[b:e], known) and not all(i in s.covered for i in range(b, e))
         for (b, e), c in zip(w.spans, w.content)
     )
+
+
+def _may_hit(key: str, syllables: frozenset[str], heard: frozenset[str]) -> bool:
+    """False when `_fuzzy` cannot reach FUZZY_MIN_RATIO: an Indel ratio (plain or partial) of a key
+    of m syllables is at most 200*c/(m+c) with c the syllables it shares with the answer, and
+    c <= m - (distinct syllables of the key missing from the answer); 200*c/(m+c) >= 80 needs c >= 2m/3."""
+    m = len(key)
+    shared = m - len(syllables - heard)
+    return 200.0 * shared / (m + shared) >= FUZZY_MIN_RATIO if shared > 0 else False
 
 
 def _fuzzy(p: Pattern, t: str, k: str, s: _Score, locale: Locale) -> None:
