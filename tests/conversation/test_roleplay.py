@@ -51,7 +51,7 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
     # read for kinds (r7 branches): 96.3 %
     + [("round7/writer_*.yaml", 0.93)]
     # round 8 (HA, HB, HC, HD; 190 calls) blind first time 83.2 %, 0 disclosures; after the first r8 fixes 85.8 %
-    + [("round8/writer_*.yaml", 0.83)],
+    + [("round8/writer_*.yaml", 0.93)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
