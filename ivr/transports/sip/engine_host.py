@@ -149,7 +149,8 @@ class IdleTrim:
         self.count += 1
         self.pending, self.idle_since = False, None
         log.info(
-            "engine host: malloc_trim #%d after %.1f s without a call (%d calls so far): RSS %.1f -> %.1f MiB in %.1f ms",
+            "engine host %d: malloc_trim #%d after %.1f s without a call (%d calls so far): RSS %.1f -> %.1f MiB in %.1f ms",
+            os.getpid(),
             self.count,
             idle,
             self.calls,
