@@ -96,3 +96,11 @@ def test_only_where_glibc_has_malloc_trim(monkeypatch) -> None:
     assert glibc_malloc_trim() is None
     assert IdleTrim(3.0).describe() == "malloc_trim when idle: unavailable (not glibc)"
     assert IdleTrim(3.0).wait_s(0) is None
+
+
+def test_negative_setting_is_refused(data_dir, monkeypatch) -> None:
+    from ivr.settings import load_settings
+
+    monkeypatch.setenv("IVR_SIP_MALLOC_TRIM_IDLE_S", "-1")
+    with pytest.raises(ValueError, match="sip_malloc_trim_idle_s"):
+        load_settings()
