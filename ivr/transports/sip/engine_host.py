@@ -104,8 +104,9 @@ class IdleTrim:
     under load and stayed there although its Python objects were flat (BENCHMARKS.md "Soak").
     Why only when idle, from the host's message loop: the loop then has no call to serve, and a
     call arriving meanwhile waits in the pipe for at most one trim before its engine is built (it is
-    ringing, no media yet).  One trim took 1.0-2.6 ms on a 400-420 MiB engine process releasing
-    7-21 MiB (bench/soak_engine.py, load 4) — cheap, but it walks every arena under its lock, so it
+    ringing, no media yet).  One trim took 0.6-2.5 ms (median 1.1) on the ~305-313 MiB engine
+    hosts of the 2000-call soak, releasing 3.9-8.1 MiB (42 trims; 1.0-3.4 ms on a ~400 MiB
+    bench/soak_engine.py process) — cheap, but it walks every arena under its lock, so it
     never runs while a call is open.
     """
 
