@@ -15,8 +15,11 @@ baseline is taken; then `--calls` calls in rounds of `--round`.  After each roun
 every call is closed in the database and the processes settle, and samples every process:
 VmRSS from /proc/PID/status and the number of entries of /proc/PID/fd.  Prints one line per round
 and a per-process table: baseline, end, growth, growth per 100 calls and growth over the second half
-(a leak keeps its slope; warm-up does not), and what any new open descriptors point at.  Exit 1 if a
-call failed.
+(a leak keeps its slope; warm-up does not), and what any new open descriptors point at.  The
+default pause before a sample outlasts the engine hosts' idle trim (`sip_malloc_trim_idle_s` + 2 s),
+so a sample shows what they keep, not freed heap glibc has not returned yet; the trims' log lines
+are summarised at the end.  Exit 1 if a measured call failed, or a warm-up call was not stored and
+closed (a warm-up call sipp did not complete, e.g. on a cold start, is reported with sipp's errors).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -47,6 +51,7 @@ from sip_site import (  # noqa: E402
 )
 
 from ivr.dispatch import worker_range  # noqa: E402
+from ivr.settings import load_settings  # noqa: E402
 
 SCENARIO = REPO / "deploy" / "sipp" / "uac_speech.xml"
 SIPP_PCAPS = Path("/usr/share/sip-tester")
@@ -137,6 +142,31 @@ def closed_calls(db_url: str) -> int:
         store.engine.dispose()
 
 
+TRIM_LINE = re.compile(
+    r"engine host (\d+): malloc_trim #\d+ after [\d.]+ s without a call \((\d+) calls so far\): "
+    r"RSS ([\d.]+) -> ([\d.]+) MiB in ([\d.]+) ms"
+)
+
+
+def trim_summary(log_text: str) -> str:
+    """The engine hosts' idle malloc_trim log lines (ivr/transports/sip/engine_host.py IdleTrim), per host."""
+    hosts: dict[str, list[tuple[float, ...]]] = {}
+    for pid, *values in TRIM_LINE.findall(log_text):
+        hosts.setdefault(pid, []).append(tuple(map(float, values)))
+    if not hosts:
+        return "engine hosts' idle malloc_trim: none logged (sip_malloc_trim_idle_s = 0, not glibc, or never idle)"
+    lines = ["engine hosts' idle malloc_trim:"]
+    for pid, rows in hosts.items():
+        ms = sorted(r[3] for r in rows)
+        freed = sorted(r[1] - r[2] for r in rows)
+        lines.append(
+            f"  engine host [{pid}]: {len(rows)} trims, {ms[len(ms) // 2]:.1f} ms median, {ms[-1]:.1f} ms max; "
+            f"released {freed[len(freed) // 2]:.1f} MiB median, {freed[-1]:.1f} MiB max; RSS after the trims "
+            f"(calls so far): " + ", ".join(f"{r[2]:.1f} ({r[0]:.0f})" for r in rows)
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=500, help="measured calls (after the warm-up)")
@@ -145,7 +175,13 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="SIP worker processes of the one `ivr serve`")
     ap.add_argument("--hold-ms", type=int, default=1000, help="after the 7.5 s of speech and the key")
     ap.add_argument("--warmup", type=int, default=8)
-    ap.add_argument("--settle-s", type=float, default=3.0, help="pause after a round before sampling")
+    trim_idle_s = load_settings().sip_malloc_trim_idle_s
+    ap.add_argument(
+        "--settle-s",
+        type=float,
+        default=max(3.0, trim_idle_s + 2),
+        help="pause after a round before sampling (default: after the engine hosts' idle malloc_trim)",
+    )
     ap.add_argument("--json", type=Path, help="write every sample here")
     ap.add_argument("--ready-s", type=float, default=600, help="wait this long for `ivr serve` (a loaded machine)")
     args = ap.parse_args()
@@ -186,6 +222,9 @@ def main() -> int:
                 name=name, scenario=SCENARIO, timeout_s=int(60 + n * per_call_s / args.concurrent * 2),
             )  # fmt: skip
             result = callers.wait(timeout=60 + n * per_call_s)
+            if result.completed < n:
+                print(f"soak: {name}: {n - result.completed} of {n} call(s) not completed; sipp's errors:")
+                print("  " + callers.errors().strip().replace("\n", "\n  "))
             return result.answered, result.completed
 
         def settle(expected_closed: int) -> None:
@@ -200,15 +239,24 @@ def main() -> int:
         print(
             f"soak: {args.warmup} warm-up + {args.calls} calls in rounds of {args.round}, {args.concurrent} at once, "
             f"{args.workers} SIP workers, ~{per_call_s:.1f} s per call; machine: {os.cpu_count()} CPU, "
-            f"load {os.getloadavg()[0]:.1f}"
+            f"load {os.getloadavg()[0]:.1f}; samples {args.settle_s:g} s after a round"
         )
         answered, completed = run(args.warmup, "warmup")
         settle(args.warmup)
+        # A warm-up call sipp did not complete (cold start: prompt cache, model) is not a failure of
+        # the soak if the bot stored and closed it; one it never stored or closed is.
+        warm_closed = closed_calls(env["IVR_DB_URL"])
+        warm_failed = 0 if warm_closed >= args.warmup else args.warmup - warm_closed
+        verdict = "" if completed == args.warmup else "; not a failure" if not warm_failed else "; FAILED"
+        print(
+            f"warm-up: {answered}/{args.warmup} answered, {completed}/{args.warmup} completed by sipp, "
+            f"{warm_closed} stored and closed (not measured{verdict})"
+        )
         baseline = snapshot(roots)
         baseline_fds = {key: fd_kinds(pid) for key, (pid, _) in baseline.items()}
         history = [{"calls": 0, **{k: vars(s) for k, (_, s) in baseline.items()}}]
         rss_after: list[tuple[int, dict[str, int]]] = []  # (calls done, RSS KiB per process) after each round
-        done, failed, t0 = 0, args.warmup - completed, time.monotonic()
+        done, failed, t0 = 0, warm_failed, time.monotonic()
         while done < args.calls:
             n = min(args.round, args.calls - done)
             answered, completed = run(n, f"round{done // args.round + 1}")
@@ -249,8 +297,10 @@ def main() -> int:
             if delta:
                 print(f"{'':<36}new fds: " + ", ".join(f"{kind} x{n}" for kind, n in delta.most_common()))
         print(
-            f"\ncalls: {args.warmup + done} placed, {failed} not completed; stored and closed: {closed_calls(env['IVR_DB_URL'])}"
+            f"\ncalls: {args.warmup + done} placed, {failed} failed (measured calls not completed, warm-up calls "
+            f"not stored and closed); stored and closed: {closed_calls(env['IVR_DB_URL'])}"
         )
+        print(trim_summary(serve.log.read_text(errors="replace")))
         if args.json:
             args.json.write_text(json.dumps(history, indent=1))
     return 1 if failed else 0

@@ -153,14 +153,16 @@ def main() -> int:
         types = Counter(type(o).__name__ for o in gc.get_objects())
         heap = tracemalloc.get_traced_memory()[0] if args.trace else 0
         before = rss_kib()
+        t_trim = time.perf_counter()
         trimmed = before if args.no_trim else (malloc_trim(), rss_kib())[1]
+        trim_ms = (time.perf_counter() - t_trim) * 1000
         rows.append(
             (done, before, trimmed, heap, sum(types.values()), threading.active_count(), types, sqlite_heap_kib())
         )
         if args.trace:
             snaps.append(tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)]))
         print(
-            f"calls={done:5d}  RSS {before / 1024:7.1f} MiB  after malloc_trim {trimmed / 1024:7.1f} MiB  "
+            f"calls={done:5d}  RSS {before / 1024:7.1f} MiB  after malloc_trim {trimmed / 1024:7.1f} MiB ({trim_ms:.1f} ms)  "
             f"py heap {heap / 2**20:6.2f} MiB  sqlite heap {rows[-1][7] / 1024:5.2f} MiB  gc objects {rows[-1][4]:8d}  threads {rows[-1][5]}  "
             f"t={time.monotonic() - t0:5.0f} s",
             flush=True,

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # are started with): per-call threads otherwise grow one arena each, kept at its high-water mark
     # (BENCHMARKS.md "Soak").  0 = glibc's default (8 x cores; the environment is left as it is).
     sip_malloc_arena_max: int = Field(default=2, ge=0)
+    # an engine host with no call open for this long gives freed heap back to the OS (glibc
+    # malloc_trim(0); ivr/transports/sip/engine_host.py IdleTrim); 0 = never
+    sip_malloc_trim_idle_s: float = Field(default=3.0, ge=0)
     secret_key: str | None = None  # console session signing; generated into data_dir when unset
     metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer <token>"
     http_secure_cookies: bool = False  # behind HTTPS: the console session cookie is sent over TLS only

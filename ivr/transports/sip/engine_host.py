@@ -60,6 +60,7 @@ OPEN_WAIT_S = 10.0  # longest wait for a new call's row before answering anyway
 # port back to back (well under 1 ms), so 2 ms gathers one whole tick without adding audible delay.
 BATCH_WAIT_S = 0.002
 PR_SET_NAME = 15
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def name_os_thread(name: str) -> None:
@@ -73,6 +74,91 @@ def name_os_thread(name: str) -> None:
 def exact_frame(pcm: bytes, n_bytes: int) -> bytes:
     """`pcm` cut or zero-padded to exactly n_bytes (the Engine contract; a short frame glitches)."""
     return pcm if len(pcm) == n_bytes else pcm[:n_bytes].ljust(n_bytes, b"\0")
+
+
+def glibc_malloc_trim() -> Callable[[], int] | None:
+    """glibc's `malloc_trim(0)`, or None where the C library has none (musl, macOS): only glibc
+    exports the symbol."""
+    try:
+        fn = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return lambda: int(fn(0))
+
+
+def rss_mib() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * PAGE_KIB / 1024
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class IdleTrim:
+    """Gives the heap that ended calls freed back to the OS once no call has been open for `idle_s`
+    (`sip_malloc_trim_idle_s`; 0 = never).
+
+    Why: glibc keeps a freed heap's high-water mark mapped, so the engine host's RSS stepped up
+    under load and stayed there although its Python objects were flat (BENCHMARKS.md "Soak").
+    Why only when idle, from the host's message loop: the loop then has no call to serve, and a
+    call arriving meanwhile waits in the pipe for at most one trim before its engine is built (it is
+    ringing, no media yet).  One trim took 0.6-2.5 ms (median 1.1) on the ~305-313 MiB engine
+    hosts of the 2000-call soak, releasing 3.9-8.1 MiB (42 trims; 1.0-3.4 ms on a ~400 MiB
+    bench/soak_engine.py process) — cheap, but it walks every arena under its lock, so it
+    never runs while a call is open.
+    """
+
+    def __init__(self, idle_s: float, trim: Callable[[], int] | None = None) -> None:
+        self.idle_s = idle_s
+        self.trim = (trim or glibc_malloc_trim()) if idle_s > 0 else None
+        self.pending = True  # the start-up's garbage (model, grammars) is trimmed too
+        self.idle_since: float | None = time.monotonic()
+        self.calls = 0  # calls opened so far (in the log line)
+        self.count = 0
+
+    def describe(self) -> str:
+        if self.idle_s <= 0:
+            return "malloc_trim when idle: off (sip_malloc_trim_idle_s = 0)"
+        if self.trim is None:
+            return "malloc_trim when idle: unavailable (not glibc)"
+        return f"malloc_trim when idle: after {self.idle_s:g} s without a call"
+
+    def opened(self) -> None:
+        self.calls += 1
+        self.pending = True
+
+    def after_batch(self, open_calls: int) -> None:
+        if open_calls:
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = time.monotonic()
+
+    def wait_s(self, open_calls: int) -> float | None:
+        """How long the loop may wait for the next message before trimming; None: no trim due."""
+        if self.trim is None or not self.pending or open_calls or self.idle_since is None:
+            return None
+        return max(0.0, self.idle_since + self.idle_s - time.monotonic())
+
+    def run(self) -> None:
+        assert self.trim is not None and self.idle_since is not None
+        idle = time.monotonic() - self.idle_since
+        before, t0 = rss_mib(), time.perf_counter()
+        self.trim()
+        ms = (time.perf_counter() - t0) * 1000
+        self.count += 1
+        self.pending, self.idle_since = False, None
+        log.info(
+            "engine host %d: malloc_trim #%d after %.1f s without a call (%d calls so far): RSS %.1f -> %.1f MiB in %.1f ms",
+            os.getpid(),
+            self.count,
+            idle,
+            self.calls,
+            before,
+            rss_mib(),
+            ms,
+        )
 
 
 # ---------------------------------------------------------------- SIP worker side
@@ -258,14 +344,21 @@ def serve_engines(
                 pass
 
     try:
-        factory = load_factory(factory_spec, load_settings(), case_file, cases_path)
+        settings = load_settings()
+        factory = load_factory(factory_spec, settings, case_file, cases_path)
     except Exception as e:  # noqa: BLE001 - reported as one line by the worker
         send(Fatal(f"cannot build the call engine: {e}"))
         return
+    trimmer = IdleTrim(settings.sip_malloc_trim_idle_s)
+    log.info("engine host: %s", trimmer.describe())
     send(Ready())
     engines: dict[str, Engine] = {}
     running = True
     while running:
+        # while a call is open this is None and the loop blocks in recv() as before
+        if (wait := trimmer.wait_s(len(engines))) is not None and not conn.poll(wait):
+            trimmer.run()
+            continue
         try:
             batch: list[ToHost] = conn.recv()
         except (EOFError, OSError):
@@ -275,6 +368,8 @@ def serve_engines(
             if isinstance(msg, Exit):
                 running = False
                 break
+            if isinstance(msg, Open):
+                trimmer.opened()
             try:
                 _handle(msg, engines, factory, send, replies)
             except Exception as e:  # noqa: BLE001 - one call's failure must not stop the others
@@ -283,6 +378,7 @@ def serve_engines(
                 send(Failed(msg.call_id, f"{type(msg).__name__}: {e}"))
         if replies:
             send(*replies)
+        trimmer.after_batch(len(engines))
     for engine in engines.values():
         engine.hangup()
 
@@ -324,4 +420,4 @@ def _handle(
                 engine.hangup()
 
 
-__all__ = ["RemoteEngines", "RemoteEngine"]
+__all__ = ["IdleTrim", "RemoteEngines", "RemoteEngine", "glibc_malloc_trim"]

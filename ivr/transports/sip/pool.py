@@ -85,6 +85,7 @@ def worker_env(settings: Any) -> dict[str, str]:
             env[f"IVR_{name.upper()}"] = str(value)
     env["IVR_SIP_ALLOW"] = json.dumps(list(settings.sip_allow))
     env["IVR_SIP_MALLOC_ARENA_MAX"] = str(settings.sip_malloc_arena_max)
+    env["IVR_SIP_MALLOC_TRIM_IDLE_S"] = str(settings.sip_malloc_trim_idle_s)
     limit_malloc_arenas(env, settings.sip_malloc_arena_max)
     return env
 
