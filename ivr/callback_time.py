@@ -186,7 +186,8 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
             clock = next(m for m in _CLOCK.finditer(t) if m.group(0) == clock.group(0))
             offset = _day_offset(t)
             day = now.date() + dt.timedelta(days=offset) if offset is not None else None
-    rest = t[: clock.start()] + t[clock.end() :] if clock else t
+    # "周六九点以后": the 以后 is about the hour, not the day (not "after Saturday")
+    rest = t[: clock.start()] + re.sub(r"^(?:以后|之后|过后|后)", "", t[clock.end() :]) if clock else t
     if day is None and re.search(r"周|星期|礼拜|号|日|月", rest):
         day = parse_date(rest, now)
     period = None
