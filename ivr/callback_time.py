@@ -119,6 +119,15 @@ def bare_clock(text: str) -> bool:
     return _day_offset(t) is None and not _PERIOD_ONLY.search(t) and not re.search(r"周|星期|礼拜|号|日|月", t)
 
 
+def names_no_day(text: str) -> bool:
+    """No day said (中午十二点吧 / 那下午三点): after we proposed a day, that day is meant."""
+    return (
+        _day_offset(text) is None
+        and not _IN_DAYS.search(text)
+        and not re.search(r"周|星期|礼拜|号|日|月|今|明|后天", text)
+    )
+
+
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
 # a clause that tells the caller's own schedule: "我三点才上班", "我十点要去医院", "俺九点得出门"
 _OWN_DAY = re.compile(r"^(?:那|因为|反正)?[我俺咱](?:一般|平时)?[^打联来回]{0,8}?(?:才|要|得|就要|还要)")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ivr import identity as ident
-from ivr.callback_time import bare_clock, clamp
+from ivr.callback_time import bare_clock, clamp, names_no_day
 from ivr.case import Case
 from ivr.content import BEFORE_IDENTITY, CompanyContent, ContentBook, cached_content
 from ivr.events import (
@@ -685,11 +685,14 @@ class Dialog:
         rest = self._not_paying(text)
         for w in pol.not_call:
             rest = rest.replace(w, "")
-        return (
-            any(w in rest for w in pol.later_words)
-            and self.locale.parse_callback_time(rest, self.now) is not None
-            and not self._contact_kinds(rest)
-        )
+        if not any(w in rest for w in pol.later_words) or self._contact_kinds(rest):
+            return False
+        if self.locale.parse_callback_time(rest, self.now) is not None:
+            return True
+        # no hour, but "等我下了班再打": a wish to be called later (asked when), not 发了工资后再说
+        calls = [w for w in pol.later_words if w != "后再说"]
+        vague = ("下了班", "下了工", "收了工", *(v for v in pol.later_vague if not v.startswith("再")))
+        return any(any(w in c for w in calls) and any(v in c for v in vague) for c in ident.clauses(rest))
 
     def _confirmed_but_later(self, turn: TurnRecord, text: str, actions: list[Action]) -> list[Action] | None:
         """ "是我，在车间呢，你下班后打": an explicit yes that asks to be called later (a time, a day, or
@@ -770,6 +773,9 @@ class Dialog:
             and said.at.time().replace(hour=said.at.hour % 12) == prop.time().replace(hour=prop.hour % 12)
         ):
             return self._settle_callback(turn, actions, prop)  # "行，八点就八点": the time we proposed
+        if prop is not None and prop.date() != said.at.date() and names_no_day(turn.caller_text or ""):
+            # we proposed tomorrow 8:00, "那中午十二点吧": noon of the day we proposed, not today
+            said = replace(said, at=dt.datetime.combine(prop.date(), said.at.time()))
         at = clamp(said.at, start, end)
         if at <= self.now:
             at = clamp(said.at + dt.timedelta(days=1), start, end)
