@@ -4,6 +4,8 @@ debtor who, hearing the debt, asks to be called after work.  Caller lines are wr
 
 from __future__ import annotations
 
+import pytest
+
 from ivr.events import Hangup
 
 from .conftest import DEBT_WORDS, Call
@@ -64,3 +66,33 @@ def test_after_an_hour_on_a_weekday_stays_on_that_day() -> None:
     now = dt.datetime(2026, 11, 18, 10, 30)  # a Wednesday
     got = parse_callback_time("礼拜六早上八点之后", now)
     assert got is not None and got.at == dt.datetime(2026, 11, 21, 8, 0)
+
+
+def test_an_hour_too_early_tomorrow_then_another_hour_keeps_tomorrow(call):
+    c = call()
+    c.say("是我，我在工地上，接不了电话")
+    c.say("明天早上七点前打吧")
+    out = c.say("这么早不行啊？那就下午一点半")
+    assert out[-1] == Hangup("completed")
+    assert c.session.report()["callback"]["at"] == "2026-11-19T13:30"
+
+
+# ---------------------------------------------------------------- a standing wish beside an answer
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "知道呢。不过你们上课时间莫打嘛，学生都看着",
+        "晓得，就是上班时候甭打了，厂里不让接",
+        "知道，你们莫在我上班的时候打，要打就晚上",
+        "知道的，以后我上课那会儿别再打了，中午或者傍晚都行",
+    ],
+)
+def test_not_during_work_or_class_is_recorded_and_the_call_goes_on(call, line: str) -> None:
+    c = call()
+    c.say("是我")
+    out = c.say(line)
+    d = c.session.dialog
+    assert not d.finished and not any(isinstance(a, Hangup) for a in out)
+    assert d.contact_preference is not None, line
