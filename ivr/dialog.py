@@ -637,6 +637,10 @@ class Dialog:
         if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
             return u
         rest = self._not_paying(ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone))
+        mine = self._not_ours(text)
+        if u.intent == "busy" and mine != text and not self._asks_callback(mine):
+            u = replace(u, intent="confirm")  # "我回头自己打过去查一下。是我": the caller will call us
+        rest = self._not_ours(rest)
         # "以后晚上再打" is a contact preference (recorded, the call goes on), not "call me back later"
         if u.intent == "busy" or (rest and self._asks_callback(rest) and not self._contact_kinds(rest)):
             self.identity = "confirmed"
@@ -646,6 +650,11 @@ class Dialog:
                 return u  # the contact preference is recorded, then the rest ("是我") confirms
             return replace(u, intent="confirm", is_global=False, confidence=max(u.confidence, 0.9))
         return u
+
+    def _not_ours(self, text: str) -> str:
+        """The clauses that are not about the caller calling us to check who we are (我自己打过去核实)."""
+        words = self.flow.callback.checks_us
+        return "，".join(c for c in ident.clauses(text) if not any(w in c for w in words))
 
     def _not_paying(self, text: str) -> str:
         """The clauses of an answer that do not propose a payment: "是我，我打算分六个月还，下个月一号先还
@@ -708,6 +717,7 @@ class Dialog:
         said = self._outside_contact(rest) if kinds else rest
         asked = re.findall(r"[^，。！？,.!?]*[？?]", text)  # "你们还有脸打过来？": asked, not wished
         said = "，".join(c for c in ident.clauses(said) if not any(c in q for q in asked))
+        said = self._not_ours(said)  # 回头我自己打过去核实: the caller will call us, no callback
         asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
         for w in cb.not_call:
             asks = asks.replace(w, "")

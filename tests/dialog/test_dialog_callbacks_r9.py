@@ -96,3 +96,23 @@ def test_not_during_work_or_class_is_recorded_and_the_call_goes_on(call, line: s
     d = c.session.dialog
     assert not d.finished and not any(isinstance(a, Hangup) for a in out)
     assert d.contact_preference is not None, line
+
+
+# ---------------------------------------------------------------- checks our number, then confirms
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "好，这个号码我记住了，晚点自己打过去核实一下。嗯，我就是",
+        "行吧，等会儿我打你们客服问问。对，是我本人",
+        "我回头打官方电话验证一下，是我",
+    ],
+)
+def test_will_check_our_number_later_then_confirms_goes_on(call, line: str) -> None:
+    c = call()
+    c.say("你们是哪里？怎么证明不是骗子？")
+    c.say(line)
+    d = c.session.dialog
+    assert d.identity == "confirmed" and d.callback is None and not d.finished, line
+    assert d.menu != "opening"
