@@ -119,6 +119,15 @@ def bare_clock(text: str) -> bool:
     return _day_offset(t) is None and not _PERIOD_ONLY.search(t) and not re.search(r"周|星期|礼拜|号|日|月", t)
 
 
+def names_no_day(text: str) -> bool:
+    """No day said (中午十二点吧 / 那下午三点): after we proposed a day, that day is meant."""
+    return (
+        _day_offset(text) is None
+        and not _IN_DAYS.search(text)
+        and not re.search(r"周|星期|礼拜|号|日|月|今|明|后天", text)
+    )
+
+
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
 # a clause that tells the caller's own schedule: "我三点才上班", "我十点要去医院", "俺九点得出门"
 _OWN_DAY = re.compile(r"^(?:那|因为|反正)?[我俺咱](?:一般|平时)?[^打联来回]{0,8}?(?:才|要|得|就要|还要)")
@@ -186,7 +195,8 @@ def parse_callback_time(text: str, now: dt.datetime) -> CallbackTime | None:
             clock = next(m for m in _CLOCK.finditer(t) if m.group(0) == clock.group(0))
             offset = _day_offset(t)
             day = now.date() + dt.timedelta(days=offset) if offset is not None else None
-    rest = t[: clock.start()] + t[clock.end() :] if clock else t
+    # "周六九点以后": the 以后 is about the hour, not the day (not "after Saturday")
+    rest = t[: clock.start()] + re.sub(r"^(?:以后|之后|过后|后)", "", t[clock.end() :]) if clock else t
     if day is None and re.search(r"周|星期|礼拜|号|日|月", rest):
         day = parse_date(rest, now)
     period = None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ivr import identity as ident
-from ivr.callback_time import bare_clock, clamp
+from ivr.callback_time import bare_clock, clamp, names_no_day
 from ivr.case import Case
 from ivr.content import BEFORE_IDENTITY, CompanyContent, ContentBook, cached_content
 from ivr.events import (
@@ -637,6 +637,10 @@ class Dialog:
         if u.intent in ("deny", "third_party", "human", "complaint", "abuse"):
             return u
         rest = self._not_paying(ident.unaffirmed_rest(text, self.case.name, pol.words, pol.alone))
+        mine = self._not_ours(text)
+        if u.intent == "busy" and mine != text and not self._asks_callback(mine):
+            u = replace(u, intent="confirm")  # "我回头自己打过去查一下。是我": the caller will call us
+        rest = self._not_ours(rest)
         # "以后晚上再打" is a contact preference (recorded, the call goes on), not "call me back later"
         if u.intent == "busy" or (rest and self._asks_callback(rest) and not self._contact_kinds(rest)):
             self.identity = "confirmed"
@@ -646,6 +650,11 @@ class Dialog:
                 return u  # the contact preference is recorded, then the rest ("是我") confirms
             return replace(u, intent="confirm", is_global=False, confidence=max(u.confidence, 0.9))
         return u
+
+    def _not_ours(self, text: str) -> str:
+        """The clauses that are not about the caller calling us to check who we are (我自己打过去核实)."""
+        words = self.flow.callback.checks_us
+        return "，".join(c for c in ident.clauses(text) if not any(w in c for w in words))
 
     def _not_paying(self, text: str) -> str:
         """The clauses of an answer that do not propose a payment: "是我，我打算分六个月还，下个月一号先还
@@ -685,11 +694,14 @@ class Dialog:
         rest = self._not_paying(text)
         for w in pol.not_call:
             rest = rest.replace(w, "")
-        return (
-            any(w in rest for w in pol.later_words)
-            and self.locale.parse_callback_time(rest, self.now) is not None
-            and not self._contact_kinds(rest)
-        )
+        if not any(w in rest for w in pol.later_words) or self._contact_kinds(rest):
+            return False
+        if self.locale.parse_callback_time(rest, self.now) is not None:
+            return True
+        # no hour, but "等我下了班再打": a wish to be called later (asked when), not 发了工资后再说
+        calls = [w for w in pol.later_words if w != "后再说"]
+        vague = ("下了班", "下了工", "收了工", *(v for v in pol.later_vague if not v.startswith("再")))
+        return any(any(w in c for w in calls) and any(v in c for v in vague) for c in ident.clauses(rest))
 
     def _confirmed_but_later(self, turn: TurnRecord, text: str, actions: list[Action]) -> list[Action] | None:
         """ "是我，在车间呢，你下班后打": an explicit yes that asks to be called later (a time, a day, or
@@ -705,6 +717,7 @@ class Dialog:
         said = self._outside_contact(rest) if kinds else rest
         asked = re.findall(r"[^，。！？,.!?]*[？?]", text)  # "你们还有脸打过来？": asked, not wished
         said = "，".join(c for c in ident.clauses(said) if not any(c in q for q in asked))
+        said = self._not_ours(said)  # 回头我自己打过去核实: the caller will call us, no callback
         asks = self._not_paying(said)  # 我下周五全还: a promise, not a call
         for w in cb.not_call:
             asks = asks.replace(w, "")
@@ -770,6 +783,9 @@ class Dialog:
             and said.at.time().replace(hour=said.at.hour % 12) == prop.time().replace(hour=prop.hour % 12)
         ):
             return self._settle_callback(turn, actions, prop)  # "行，八点就八点": the time we proposed
+        if prop is not None and prop.date() != said.at.date() and names_no_day(turn.caller_text or ""):
+            # we proposed tomorrow 8:00, "那中午十二点吧": noon of the day we proposed, not today
+            said = replace(said, at=dt.datetime.combine(prop.date(), said.at.time()))
         at = clamp(said.at, start, end)
         if at <= self.now:
             at = clamp(said.at + dt.timedelta(days=1), start, end)

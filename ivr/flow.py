@@ -145,6 +145,7 @@ class CallbackPolicy(_Strict):
     later_vague: list[str] = Field(default_factory=list)
     # with a standing hour (以后六点以后联系我): the caller cannot talk now, so today's call is at that hour
     not_now_words: list[str] = Field(default_factory=list)
+    checks_us: list[str] = Field(default_factory=list)
 
     def bounds(self) -> tuple[dt.time, dt.time]:
         return dt.time.fromisoformat(self.window[0]), dt.time.fromisoformat(self.window[1])

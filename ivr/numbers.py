@@ -163,7 +163,13 @@ _INSTALMENTS = re.compile(r"([0-9零一二两三四五六七八九十百]+)期")
 _SPLIT_INTO = re.compile(r"分([0-9零一二两三四五六七八九十]+)(.)")
 _YEARS = re.compile(r"([0-9一二两三四五六七八九十]+)年(半)?")
 # 一个月两千五 / 每个月还一千: a per-month payment, not a number of months
-_PER_MONTH = re.compile(r"^(?:还|给|交|付|打|能还|就还)?(?:个)?(?=[0-9零一二两三四五六七八九十百千万])")
+# (一个月顶多还一千 · 一个月我就挤得出八百: a few words of how much may stand between, within the
+# clause, unless they say when (缓一个月再还五千 · 一个月后给三千 is a length, then the payment)
+_PER_MONTH = re.compile(
+    r"^(?:还|给|交|付|打|能还|就还)?(?:个)?(?=[0-9零一二两三四五六七八九十百千万])"
+    r"|^(?:(?![再后才到以之过等缓延推])[^，,。；;？?！!\s]){1,6}?(?:还|给|交|付|拿|出|挤|凑|存)(?:个|出|得出)?"
+    r"(?=[0-9零一二两三四五六七八九十百千万])"
+)
 
 
 def _per_month(after: str) -> bool:

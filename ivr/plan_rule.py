@@ -30,6 +30,11 @@ _REFUSED_AFTER = re.compile(
 )
 # a refusal right before a marker (不能一次, 没法分期, 不想分期, 别分期, 做不到一次)
 _REFUSED_BEFORE = re.compile(r"(?:不能|不会|没法|没办法|不想|不要|不用|别|不|做不到|拿不出)$")
+# waved away with a verb between (不搞那些分期 · 甭跟我提分期 · 别给我整分期 · 不要给我办分期)
+_WAVED_AWAY = re.compile(
+    r"(?:不|别|甭|不要|不用|不想|用不着|犯不着|懒得)(?:跟我|给我|和我|同我)?"
+    r"(?:整|搞|弄|办|提|说|讲|扯|来)(?:啥|什么|那些|这些|那个|这个|那种|这种|那|这)?$"
+)
 _ASKING = re.compile(r"能不能|可不可以|可不可|行不行|中不中|成不成|要不要|好不好|能否|要不然|要不")
 _CLAUSE_STOP = re.compile(r"剩下|剩余|其余|余下|要不|或者|然后|再说")
 
@@ -48,7 +53,7 @@ _MARKERS: dict[str, re.Pattern[str]] = {
         r"|(?:只|光|就)?还本金|本金(?![加和跟连带及]|利息)[^，]{0,8}?(?:还|给|转|付|交|结)"
     ),
     "full": re.compile(
-        r"一次性|一次|一把|一回|一口气|一下子|一下(?=还|拿|全|都|给)|全部|全额|全款|全还|都还|还清|结清|还完|一起还|统统还|还齐|清掉"
+        r"一次性|一次|一把|一回|一口气|一下子|一下(?=还|拿|全|都|给)|一块儿?(?=(?:给[您你]|都|全)?(?:还|结|清))|全部|全额|全款|全还|都还|还清|结清|还完|一起还|统统还|还齐|清掉"
     ),
 }
 _ORDER = ("extension", "installment", "partial", "full")
@@ -68,6 +73,8 @@ def _kept(text: str, m: re.Match[str], name: str) -> bool:
         return False  # 第一期先还两千 names which instalment, not a plan
     if name == "installment" and re.search(r"(?:了|上|这|那|哪)(?:个|一)?$", before) and not m.group().startswith("分"):
         return False  # 断了一期 / 漏了两期 / 上一期: instalments missed or past, not a plan
+    if _WAVED_AWAY.search(text[max(0, m.start() - 8) : m.start()]):
+        return False
     return not _REFUSED_BEFORE.search(_ASKING.sub("", before))
 
 

@@ -43,7 +43,7 @@ MENUS = (
 # written for this test, first scored after the model was built (first time the model heard 16 of
 # the 21 such sentences the lexicon missed; one per category kept here): the lexicon misses each
 LEARNED = {
-    "direct": "我把阳台的窗户打开往下看了很久",  # (皮带…门框 is a lexicon composition since round 6)
+    "direct": "我把楼顶那扇门的锁撬开了，上去坐到半夜",  # (皮带…门框 since round 6, 阳台…往下看 since round 9: lexicon)
     "third_party": "他今天早上给我发了句这辈子对不起你然后就联系不上了",
     "hopelessness": "往后的每一天都只会比今天更糟",
     "burden": "要不是我拖着他们早就过上好日子了",
@@ -53,7 +53,7 @@ LEARNED = {
     "disappearance": "以后这个号就永远关机了",
     "exhaustion": "这样硬撑着过日子我真的够了",  # (睁眼…又要熬 is a lexicon composition since round 7)
     "isolation": "这世上没有一个人会在意我去哪",
-    "self_hate": "我看到镜子里的自己就想吐",
+    "self_hate": "我这辈子最看不起的人就是我自己",  # (镜子里…恶心 is a lexicon composition since round 9)
 }
 
 IDIOMS = (

@@ -51,7 +51,9 @@ def _verdicts(new_session, pattern: str) -> list[roleplay.Verdict]:
     # read for kinds (r7 branches): 96.3 %
     + [("round7/writer_*.yaml", 0.93)]
     # round 8 (HA, HB, HC, HD; 190 calls) blind first time 83.2 %, 0 disclosures; after the first r8 fixes 85.8 %
-    + [("round8/writer_*.yaml", 0.93)],
+    + [("round8/writer_*.yaml", 0.93)]
+    # round 9 (IA, IB, IC, ID; 190 calls) blind first time 84.2 %, 0 disclosures; after the r9 fixes 88.4 %; round 6 at 177/190 since (model false alarms)
+    + [("round9/writer_*.yaml", 0.87)],
 )
 def test_blind_corpus_pass_rate_and_no_disclosure(new_session, pattern: str, floor: float) -> None:
     verdicts = _verdicts(new_session, pattern)
@@ -121,6 +123,9 @@ def test_a_malformed_corpus_names_file_call_and_field(tmp_path: Path) -> None:
         # blind when first measured (after r7-distress): 94.0 / 94.0 / 10.0 %; read for kinds in r8-distress
         # (lexicon compositions): 100 / 100 / 10.0 %
         ("round8/distress_K.tsv", (0.98, 0.98, 0.11)),
+        # blind when first measured (after r8-distress): 96.0 / 92.0 / 11.3 %; read for kinds in r9-distress
+        # (lexicon compositions): 100 / 100 / 11.3 %
+        ("round9/distress_M.tsv", (0.98, 0.98, 0.12)),
     ],
 )
 def test_blind_distress_set_recall_floor(tsv: str, floors: tuple[float, float, float]) -> None:
