@@ -39,7 +39,7 @@ def silence(ms: int, rate: int) -> bytes:
     return bytes(bytes_per_ms(rate) * ms)
 
 
-def read_wav(path: Path | str, rates: tuple[int, ...] | None = CALL_RATES) -> Audio:
+def read_wav(path: Path, rates: tuple[int, ...] | None = CALL_RATES) -> Audio:
     """A 16-bit mono WAV at one of `rates` (None: any rate); anything else → BadAudio (one line)."""
     path = Path(path)
     try:

@@ -17,6 +17,7 @@ import logging
 import os
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
