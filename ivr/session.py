@@ -14,7 +14,6 @@ of those things happens exactly once.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -195,7 +194,7 @@ class CallSession:
         # never does, while its engine host (this process) still ends the call: link the file here
         # too, or a recording on disk stays unlinked for good (the restart's sweep sees only calls
         # left active).  Measured in tests/telephony/test_crash_loop.py: 18 of 40 calls.
-        linked = {"recording_path": self.recording} if self.recording and os.path.exists(self.recording) else {}
+        linked = {"recording_path": self.recording} if self.recording and Path(self.recording).exists() else {}
         try:
             self.store.update_call(
                 self.call_id,

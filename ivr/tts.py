@@ -124,38 +124,25 @@ class PromptAudio:
         """`locale`: the voice of the synthesised pieces (ivr/locale.py), unless `synthesizer` is given."""
         self.recordings = Path(prompts_dir) / "recordings"
         self.cache = Path(cache_dir)
-        # The per-call lookups below build plain os.path strings, not Path objects: CPython 3.11's
-        # pathlib interns every path part (sys.intern), and a name whose Path is dropped right after
-        # the lookup is interned again on its next use, each time a new entry in the interpreter's
-        # interned-string table (~18 per call) until that table is reallocated (3.7 MiB at ~70k names).
-        self._recordings_s = os.fspath(self.recordings)
-        self._cache_s = os.fspath(self.cache)
         self.synth = synthesizer or Synthesizer(locale.voice)
-        self._memory: dict[tuple[Path | str, int], bytes] = {}  # (file, call rate) → PCM: prompts repeat across calls
-        self._dynamic: OrderedDict[tuple[Path | str, int], bytes] = OrderedDict()  # the same, LRU-bounded
+        self._memory: dict[tuple[Path, int], bytes] = {}  # (file, call rate) → PCM: prompts repeat across calls
+        self._dynamic: OrderedDict[tuple[Path, int], bytes] = OrderedDict()  # the same, LRU-bounded
         self._lock = threading.Lock()
         self._warned = False
 
     # -- file layout -------------------------------------------------------
     def static_path(self, seg: PromptSegment, rate: int, speed: float) -> Path:
-        return Path(self._static_file(seg, rate, speed))
+        return self.cache / "prompts" / str(rate) / f"{seg.key}.{_digest(seg.text, self.synth.voice, speed)}.wav"
 
     def dynamic_path(self, text: str, rate: int, speed: float) -> Path:
-        return Path(self._dynamic_name(text, rate, speed))
-
-    def _static_file(self, seg: PromptSegment, rate: int, speed: float) -> str:
-        name = f"{seg.key}.{_digest(seg.text, self.synth.voice, speed)}.wav"
-        return os.path.join(self._cache_s, "prompts", str(rate), name)
-
-    def _dynamic_name(self, text: str, rate: int, speed: float) -> str:
-        return os.path.join(self._cache_s, "tts", str(rate), f"{_digest(text, self.synth.voice, speed)}.wav")
+        return self.cache / "tts" / str(rate) / f"{_digest(text, self.synth.voice, speed)}.wav"
 
     def recording_for(self, key: str) -> Path | None:
-        path = os.path.join(self._recordings_s, f"{key}.wav")
-        return Path(path) if os.path.isfile(path) else None
+        path = self.recordings / f"{key}.wav"
+        return path if path.is_file() else None
 
     # -- loading -----------------------------------------------------------
-    def _load(self, path: Path | str, rate: int, dynamic: bool = False) -> bytes:
+    def _load(self, path: Path, rate: int, dynamic: bool = False) -> bytes:
         key = (path, rate)  # one recording serves every rate: the rate is part of the key
         memory = self._dynamic if dynamic else self._memory
         with self._lock:
@@ -174,8 +161,7 @@ class PromptAudio:
         metrics.PROMPT_PIECES.labels("disk").inc()
         return cached
 
-    def _render_to(self, path: Path | str, text: str, rate: int, speed: float, mid_call: bool = True) -> None:
-        path = Path(path)
+    def _render_to(self, path: Path, text: str, rate: int, speed: float, mid_call: bool = True) -> None:
         if mid_call:  # a cache miss the caller waits for (pre-rendering is not a lookup)
             metrics.PROMPT_PIECES.labels("synthesized").inc()
         pcm = self.synth.synth(text, rate, speed)
@@ -194,17 +180,17 @@ class PromptAudio:
             rec = self.recording_for(seg.key)
             if rec is not None:
                 return self._load_recording(rec, rate)
-            path = self._static_file(seg, file_rate, speed)
-            if not os.path.isfile(path):
+            path = self.static_path(seg, file_rate, speed)
+            if not path.is_file():
                 self._warn_unbuilt(seg.key)
                 self._render_to(path, seg.text, file_rate, speed)
             return self._load(path, rate)
         return self._load(self._dynamic_file(seg.text, file_rate, speed), rate, dynamic=True)
 
-    def _dynamic_file(self, text: str, file_rate: int, speed: float, mid_call: bool = True) -> str:
+    def _dynamic_file(self, text: str, file_rate: int, speed: float, mid_call: bool = True) -> Path:
         """The cache file of a dynamic piece, synthesised first if it is not there yet."""
-        path = self._dynamic_name(text, file_rate, speed)
-        if not os.path.isfile(path):
+        path = self.dynamic_path(text, file_rate, speed)
+        if not path.is_file():
             self._render_to(path, text, file_rate, speed, mid_call)
         return path
 

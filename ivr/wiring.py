@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -229,7 +228,7 @@ class Wiring:
         store: Any,
         rate: int,
         *,
-        recording: Path | str | None = None,
+        recording: Path | None = None,
         on_transfer: Callable[[Transfer], None] | None = None,
         on_hangup: Callable[[str], None] | None = None,
         on_partial: Callable[[str], None] | None = None,
@@ -289,7 +288,7 @@ class Wiring:
                 peer_ref=ctx.peer_ref,
                 case_known=found.case is not None,
                 # MediaCall records the call to this path
-                recording=os.path.join(self.settings.recordings_dir, f"{ctx.call_id}.wav"),  # str: no interned parts
+                recording=Path(self.settings.recordings_dir) / f"{ctx.call_id}.wav",
                 on_transfer=ctx.on_transfer,
                 on_hangup=ctx.on_hangup,
             )
