@@ -204,3 +204,17 @@ def media_guard(**kw):
     from ivr.transports.guard import MediaGuard
 
     return MediaGuard(token=MEDIA_TOKEN, **kw)
+
+
+def engine_host_pid(worker: int) -> int | None:
+    """The SIP worker's engine host (its child started by multiprocessing's spawn), or None yet."""
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == worker and b"spawn_main" in (d / "cmdline").read_bytes():
+                return int(d.name)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None

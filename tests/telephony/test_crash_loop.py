@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from peers import SIPP_PCAPS, free_port
+from peers import SIPP_PCAPS, engine_host_pid, free_port
 
 # ~20 process restarts take 8-13 min on 2 loaded cores: run on demand (IVR_CRASH_LOOP=1), like a
 # soak, not in every CI run.
@@ -139,20 +139,6 @@ def wait_sip(port: int, deadline: float, serve: Serve, new: bool = False) -> Non
     while (new and serve.worker_pid(port) in serve.dead) or not sip_options(port):
         assert time.monotonic() < deadline, f"SIP worker {port} not back:\n{serve.text()[-3000:]}"
         time.sleep(0.2)
-
-
-def engine_host_pid(worker: int) -> int | None:
-    """The worker's engine host: its child started by multiprocessing's spawn."""
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == worker and b"spawn_main" in (d / "cmdline").read_bytes():
-                return int(d.name)
-        except (OSError, ValueError, IndexError):
-            continue
-    return None
 
 
 def restart_serve(serve: Serve) -> None:

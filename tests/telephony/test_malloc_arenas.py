@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RTP_SPAN
-from peers import free_port, free_rtp_range
+from peers import engine_host_pid, free_port, free_rtp_range
 
 from ivr.settings import load_settings
 from ivr.transports.sip.pool import SipPool, worker_env
@@ -29,15 +29,8 @@ def engine_host_of(worker: int, timeout: float = 30) -> int:
     """The worker's engine host: its child started by multiprocessing's spawn."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for d in Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if ppid == worker and b"spawn_main" in (d / "cmdline").read_bytes():
-                    return int(d.name)
-            except (OSError, ValueError, IndexError):
-                continue
+        if (pid := engine_host_pid(worker)) is not None:
+            return pid
         time.sleep(0.2)
     raise AssertionError(f"no engine host under SIP worker {worker}")
 
